@@ -1,0 +1,41 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+// Kernels are compiled with optimization and x86-64-v3 (AVX2/FMA/F16C) even in debug builds:
+// a debug kernel is orders of magnitude slower and real-model tests would take minutes.
+let kernelFlags: [CSetting] = [
+    .unsafeFlags(["-O3", "-ffast-math", "-fno-finite-math-only"]),
+    .unsafeFlags(["-mavx2", "-mfma", "-mf16c"], .when(platforms: [.linux])),
+]
+
+let package = Package(
+    name: "Osprey",
+    platforms: [.macOS(.v14)],
+    products: [
+        .executable(name: "osprey", targets: ["osprey"]),
+        .library(name: "Models", targets: ["Models"]),
+        .library(name: "Tokenizers", targets: ["Tokenizers"]),
+        .library(name: "Templates", targets: ["Templates"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+    ],
+    targets: [
+        .target(name: "Tensors"),
+        .target(name: "CPUKernels", cSettings: kernelFlags, linkerSettings: [.linkedLibrary("pthread")]),
+        .target(name: "CPUBackend", dependencies: ["Tensors", "CPUKernels"]),
+        .target(name: "Models", dependencies: ["Tensors"]),
+        .target(name: "Tokenizers"),
+        .target(name: "Templates"),
+        .executableTarget(
+            name: "osprey",
+            dependencies: [
+                "Tensors", "CPUBackend", "Models", "Tokenizers", "Templates",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]),
+        .testTarget(name: "CPUBackendTests", dependencies: ["Tensors", "CPUBackend"]),
+        .testTarget(name: "ModelsTests", dependencies: ["Tensors", "CPUBackend", "Models", "Tokenizers"]),
+        .testTarget(name: "TokenizersTests", dependencies: ["Tokenizers"]),
+        .testTarget(name: "TemplatesTests", dependencies: ["Templates"]),
+    ]
+)

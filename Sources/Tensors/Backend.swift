@@ -1,0 +1,89 @@
+/// Rotary embedding tables, computed once per model by `Models` (scaling variants included) and
+/// uploaded: `cos` and `sin` are [maxPositions, rotaryDim / 2] f32.
+public struct RotaryTable: Sendable {
+    public let cos: Tensor
+    public let sin: Tensor
+    /// Leading dimensions of each head that rotate (the rest pass through, as in partial rotary).
+    public let rotaryDim: Int
+    /// true: pairs (i, i + rotaryDim/2) rotate together (Hugging Face `rotate_half`, GPT-NeoX);
+    /// false: pairs (2i, 2i + 1) rotate together (GPT-J / Meta's original layout).
+    public let neoxStyle: Bool
+
+    public init(cos: Tensor, sin: Tensor, rotaryDim: Int, neoxStyle: Bool) {
+        self.cos = cos
+        self.sin = sin
+        self.rotaryDim = rotaryDim
+        self.neoxStyle = neoxStyle
+    }
+}
+
+/// The paged KV cache of one layer: `key` and `value` are [numBlocks, blockSize, numKVHeads, headDim]
+/// in the backend's activation dtype.
+public struct KVCacheLayer: Sendable {
+    public let key: Tensor
+    public let value: Tensor
+
+    public init(key: Tensor, value: Tensor) {
+        self.key = key
+        self.value = value
+    }
+
+    public var numBlocks: Int { key.shape[0] }
+    public var blockSize: Int { key.shape[1] }
+    public var numKVHeads: Int { key.shape[2] }
+    public var headDim: Int { key.shape[3] }
+}
+
+public enum BackendError: Error, CustomStringConvertible {
+    case unsupported(String)
+    case outOfMemory(String)
+    case failure(String)
+
+    public var description: String {
+        switch self {
+        case .unsupported(let s): "unsupported by this backend: \(s)"
+        case .outOfMemory(let s): "out of memory: \(s)"
+        case .failure(let s): s
+        }
+    }
+}
+
+/// The operations a model needs, implemented once per device. Models are written only against this
+/// protocol. Activations are 2-D [tokens, features] in `activationDType`; weights keep the dtype they
+/// were loaded with (quantized ones stay quantized). Ops return new tensors unless they say in place.
+public protocol Backend: AnyObject, Sendable {
+    var name: String { get }
+    /// dtype of activations and KV cache (f32 on the CPU).
+    var activationDType: DType { get }
+
+    // Memory
+    /// Copies (or, where the backend can, aliases) host bytes onto the device, keeping the dtype.
+    func upload(_ host: HostTensor) throws -> Tensor
+    /// Copies a tensor back as f32 values (converting from f16/bf16; i32 values are converted too).
+    func download(_ tensor: Tensor) throws -> [Float]
+    /// Allocates a zero-filled paged KV cache for one layer.
+    func allocateKVCache(numBlocks: Int, blockSize: Int, numKVHeads: Int, headDim: Int) throws -> KVCacheLayer
+
+    // Ops
+    /// Rows of `table` [vocab, hidden] picked by `ids` (i32 [n]) -> [n, hidden] in activationDType.
+    func embedding(_ table: Tensor, ids: Tensor) throws -> Tensor
+    /// x [n, k] times weight [m, k] transposed, plus bias [m] -> [n, m].
+    func linear(_ x: Tensor, weight: Tensor, bias: Tensor?) throws -> Tensor
+    /// Root-mean-square norm of each row of x [n, d] times weight [d].
+    func rmsNorm(_ x: Tensor, weight: Tensor, eps: Float) throws -> Tensor
+    /// residual += x in place, then returns rmsNorm(residual).
+    func addRMSNorm(_ x: Tensor, residual: Tensor, weight: Tensor, eps: Float) throws -> Tensor
+    /// a + b, same shapes.
+    func add(_ a: Tensor, _ b: Tensor) throws -> Tensor
+    /// x [n, 2i] = [gate | up] -> silu(gate) * up [n, i].
+    func siluAndMul(_ x: Tensor) throws -> Tensor
+    /// Rotates q [n, numHeads*headDim] and k [n, numKVHeads*headDim] in place at `positions` (i32 [n]).
+    func applyRotary(q: Tensor, k: Tensor, positions: Tensor, headDim: Int, table: RotaryTable) throws
+    /// Writes k and v [n, numKVHeads*headDim] into `cache` at `metadata.slotMapping`, then computes
+    /// causal attention of q [n, numHeads*headDim] over each sequence's whole cached context
+    /// -> [n, numHeads*headDim]. GQA when numHeads > numKVHeads.
+    func attention(q: Tensor, k: Tensor, v: Tensor, cache: KVCacheLayer, metadata: AttentionMetadata,
+                   numHeads: Int, scale: Float) throws -> Tensor
+    /// Rows `indices` (i32 [m]) of x [n, d] -> [m, d].
+    func gatherRows(_ x: Tensor, indices: Tensor) throws -> Tensor
+}
