@@ -27,14 +27,16 @@ let package = Package(
         .target(name: "Models", dependencies: ["Tensors"]),
         .target(name: "Tokenizers"),
         .target(name: "Templates"),
+        .target(name: "Engine", dependencies: ["Tensors", "Models", "Tokenizers", "Templates"]),
         .executableTarget(
             name: "osprey",
             dependencies: [
-                "Tensors", "CPUBackend", "Models", "Tokenizers", "Templates",
+                "Tensors", "CPUBackend", "Models", "Engine", "Tokenizers", "Templates",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
         .testTarget(name: "CPUBackendTests", dependencies: ["Tensors", "CPUBackend"]),
         .testTarget(name: "ModelsTests", dependencies: ["Tensors", "CPUBackend", "Models", "Tokenizers"]),
+        .testTarget(name: "EngineTests", dependencies: ["Tensors", "CPUBackend", "Models", "Engine"]),
         .testTarget(name: "TokenizersTests", dependencies: ["Tokenizers"]),
         .testTarget(name: "TemplatesTests", dependencies: ["Templates"]),
     ]

@@ -1,0 +1,33 @@
+/// Engine limits, with vLLM's names and defaults where they apply.
+public struct EngineConfig: Sendable {
+    public var blockSize = 16
+    public var maxNumSeqs = 256
+    public var maxNumBatchedTokens = 8192
+    /// Longest prompt + output; nil means the model's `max_position_embeddings`.
+    public var maxModelLen: Int?
+    public var enablePrefixCaching = true
+    public var enableChunkedPrefill = true
+    /// Bytes given to KV blocks (CPU; the GPU sizes from gpu_memory_utilization).
+    public var kvCacheBytes = 4 << 30
+    /// Explicit block count (tests); overrides kvCacheBytes.
+    public var numBlocks: Int?
+
+    public init() {}
+}
+
+public enum EngineError: Error, CustomStringConvertible, Equatable {
+    case promptTooLong(tokens: Int, maxModelLen: Int)
+    case emptyPrompt
+    case invalidParameter(String)
+    case kvCacheTooSmall(String)
+
+    public var description: String {
+        switch self {
+        case .promptTooLong(let tokens, let maxModelLen):
+            "This model's maximum context length is \(maxModelLen) tokens. However, your request has \(tokens) input tokens. Please reduce the length of the input."
+        case .emptyPrompt: "The prompt is empty."
+        case .invalidParameter(let s): s
+        case .kvCacheTooSmall(let s): s
+        }
+    }
+}

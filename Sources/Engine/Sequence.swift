@@ -1,0 +1,50 @@
+/// Why a sequence stopped.
+public enum FinishReason: String, Sendable {
+    case stop, length, abort
+}
+
+/// One request's tokens and progress. Counters, not phases: each step computes
+/// `numTokens - numComputedTokens` more tokens (a prefill chunk, or the one newest token).
+final class Sequence {
+    let id: Int
+    let params: SamplingParams
+    private(set) var tokens: [Int32]
+    let promptCount: Int
+    var numComputedTokens = 0
+    /// Prompt tokens served from the prefix cache when the sequence was (last) admitted.
+    var numCachedTokens = 0
+    var blockTable: [Int32] = []
+    var finishReason: FinishReason?
+    let eosTokenIds: Set<Int32>
+
+    init(id: Int, prompt: [Int32], params: SamplingParams, eosTokenIds: Set<Int32>) {
+        self.id = id
+        self.tokens = prompt
+        self.promptCount = prompt.count
+        self.params = params
+        self.eosTokenIds = eosTokenIds
+    }
+
+    var numTokens: Int { tokens.count }
+    var outputTokens: ArraySlice<Int32> { tokens[promptCount...] }
+    var numOutputTokens: Int { tokens.count - promptCount }
+    var isFinished: Bool { finishReason != nil }
+
+    func append(_ token: Int32) {
+        tokens.append(token)
+        if numOutputTokens >= params.maxTokens {
+            finishReason = .length
+        } else if !params.ignoreEos && eosTokenIds.contains(token) {
+            finishReason = .stop
+        } else if params.stopTokenIds.contains(Int(token)) {
+            finishReason = .stop
+        }
+    }
+
+    /// Forget computed state (preemption by recompute); generated tokens stay and are recomputed.
+    func resetForRecompute() {
+        numComputedTokens = 0
+        numCachedTokens = 0
+        blockTable = []
+    }
+}

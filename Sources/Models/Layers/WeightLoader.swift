@@ -1,0 +1,78 @@
+import Tensors
+
+/// Moves named checkpoint tensors onto a backend, checking shapes. Small 1-D tensors (norm weights,
+/// biases) are converted to f32 on the way: they cost nothing and keep every kernel's vector
+/// operands in one dtype. Matrices keep their dtype (quantized ones stay quantized).
+public struct WeightLoader {
+    public let source: any WeightSource
+    public let backend: any Backend
+
+    public init(source: any WeightSource, backend: any Backend) {
+        self.source = source
+        self.backend = backend
+    }
+
+    public func contains(_ name: String) -> Bool { source.contains(name) }
+
+    /// A matrix or embedding table, in its stored dtype.
+    public func matrix(_ name: String, shape: [Int]) throws -> Tensor {
+        let host = try source.tensor(name)
+        try check(name, host, shape)
+        return try backend.upload(host)
+    }
+
+    /// A vector (norm weight, bias) as f32.
+    public func vector(_ name: String, shape: [Int]) throws -> Tensor {
+        let host = try source.tensor(name)
+        try check(name, host, shape)
+        return try backend.upload(host.convertedToF32())
+    }
+
+    /// Several matrices with equal column counts and dtypes stacked by rows into one (fused
+    /// gate/up or q/k/v projections), so one kernel call computes them all.
+    public func stackedMatrix(_ names: [String], shapes: [[Int]]) throws -> Tensor {
+        let parts = try zip(names, shapes).map { name, shape in
+            let host = try source.tensor(name)
+            try check(name, host, shape)
+            return host
+        }
+        return try backend.upload(HostTensor.stackRows(parts))
+    }
+
+    private func check(_ name: String, _ host: HostTensor, _ shape: [Int]) throws {
+        guard host.shape == shape else { throw ModelError.shapeMismatch(name: name, expected: shape, found: host.shape) }
+    }
+}
+
+extension HostTensor {
+    /// f32 copy of a plain-typed tensor (f32 is returned as is).
+    public func convertedToF32() -> HostTensor {
+        switch dtype {
+        case .f32: return self
+        case .f16:
+            let values = bytes.bindMemory(to: UInt16.self)
+            return .f32(values.map { Float(Float16(bitPattern: $0)) }, shape: shape)
+        case .bf16:
+            let values = bytes.bindMemory(to: UInt16.self)
+            return .f32(values.map { Float(bitPattern: UInt32($0) << 16) }, shape: shape)
+        default:
+            preconditionFailure("convertedToF32: \(dtype) vectors are not expected")
+        }
+    }
+
+    /// Row-wise concatenation of 2-D tensors of one dtype and column count.
+    public static func stackRows(_ parts: [HostTensor]) -> HostTensor {
+        precondition(!parts.isEmpty)
+        let dtype = parts[0].dtype, cols = parts[0].shape[1]
+        precondition(parts.allSatisfy { $0.dtype == dtype && $0.shape.count == 2 && $0.shape[1] == cols },
+                     "stackRows needs 2-D tensors of one dtype and width")
+        let rows = parts.reduce(0) { $0 + $1.shape[0] }
+        let out = OwnedBytes(count: parts.reduce(0) { $0 + $1.bytes.count })
+        var offset = 0
+        for part in parts {
+            (out.pointer + offset).copyMemory(from: part.bytes.baseAddress!, byteCount: part.bytes.count)
+            offset += part.bytes.count
+        }
+        return HostTensor(shape: [rows, cols], dtype: dtype, bytes: out.buffer, owner: out)
+    }
+}
