@@ -28,6 +28,7 @@ let package = Package(
         .target(name: "Tokenizers"),
         .target(name: "Templates"),
         .target(name: "Engine", dependencies: ["Tensors", "Models", "Tokenizers", "Templates"]),
+        .target(name: "OspreyTestSupport", dependencies: ["Tensors", "CPUBackend", "Models"], path: "Sources/OspreyTestSupport"),
         .executableTarget(
             name: "osprey",
             dependencies: [
@@ -35,8 +36,8 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
         .testTarget(name: "CPUBackendTests", dependencies: ["Tensors", "CPUBackend"]),
-        .testTarget(name: "ModelsTests", dependencies: ["Tensors", "CPUBackend", "Models", "Tokenizers"]),
-        .testTarget(name: "EngineTests", dependencies: ["Tensors", "CPUBackend", "Models", "Engine"]),
+        .testTarget(name: "ModelsTests", dependencies: ["Tensors", "CPUBackend", "Models", "Tokenizers", "OspreyTestSupport"]),
+        .testTarget(name: "EngineTests", dependencies: ["Tensors", "CPUBackend", "Models", "Engine", "Tokenizers", "Templates", "OspreyTestSupport"]),
         .testTarget(name: "TokenizersTests", dependencies: ["Tokenizers"]),
         .testTarget(name: "TemplatesTests", dependencies: ["Templates"]),
     ]

@@ -8,6 +8,16 @@ public struct StepOutput: Sendable {
     public let finishReason: FinishReason?
 }
 
+public struct EngineStats: Sendable {
+    public let running: Int
+    public let waiting: Int
+    public let kvCacheUsage: Double
+    /// Prompt tokens looked up in the prefix cache, and how many were found.
+    public let prefixCacheQueries: Int
+    public let prefixCacheHits: Int
+    public let numPreemptions: Int
+}
+
 /// The engine loop's state: `add` requests, call `step()` until nothing is left. Each step is
 /// schedule → run the model → sample → update sequences (nano-vllm's `step`).
 public final class LLMEngine {
@@ -41,6 +51,15 @@ public final class LLMEngine {
     }
 
     public var kvCacheTokens: Int { scheduler.kvCache.numBlocks * config.blockSize }
+    private(set) var numPreemptions = 0
+
+    /// Queue lengths, KV usage and prefix-cache effectiveness, for logs and metrics.
+    public var stats: EngineStats {
+        let kv = scheduler.kvCache
+        return EngineStats(running: scheduler.running.count, waiting: scheduler.waiting.count, kvCacheUsage: kv.usage,
+                           prefixCacheQueries: kv.prefixQueries, prefixCacheHits: kv.prefixHits,
+                           numPreemptions: numPreemptions)
+    }
     public var hasUnfinishedRequests: Bool { scheduler.hasWork }
 
     /// Queues a request; returns its id.
@@ -73,6 +92,7 @@ public final class LLMEngine {
     /// One iteration of continuous batching.
     public func step() throws -> [StepOutput] {
         let batch = scheduler.schedule()
+        numPreemptions += batch.preempted.count
         guard !batch.isEmpty else { return [] }
         let (sampling, logits) = try runner.run(batch)
         for entry in batch.entries {

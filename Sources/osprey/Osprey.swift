@@ -2,5 +2,14 @@ import ArgumentParser
 
 @main
 struct Osprey: ParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "osprey", abstract: "LLM inference and serving engine")
+    static let configuration = CommandConfiguration(
+        commandName: "osprey",
+        abstract: "LLM inference and serving engine (vLLM-compatible command line).",
+        subcommands: [Generate.self, Tokenize.self, Bench.self])
+}
+
+struct Bench: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Benchmarks; each prints its figure beside its hardware floor.",
+        subcommands: [BenchLatency.self, BenchKernels.self, BenchTokenizer.self])
 }

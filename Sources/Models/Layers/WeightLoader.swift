@@ -3,9 +3,11 @@ import Tensors
 /// Moves named checkpoint tensors onto a backend, checking shapes. Small 1-D tensors (norm weights,
 /// biases) are converted to f32 on the way: they cost nothing and keep every kernel's vector
 /// operands in one dtype. Matrices keep their dtype (quantized ones stay quantized).
-public struct WeightLoader {
+public final class WeightLoader {
     public let source: any WeightSource
     public let backend: any Backend
+    /// Bytes uploaded so far (the weights a forward pass reads).
+    public private(set) var loadedBytes = 0
 
     public init(source: any WeightSource, backend: any Backend) {
         self.source = source
@@ -18,6 +20,7 @@ public struct WeightLoader {
     public func matrix(_ name: String, shape: [Int]) throws -> Tensor {
         let host = try source.tensor(name)
         try check(name, host, shape)
+        loadedBytes += host.bytes.count
         return try backend.upload(host)
     }
 
@@ -25,6 +28,7 @@ public struct WeightLoader {
     public func vector(_ name: String, shape: [Int]) throws -> Tensor {
         let host = try source.tensor(name)
         try check(name, host, shape)
+        loadedBytes += host.bytes.count
         return try backend.upload(host.convertedToF32())
     }
 
@@ -36,7 +40,9 @@ public struct WeightLoader {
             try check(name, host, shape)
             return host
         }
-        return try backend.upload(HostTensor.stackRows(parts))
+        let stacked = HostTensor.stackRows(parts)
+        loadedBytes += stacked.bytes.count
+        return try backend.upload(stacked)
     }
 
     private func check(_ name: String, _ host: HostTensor, _ shape: [Int]) throws {

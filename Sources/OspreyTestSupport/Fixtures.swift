@@ -1,0 +1,61 @@
+import CPUBackend
+import Foundation
+import Models
+import Tensors
+
+/// Shared by the test targets: fixture checkpoints, references, and a one-sequence forward pass.
+public func logSoftmax(_ x: [Float]) -> [Float] {
+    let m = x.max()!
+    let lse = m + log(x.reduce(Float(0)) { $0 + exp($1 - m) })
+    return x.map { $0 - lse }
+}
+
+/// The committed fixture checkpoints and their references (see Fixtures/README.md).
+public enum Fixtures {
+    public static let directory = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        .appendingPathComponent("Tests/ModelsTests/Fixtures")
+
+    public static var modelNames: [String] {
+        let names = (try? FileManager.default.contentsOfDirectory(atPath: directory.path)) ?? []
+        return names.filter { FileManager.default.fileExists(atPath: directory.appendingPathComponent("\($0)/reference.json").path) }.sorted()
+    }
+
+    public struct Prompt: Decodable {
+        public let text: String?
+        public let ids: [Int]
+        public let logprobs: [[Float]]
+        public let greedy: [Int]
+    }
+
+    public struct Reference: Decodable {
+        public let prompts: [Prompt]
+    }
+
+    public static func reference(_ name: String) throws -> Reference {
+        try JSONDecoder().decode(Reference.self, from: Data(contentsOf: directory.appendingPathComponent("\(name)/reference.json")))
+    }
+
+    public static func loadModel(_ name: String, backend: any Backend) throws -> any CausalLM {
+        let files = try ModelFiles.load(path: directory.appendingPathComponent(name).path)
+        return try ModelRegistry.load(config: files.config, weights: WeightLoader(source: files.weights!, backend: backend),
+                                      maxPositions: 512)
+    }
+
+    /// Logits [ids.count, vocab] of one sequence prefilled at once into a fresh paged cache.
+    public static func prefillLogits(_ model: any CausalLM, ids: [Int], blockSize: Int = 16) throws -> [Float] {
+        let b = model.backend
+        let n = ids.count, numBlocks = (n + blockSize - 1) / blockSize
+        // Blocks in reverse order, so a kernel that ignored the block table would fail.
+        let table = (0..<numBlocks).map { Int32(numBlocks - 1 - $0) }
+        let metadata = try AttentionMetadata(
+            blockSize: blockSize, positions: (0..<n).map { Int32($0) },
+            slotMapping: (0..<n).map { table[$0 / blockSize] * Int32(blockSize) + Int32($0 % blockSize) },
+            queryStart: [0, Int32(n)], seqLens: [Int32(n)], blockTables: table, maxBlocksPerSeq: numBlocks, backend: b)
+        let cache = try (0..<model.numLayers).map { _ in
+            try b.allocateKVCache(numBlocks: numBlocks, blockSize: blockSize, numKVHeads: model.numKVHeads, headDim: model.headDim)
+        }
+        let logits = try model.forward(tokenIds: b.upload(.i32(ids.map { Int32($0) }, shape: [n])), metadata: metadata,
+                                       kvCache: cache, logitsIndices: b.upload(.i32((0..<n).map { Int32($0) }, shape: [n])))
+        return try b.download(logits)
+    }
+}

@@ -1,0 +1,70 @@
+import ArgumentParser
+import Engine
+import Foundation
+
+/// `osprey bench latency`: one batch of random prompts, prefill then decode, timed per phase
+/// (vLLM's `benchmark_latency`), printed beside the memory-bandwidth floor.
+struct BenchLatency: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "latency", abstract: "Time prefill and decode of one batch.")
+
+    @OptionGroup var model: ModelOptions
+    @Option(help: "Requests in the batch.") var batchSize = 1
+    @Option(help: "Prompt tokens per request.") var inputLen = 128
+    @Option(help: "Generated tokens per request.") var outputLen = 64
+    @Option(help: "Timed iterations (after one warm-up).") var numIters = 3
+
+    func run() throws {
+        let loaded = try model.load(maxModelLen: inputLen + outputLen + 16)
+        let engine = try loaded.engine(maxNumSeqs: max(batchSize, 1))
+        var rng = SystemRandomNumberGenerator()
+        let vocab = loaded.model.config.vocabSize
+        let params = SamplingParams(temperature: 0, maxTokens: outputLen, ignoreEos: true)
+        var prefillTimes: [Double] = [], decodeTimes: [Double] = []
+        for iter in 0...numIters {
+            let prompts = (0..<batchSize).map { _ in (0..<inputLen).map { _ in Int.random(in: 0..<vocab, using: &rng) } }
+            for p in prompts { try engine.add(promptTokenIds: p, params: params) }
+            let start = DispatchTime.now().uptimeNanoseconds
+            var firstDone: UInt64 = 0, tokens = 0
+            while engine.hasUnfinishedRequests {
+                let out = try engine.step()
+                tokens += out.count
+                if firstDone == 0 && tokens >= batchSize { firstDone = DispatchTime.now().uptimeNanoseconds }
+            }
+            let end = DispatchTime.now().uptimeNanoseconds
+            guard iter > 0 else { continue }
+            prefillTimes.append(Double(firstDone - start) / 1e9)
+            decodeTimes.append(Double(end - firstDone) / 1e9)
+        }
+        let prefill = prefillTimes.sorted()[prefillTimes.count / 2]
+        let decode = decodeTimes.sorted()[decodeTimes.count / 2]
+        let decodeSteps = Double(outputLen - 1)
+        let weightBytes = Double(loaded.weightBytes)
+        let bandwidth = HostBandwidth.measure()
+        let floorStep = weightBytes / bandwidth
+        print("model: \(loaded.description)")
+        print("batch \(batchSize), input \(inputLen), output \(outputLen), median of \(numIters)")
+        print(String(format: "prefill: %.1f ms, %.1f tokens/s", prefill * 1e3, Double(batchSize * inputLen) / prefill))
+        print(String(format: "decode:  %.2f ms/step, %.1f tokens/s", decode / decodeSteps * 1e3, Double(batchSize) * decodeSteps / decode))
+        print(String(format: "floor:   %.1f MB of weights per step / %.1f GB/s copy bandwidth = %.2f ms/step (%.0f steps/s); decode at %.0f%% of floor",
+                     weightBytes / 1e6, bandwidth / 1e9, floorStep * 1e3, 1 / floorStep, floorStep / (decode / decodeSteps) * 100))
+    }
+}
+
+/// Measured host memory bandwidth (bytes/s) for a large copy, the decode floor on the CPU.
+enum HostBandwidth {
+    static func measure(bytes: Int = 256 << 20) -> Double {
+        let a = UnsafeMutableRawPointer.allocate(byteCount: bytes, alignment: 64)
+        let b = UnsafeMutableRawPointer.allocate(byteCount: bytes, alignment: 64)
+        defer { a.deallocate(); b.deallocate() }
+        memset(a, 1, bytes)
+        memset(b, 2, bytes)
+        var best = Double.infinity
+        for _ in 0..<5 {
+            let t0 = DispatchTime.now().uptimeNanoseconds
+            memcpy(b, a, bytes)
+            best = min(best, Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e9)
+        }
+        // A copy reads and writes each byte.
+        return 2 * Double(bytes) / best
+    }
+}
