@@ -173,6 +173,7 @@ import Testing
         for (type, label) in [(UInt32(13), "Q5_K"), (99, "type 99")] {
             var tiny = TinyGGUF()
             tiny.types = ["blk.0.ffn_up.weight": (type, 176)]
+            tiny.shapes = ["blk.0.ffn_up.weight": [16, 256]]
             let file = dir.write("type\(type).gguf", tiny.data)
             let opened = try GGUFFile(url: file)   // metadata stays readable
             #expect(opened.architecture == "llama")

@@ -9,6 +9,8 @@ struct TinyGGUF {
     var types: [String: (type: UInt32, bytesPerRow: Int)] = [:]
     var withOutput = false
     var withQBias = false
+    /// Shapes to use instead of the defaults (e.g. whole blocks for a quantized type).
+    var shapes: [String: [Int]] = [:]
 
     /// (name, row-major shape)
     var tensors: [(String, [Int])] {
@@ -27,7 +29,7 @@ struct TinyGGUF {
         ]
         if withQBias { list.append(("blk.0.attn_q.bias", [8])) }
         if withOutput { list.append(("output.weight", [4, 8])) }
-        return list
+        return list.map { ($0.0, shapes[$0.0] ?? $0.1) }
     }
 
     /// The F32 values of tensor number `index`.
