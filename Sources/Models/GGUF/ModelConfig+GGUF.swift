@@ -1,0 +1,94 @@
+extension ModelConfig {
+    /// GGUF architectures Osprey maps onto Hugging Face ones.
+    static let ggufArchitectures: [String: (architecture: String, modelType: String)] = [
+        "llama": ("LlamaForCausalLM", "llama"),
+        "qwen2": ("Qwen2ForCausalLM", "qwen2"),
+        "qwen3": ("Qwen3ForCausalLM", "qwen3"),
+        "qwen3moe": ("Qwen3MoeForCausalLM", "qwen3_moe"),
+    ]
+
+    /// The model's shape from GGUF metadata (`{arch}.block_count`, `{arch}.attention.head_count`, ...).
+    public init(gguf: GGUFFile) throws {
+        let meta = gguf.metadata
+        guard let arch = gguf.architecture else {
+            throw ModelError.invalidConfig(path: gguf.path, reason: "missing metadata 'general.architecture'")
+        }
+        guard let names = Self.ggufArchitectures[arch] else {
+            throw ModelError.unsupportedArchitecture(arch, supported: Self.ggufArchitectures.keys.sorted())
+        }
+        func value(_ key: String) -> GGUFValue? { meta["\(arch).\(key)"] }
+        func int(_ key: String) throws -> Int? {
+            guard let v = value(key) else { return nil }
+            // Some converters store per-layer arrays (e.g. head_count_kv); all layers agree for these models.
+            if let i = v.int ?? v.ints?.first { return i }
+            throw ModelError.invalidConfig(path: gguf.path, reason: "metadata '\(arch).\(key)' is not an integer")
+        }
+        func required(_ key: String) throws -> Int {
+            guard let i = try int(key) else {
+                throw ModelError.invalidConfig(path: gguf.path, reason: "missing metadata '\(arch).\(key)'")
+            }
+            return i
+        }
+        func double(_ key: String) throws -> Double? {
+            guard let v = value(key) else { return nil }
+            guard let d = v.float else {
+                throw ModelError.invalidConfig(path: gguf.path, reason: "metadata '\(arch).\(key)' is not a number")
+            }
+            return d
+        }
+
+        let hidden = try required("embedding_length")
+        let heads = try required("attention.head_count")
+        guard heads > 0 else {
+            throw ModelError.invalidConfig(path: gguf.path, reason: "metadata '\(arch).attention.head_count' is 0")
+        }
+        let headDim = try int("attention.key_length") ?? hidden / heads
+        guard let vocab = try int("vocab_size") ?? meta["tokenizer.ggml.tokens"]?.array?.count else {
+            throw ModelError.invalidConfig(path: gguf.path, reason: "missing metadata '\(arch).vocab_size' and 'tokenizer.ggml.tokens'")
+        }
+        let maxPositions = try required("context_length")
+        let ropeDims = try int("rope.dimension_count")
+        var scaling = RopeScaling.none
+        switch meta["\(arch).rope.scaling.type"]?.string {
+        case "linear":
+            scaling = .linear(factor: try double("rope.scaling.factor") ?? 1)
+        case "yarn":
+            scaling = .yarn(factor: try double("rope.scaling.factor") ?? 1,
+                            originalMaxPositions: try int("rope.scaling.original_context_length") ?? maxPositions,
+                            betaFast: 32, betaSlow: 1, mscale: 1, mscaleAllDim: 0)
+        default:
+            break
+        }
+        var eos: [Int] = []
+        for key in ["tokenizer.ggml.eos_token_id", "tokenizer.ggml.eot_token_id"] {
+            if let id = meta[key]?.int, !eos.contains(id) { eos.append(id) }
+        }
+        let isQwen3 = arch == "qwen3" || arch == "qwen3moe"
+
+        self.init(
+            architecture: names.architecture,
+            modelType: names.modelType,
+            vocabSize: vocab,
+            hiddenSize: hidden,
+            intermediateSize: try int("feed_forward_length") ?? 0,
+            numHiddenLayers: try required("block_count"),
+            numAttentionHeads: heads,
+            numKeyValueHeads: try int("attention.head_count_kv") ?? heads,
+            headDim: headDim,
+            rmsNormEps: try double("attention.layer_norm_rms_epsilon") ?? 1e-6,
+            ropeTheta: try double("rope.freq_base") ?? 10_000,
+            ropeScaling: scaling,
+            partialRotaryFactor: ropeDims.map { headDim > 0 ? Double($0) / Double(headDim) : 1 } ?? 1,
+            maxPositionEmbeddings: maxPositions,
+            tieWordEmbeddings: gguf.info("output.weight") == nil,
+            attentionBias: arch == "qwen2" || gguf.info("blk.0.attn_q.bias") != nil,
+            torchDtype: nil,
+            bosTokenId: meta["tokenizer.ggml.bos_token_id"]?.int,
+            eosTokenIds: eos,
+            numExperts: try int("expert_count") ?? 0,
+            numExpertsPerTok: try int("expert_used_count") ?? 0,
+            moeIntermediateSize: try int("expert_feed_forward_length") ?? 0,
+            normTopkProb: arch == "qwen3moe",
+            useQKNorm: isQwen3)
+    }
+}

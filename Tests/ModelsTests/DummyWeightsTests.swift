@@ -1,0 +1,63 @@
+import Models
+import Tensors
+import Testing
+
+@Suite struct DummyWeightsTests {
+    let shapes: [String: [Int]] = [
+        "model.embed_tokens.weight": [64, 16],
+        "model.layers.0.input_layernorm.weight": [16],
+        "model.layers.0.self_attn.q_norm.weight": [8],
+        "model.norm.weight": [16],
+        "model.layers.0.self_attn.q_proj.bias": [16],
+        "model.layers.0.self_attn.q_proj.weight": [16, 16],
+    ]
+
+    @Test(arguments: [DType.f32, .f16, .bf16])
+    func valuesByKind(dtype: DType) throws {
+        let w = DummyWeights(shapes: shapes, dtype: dtype, seed: 7)
+        #expect(w.tensorNames.count == shapes.count)
+        for name in w.tensorNames {
+            let t = try w.tensor(name)
+            #expect(t.shape == shapes[name]!)
+            #expect(t.dtype == dtype)
+            let v = t.floats
+            if name.hasSuffix("norm.weight") {
+                #expect(v.allSatisfy { $0 == 1 }, "\(name)")
+            } else if name.hasSuffix(".bias") {
+                #expect(v.allSatisfy { $0 == 0 }, "\(name)")
+            } else {
+                #expect(v.allSatisfy { abs($0) <= 0.0201 }, "\(name)")
+                let mean = v.reduce(0, +) / Float(v.count)
+                let spread = v.map { $0 * $0 }.reduce(0, +) / Float(v.count)
+                #expect(abs(mean) < 0.003)
+                #expect(spread > 0.0001, "values are spread, not constant")   // uniform ±0.02: E[x²] ≈ 1.3e-4
+                #expect(Set(v).count > v.count / 2)
+            }
+        }
+    }
+
+    @Test func deterministicPerNameAndSeed() throws {
+        let name = "model.layers.0.self_attn.q_proj.weight"
+        let a = try DummyWeights(shapes: shapes, dtype: .f32, seed: 1).tensor(name).floats
+        let b = try DummyWeights(shapes: shapes, dtype: .f32, seed: 1).tensor(name).floats
+        let c = try DummyWeights(shapes: shapes, dtype: .f32, seed: 2).tensor(name).floats
+        let other = try DummyWeights(shapes: shapes, dtype: .f32, seed: 1).tensor("model.embed_tokens.weight").floats
+        #expect(a == b)
+        #expect(a != c)
+        #expect(Array(other.prefix(a.count)) != a)
+        // bf16 and f16 are the f32 values rounded.
+        let half = try DummyWeights(shapes: shapes, dtype: .f16, seed: 1).tensor(name).floats
+        #expect(zip(a, half).allSatisfy { abs($0 - $1) < 2e-5 })
+        let brain = try DummyWeights(shapes: shapes, dtype: .bf16, seed: 1).tensor(name).floats
+        #expect(zip(a, brain).allSatisfy { abs($0 - $1) <= abs($0) / 128 })
+    }
+
+    @Test func missingAndQuantized() {
+        let w = DummyWeights(shapes: shapes, dtype: .q4_0, seed: 0)
+        #expect(modelError { _ = try w.tensor("nope") } == .missingTensor(name: "nope", source: "dummy weights"))
+        guard case .unsupportedDType = modelError({ _ = try w.tensor("model.norm.weight") }) else {
+            Issue.record("quantized dummy weights should be refused")
+            return
+        }
+    }
+}
