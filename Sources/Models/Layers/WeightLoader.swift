@@ -9,25 +9,44 @@ public final class WeightLoader {
     /// Bytes uploaded so far (the weights a forward pass reads).
     public private(set) var loadedBytes = 0
 
+    /// For `--load-format dummy`: tensors are made with the shape the architecture asks for.
+    private let dummy: (dtype: DType, tiedEmbeddings: Bool)?
+
     public init(source: any WeightSource, backend: any Backend) {
         self.source = source
         self.backend = backend
+        dummy = nil
     }
 
-    public func contains(_ name: String) -> Bool { source.contains(name) }
+    /// Deterministic random weights in `dtype` for whatever the architecture loads.
+    public init(dummy dtype: DType, tiedEmbeddings: Bool, backend: any Backend) {
+        source = DummyWeights(shapes: [:], dtype: dtype)
+        self.backend = backend
+        dummy = (dtype, tiedEmbeddings)
+    }
+
+    public func contains(_ name: String) -> Bool {
+        if let dummy { return name != "lm_head.weight" || !dummy.tiedEmbeddings }
+        return source.contains(name)
+    }
+
+    private func host(_ name: String, shape: [Int]) throws -> HostTensor {
+        let host = if let dummy { try DummyWeights(shapes: [name: shape], dtype: dummy.dtype).tensor(name) }
+            else { try source.tensor(name) }
+        try check(name, host, shape)
+        return host
+    }
 
     /// A matrix or embedding table, in its stored dtype.
     public func matrix(_ name: String, shape: [Int]) throws -> Tensor {
-        let host = try source.tensor(name)
-        try check(name, host, shape)
+        let host = try host(name, shape: shape)
         loadedBytes += host.bytes.count
         return try backend.upload(host)
     }
 
     /// A vector (norm weight, bias) as f32.
     public func vector(_ name: String, shape: [Int]) throws -> Tensor {
-        let host = try source.tensor(name)
-        try check(name, host, shape)
+        let host = try host(name, shape: shape)
         loadedBytes += host.bytes.count
         return try backend.upload(host.convertedToF32())
     }
@@ -36,9 +55,7 @@ public final class WeightLoader {
     /// gate/up or q/k/v projections), so one kernel call computes them all.
     public func stackedMatrix(_ names: [String], shapes: [[Int]]) throws -> Tensor {
         let parts = try zip(names, shapes).map { name, shape in
-            let host = try source.tensor(name)
-            try check(name, host, shape)
-            return host
+            try host(name, shape: shape)
         }
         let stacked = HostTensor.stackRows(parts)
         loadedBytes += stacked.bytes.count
