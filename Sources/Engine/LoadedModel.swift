@@ -10,8 +10,7 @@ public final class LoadedModel {
     public let path: String
     public let files: ModelFiles
     public let model: any CausalLM
-    public let tokenizer: Tokenizer
-    public let chatTemplate: ChatTemplate?
+    public let formatter: PromptFormatter
     /// Bytes of weights a forward pass reads.
     public let weightBytes: Int
     public let maxModelLen: Int
@@ -27,28 +26,21 @@ public final class LoadedModel {
         let weights = files.weights.map { WeightLoader(source: $0, backend: backend) }
             ?? WeightLoader(dummy: Self.dummyDType(files.config, backend), tiedEmbeddings: files.config.tieWordEmbeddings, backend: backend)
         let model = try ModelRegistry.load(config: files.config, weights: weights, maxPositions: contextLength)
-        let tokenizer = try Self.tokenizer(files, path: path)
-        let source: ChatTemplateSource? = override.map { .single($0) } ?? tokenizer.chatTemplate
-        let template: ChatTemplate? = try source.map {
-            switch $0 {
-            case .single(let s): try ChatTemplate(source: s)
-            case .named(let named): try ChatTemplate(named: named)
-            }
-        }
-        return LoadedModel(path: path, files: files, model: model, tokenizer: tokenizer, chatTemplate: template,
+        let formatter = try PromptFormatter(files: files, path: path, chatTemplate: override)
+        return LoadedModel(path: path, files: files, model: model, formatter: formatter,
                            weightBytes: weights.loadedBytes, maxModelLen: contextLength)
     }
 
-    init(path: String, files: ModelFiles, model: any CausalLM, tokenizer: Tokenizer, chatTemplate: ChatTemplate?,
-         weightBytes: Int, maxModelLen: Int) {
+    init(path: String, files: ModelFiles, model: any CausalLM, formatter: PromptFormatter, weightBytes: Int, maxModelLen: Int) {
         self.path = path
         self.files = files
         self.model = model
-        self.tokenizer = tokenizer
-        self.chatTemplate = chatTemplate
+        self.formatter = formatter
         self.weightBytes = weightBytes
         self.maxModelLen = maxModelLen
     }
+
+    public var tokenizer: Tokenizer { formatter.tokenizer }
 
     /// Dummy weights take the checkpoint's dtype where the backend computes in it, else the
     /// activation dtype.
@@ -58,15 +50,6 @@ public final class LoadedModel {
         case "bfloat16": .bf16
         default: backend.activationDType
         }
-    }
-
-    static func tokenizer(_ files: ModelFiles, path: String) throws -> Tokenizer {
-        if let directory = files.directory,
-           FileManager.default.fileExists(atPath: directory.appendingPathComponent("tokenizer.json").path) {
-            return try Tokenizer(directory: directory)
-        }
-        if let gguf = files.gguf { return try Tokenizer(gguf: GGUFVocabulary(gguf)) }
-        throw EngineError.invalidParameter("no tokenizer found for \(path) (expected tokenizer.json or a GGUF vocabulary)")
     }
 
     public var description: String {
@@ -95,38 +78,12 @@ public final class LoadedModel {
         tokenizer.encode(text, addSpecialTokens: addSpecialTokens)
     }
 
-    public func makeDetokenizer(promptIds: [Int] = [], skipSpecialTokens: Bool = true) -> IncrementalDetokenizer {
+    public func makeDetokenizer(skipSpecialTokens: Bool = true) -> IncrementalDetokenizer {
         IncrementalDetokenizer(tokenizer: tokenizer, skipSpecialTokens: skipSpecialTokens)
     }
 
-    /// The prompt text the model's chat template makes of `messages` (decoded OpenAI JSON).
     public func applyChatTemplate(messages: Any, tools: Any? = nil, addGenerationPrompt: Bool = true,
                                   kwargs: [String: Any] = [:]) throws -> String {
-        guard let chatTemplate else {
-            throw EngineError.invalidParameter("the model has no chat template; pass --chat-template")
-        }
-        return try chatTemplate.render(messagesJSON: messages, toolsJSON: tools, addGenerationPrompt: addGenerationPrompt,
-                                       bosToken: tokenizer.bosToken, eosToken: tokenizer.eosToken, extraContext: kwargs)
-    }
-}
-
-extension GGUFVocabulary {
-    /// The `tokenizer.ggml.*` metadata of a GGUF file.
-    init(_ file: GGUFFile) throws {
-        let m = file.metadata
-        guard let model = m["tokenizer.ggml.model"]?.string, let tokens = m["tokenizer.ggml.tokens"]?.strings else {
-            throw EngineError.invalidParameter("\(file.path) has no tokenizer (tokenizer.ggml.model / tokens)")
-        }
-        self.init(model: model, pre: m["tokenizer.ggml.pre"]?.string ?? "default", tokens: tokens,
-                  scores: m["tokenizer.ggml.scores"]?.floats?.map { Float($0) } ?? [],
-                  tokenTypes: m["tokenizer.ggml.token_type"]?.ints ?? [],
-                  merges: m["tokenizer.ggml.merges"]?.strings ?? [],
-                  bosTokenId: m["tokenizer.ggml.bos_token_id"]?.int, eosTokenId: m["tokenizer.ggml.eos_token_id"]?.int,
-                  unknownTokenId: m["tokenizer.ggml.unknown_token_id"]?.int,
-                  paddingTokenId: m["tokenizer.ggml.padding_token_id"]?.int,
-                  addBosToken: m["tokenizer.ggml.add_bos_token"]?.bool ?? (model == "llama"),
-                  addEosToken: m["tokenizer.ggml.add_eos_token"]?.bool ?? false,
-                  addSpacePrefix: m["tokenizer.ggml.add_space_prefix"]?.bool ?? (model == "llama"),
-                  chatTemplate: m["tokenizer.chat_template"]?.string)
+        try formatter.applyChatTemplate(messages: messages, tools: tools, addGenerationPrompt: addGenerationPrompt, kwargs: kwargs)
     }
 }
