@@ -45,6 +45,7 @@ TEMPLATES = {
     "llama3.2-instruct": ("<|begin_of_text|>", "<|eot_id|>"),
     "smollm2-instruct": ("<|im_start|>", "<|im_end|>"),
     "mistral-nemo-instruct": ("<s>", "</s>"),
+    "mistral-7b-instruct-v0.3": ("<s>", "</s>"),
 }
 
 
