@@ -36,6 +36,7 @@ FIXED_NOW = datetime.datetime(2025, 1, 15, 12, 0, 0)
 # so the variable is not passed and is undefined in the template).
 TEMPLATES = {
     "qwen3": (None, "<|im_end|>"),
+    "qwen3-initial": (None, "<|im_end|>"),
     "qwen3-thinking-2507": (None, "<|im_end|>"),
     "qwq-32b": (None, "<|im_end|>"),
     "qwen2.5-instruct": (None, "<|im_end|>"),
@@ -127,7 +128,7 @@ def sanity(cases):
         if "_text" in c and not c["_text"]:
             problems.append(f"empty output: {c['name']}")
     # enable_thinking must change Qwen3's generation prompt and GLM's user turns / generation prompt
-    for t in ("qwen3", "glm-4.5"):
+    for t in ("qwen3", "qwen3-initial", "glm-4.5"):
         for conv in ("system_user", "multi_turn", "user_only"):
             on = by_name.get(f"{t}__{conv}__notools__gen__think-on")
             off = by_name.get(f"{t}__{conv}__notools__gen__think-off")
