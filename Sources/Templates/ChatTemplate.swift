@@ -7,23 +7,23 @@ public struct ChatTemplate: Sendable {
     /// The template used when tools are given (a tokenizer's `tool_use` named template), if different.
     private let toolTemplate: Template?
 
-    public init(source: String) throws {
+    public init(source: String, options: TemplateOptions = TemplateOptions()) throws {
         self.source = source
-        template = try Template(source)
+        template = try Template(source, options: options)
         toolTemplate = nil
     }
 
     /// Named templates as `tokenizer_config.json` lists them (`[{name, template}]`): `tool_use` is chosen when
     /// tools are given and exists, otherwise `default`. With a single template, that one is used.
-    public init(named templates: [String: String]) throws {
+    public init(named templates: [String: String], options: TemplateOptions = TemplateOptions()) throws {
         let main = templates["default"] ?? (templates.count == 1 ? templates.values.first : nil)
         guard let main else {
             throw TemplateError(message: "no 'default' chat template among \(templates.keys.sorted()); pass one explicitly")
         }
         source = main
-        template = try Template(main)
+        template = try Template(main, options: options)
         if let tool = templates["tool_use"], tool != main {
-            toolTemplate = try Template(tool)
+            toolTemplate = try Template(tool, options: options)
         } else {
             toolTemplate = nil
         }

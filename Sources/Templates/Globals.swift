@@ -2,7 +2,7 @@ import Foundation
 
 /// The global functions of jinja2 plus the ones transformers adds for chat templates.
 enum Globals {
-    static func standard() -> [String: Value] {
+    static func standard(now: Date? = nil) -> [String: Value] {
         [
             "range": .function(Function("range", range)),
             "dict": .function(Function("dict", dict)),
@@ -11,7 +11,7 @@ enum Globals {
                 throw TemplateError(kind: .raised, message: a.get(0, "message")?.pythonString ?? "")
             }),
             "strftime_now": .function(Function("strftime_now") { a in
-                .string(strftime(a.get(0, "format")?.pythonString ?? "", Date()))
+                .string(strftime(a.get(0, "format")?.pythonString ?? "", now ?? Date()))
             }),
             "cycler": .function(Function("cycler", cycler)),
             "joiner": .function(Function("joiner", joiner)),
