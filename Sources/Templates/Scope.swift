@@ -1,0 +1,27 @@
+/// Variables visible at a point of the template. Loops, macros and `with` blocks open a child scope,
+/// so a `set` inside them does not leak out (which is why templates carry state in a `namespace`).
+final class Scope {
+    private var variables: [String: Value] = [:]
+    let parent: Scope?
+
+    init(parent: Scope?, _ variables: [String: Value] = [:]) {
+        self.parent = parent
+        self.variables = variables
+    }
+
+    func lookup(_ name: String) -> Value? {
+        var s: Scope? = self
+        while let scope = s {
+            if let v = scope.variables[name] { return v }
+            s = scope.parent
+        }
+        return nil
+    }
+
+    func set(_ name: String, _ value: Value) { variables[name] = value }
+}
+
+/// The control flow a statement hands back to its enclosing loop.
+enum Flow {
+    case normal, breakLoop, continueLoop
+}
