@@ -1,3 +1,74 @@
 #pragma once
 #include <stddef.h>
 #include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+// Weight / tensor element types. Values match nothing on disk; the Swift side maps DType to these.
+enum {
+    CK_F32 = 0, CK_F16 = 1, CK_BF16 = 2, CK_Q8_0 = 3, CK_Q4_0 = 4, CK_Q4_1 = 5, CK_Q4_K = 6, CK_Q6_K = 7,
+};
+
+// ---- thread pool -------------------------------------------------------------------------------
+typedef struct ck_pool ck_pool;
+/// fn(ctx, begin, end, threadIndex) is called on disjoint chunks covering [0, total).
+typedef void (*ck_range_fn)(void *ctx, int64_t begin, int64_t end, int thread);
+
+ck_pool *ck_pool_create(int threads);
+void ck_pool_destroy(ck_pool *pool);
+int ck_pool_threads(const ck_pool *pool);
+/// Runs fn over [0, total) in chunks of `chunk` on all threads (the caller is thread 0); returns when done.
+void ck_parallel_for(ck_pool *pool, int64_t total, int64_t chunk, ck_range_fn fn, void *ctx);
+/// Per-thread scratch memory of at least `bytes` (64-byte aligned), valid until the next call with the same thread.
+void *ck_pool_scratch(ck_pool *pool, int thread, size_t bytes);
+
+// ---- conversions / dequantization ----------------------------------------------------------------
+/// Bytes of a row of k elements of `type` (k a multiple of the block size).
+size_t ck_row_bytes(int type, int64_t k);
+int ck_block_size(int type);
+/// Dequantizes/converts k elements of `type` starting at src into f32.
+void ck_dequantize_row(int type, const void *src, float *dst, int64_t k);
+/// Converts `count` elements (row-major, k per row) of `type` to f32, in parallel.
+void ck_convert_to_f32(ck_pool *pool, int type, const void *src, float *dst, int64_t rows, int64_t k);
+
+// ---- linear --------------------------------------------------------------------------------------
+/// y[n, m] = x[n, k] . W[m, k]^T (+ bias[m]); W rows in `wtype` layout; x, y, bias f32.
+void ck_matmul(ck_pool *pool, const float *x, int64_t n, int64_t k, const void *w, int wtype, int64_t m,
+               const float *bias, float *y);
+
+// ---- elementwise / normalization -----------------------------------------------------------------
+void ck_rms_norm(ck_pool *pool, const float *x, const float *w, float *out, int64_t n, int64_t d, float eps);
+/// residual += x; out = rmsnorm(residual) * w.
+void ck_add_rms_norm(ck_pool *pool, const float *x, float *residual, const float *w, float *out,
+                     int64_t n, int64_t d, float eps);
+void ck_add(ck_pool *pool, const float *a, const float *b, float *out, int64_t count);
+/// x [n, 2*h] = [gate | up] -> out [n, h] = silu(gate) * up.
+void ck_silu_mul(ck_pool *pool, const float *x, float *out, int64_t n, int64_t h);
+/// Rows ids[i] of a [vocab, d] table of `type` -> out [n, d] f32. Ids outside [0, vocab) give zeros.
+void ck_embedding(ck_pool *pool, const void *table, int type, int64_t vocab, int64_t d, const int32_t *ids,
+                  int64_t n, float *out);
+/// Copies rows idx[i] (each rowBytes bytes) of x into out.
+void ck_gather_rows(ck_pool *pool, const void *x, int64_t rows, size_t rowBytes, const int32_t *idx, int64_t m,
+                    void *out);
+/// In-place rotary embedding of q [n, nq*headDim] and k [n, nk*headDim]; cos/sin [maxPos, rotDim/2].
+void ck_rope(ck_pool *pool, float *q, float *k, const int32_t *positions, int64_t n, int64_t nq, int64_t nk,
+             int64_t headDim, int64_t rotDim, const float *cosTable, const float *sinTable, int64_t maxPos,
+             int neox);
+
+// ---- paged attention -----------------------------------------------------------------------------
+/// Writes k, v [n, nkv*headDim] into caches [numBlocks, blockSize, nkv, headDim] at slots (skip < 0).
+void ck_kv_write(ck_pool *pool, const float *k, const float *v, float *kcache, float *vcache,
+                 const int32_t *slots, int64_t n, int64_t nkv, int64_t headDim, int64_t numSlots);
+/// Causal attention of q [numTokens, nh*headDim] over the paged context -> out [numTokens, nh*headDim].
+void ck_paged_attention(ck_pool *pool, const float *q, const float *kcache, const float *vcache, float *out,
+                        const int32_t *queryStart, const int32_t *seqLens, const int32_t *blockTables,
+                        int64_t numSeqs, int64_t maxBlocksPerSeq, int64_t blockSize, int64_t nh, int64_t nkv,
+                        int64_t headDim, float scale);
+
+int ck_has_avx512(void);
+
+#ifdef __cplusplus
+}
+#endif

@@ -1,0 +1,114 @@
+// Paged attention over a [numBlocks, blockSize, numKVHeads, headDim] f32 cache with an online
+// (streaming max / sum) softmax. Work items are (sequence, query head, chunk of new tokens).
+#include "cpu_kernels.h"
+#include "ck_internal.h"
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+typedef struct {
+    const float *k, *v;
+    float *kc, *vc;
+    const int32_t *slots;
+    int64_t row, numSlots;
+} kvw_ctx;
+
+static void kvw_range(void *vc, int64_t b, int64_t e, int t) {
+    (void)t;
+    kvw_ctx *c = vc;
+    for (int64_t i = b; i < e; i++) {
+        int64_t s = c->slots[i];
+        if (s < 0 || s >= c->numSlots) continue;
+        memcpy(c->kc + s * c->row, c->k + i * c->row, (size_t)c->row * 4);
+        memcpy(c->vc + s * c->row, c->v + i * c->row, (size_t)c->row * 4);
+    }
+}
+
+void ck_kv_write(ck_pool *pool, const float *k, const float *v, float *kcache, float *vcache, const int32_t *slots,
+                 int64_t n, int64_t nkv, int64_t headDim, int64_t numSlots) {
+    kvw_ctx c = {k, v, kcache, vcache, slots, nkv * headDim, numSlots};
+    ck_parallel_for(pool, n, CK_MAX(1, 4096 / CK_MAX(c.row, 1)), kvw_range, &c);
+}
+
+#define QCHUNK 16
+#define MAX_BS 256
+
+typedef struct {
+    const float *q, *kc, *vc;
+    float *out;
+    const int32_t *qs, *sl, *bt;
+    int64_t maxB, bs, nh, nkv, hd;
+    float scale;
+    const int64_t *chunkStart;  // prefix sums of query chunks per sequence
+    int64_t numSeqs;
+} att_ctx;
+
+static inline float dot(const float *a, const float *b, int64_t n) {
+    float s = 0;
+    for (int64_t i = 0; i < n; i++) s += a[i] * b[i];
+    return s;
+}
+
+static void attend_one(const att_ctx *c, int64_t seq, int64_t h, int64_t token, int64_t pos, float *acc) {
+    const int64_t hd = c->hd, kvh = h / (c->nh / c->nkv), rowStride = c->nkv * hd;
+    const float *q = c->q + (token * c->nh + h) * hd;
+    const int32_t *table = c->bt + seq * c->maxB;
+    float m = -INFINITY, l = 0, sc[MAX_BS];
+    for (int64_t i = 0; i < hd; i++) acc[i] = 0;
+    int64_t ctx = pos + 1;
+    for (int64_t p0 = 0; p0 < ctx; p0 += c->bs) {
+        int64_t cnt = CK_MIN(c->bs, ctx - p0);
+        int64_t base = (int64_t)table[p0 / c->bs] * c->bs * rowStride + kvh * hd;
+        const float *kb = c->kc + base, *vb = c->vc + base;
+        float bm = -INFINITY;
+        for (int64_t j = 0; j < cnt; j++) {
+            sc[j] = dot(q, kb + j * rowStride, hd) * c->scale;
+            bm = CK_MAX(bm, sc[j]);
+        }
+        if (bm > m) {
+            float r = expf(m - bm);  // exp(-inf) = 0 on the first block
+            l *= r;
+            for (int64_t i = 0; i < hd; i++) acc[i] *= r;
+            m = bm;
+        }
+        for (int64_t j = 0; j < cnt; j++) {
+            float p = expf(sc[j] - m);
+            l += p;
+            const float *vr = vb + j * rowStride;
+            for (int64_t i = 0; i < hd; i++) acc[i] += p * vr[i];
+        }
+    }
+    float *o = c->out + (token * c->nh + h) * hd;
+    float inv = l > 0 ? 1.0f / l : 0.0f;
+    for (int64_t i = 0; i < hd; i++) o[i] = acc[i] * inv;
+}
+
+static void att_range(void *vc, int64_t b, int64_t e, int t) {
+    (void)t;
+    const att_ctx *c = vc;
+    float acc[1024];
+    for (int64_t w = b; w < e; w++) {
+        int64_t h = w % c->nh, chunk = w / c->nh;
+        int64_t seq = 0;
+        while (c->chunkStart[seq + 1] <= chunk) seq++;  // few sequences per step; linear scan is fine
+        int64_t q0 = c->qs[seq], qlen = c->qs[seq + 1] - q0, seqLen = c->sl[seq];
+        int64_t j0 = (chunk - c->chunkStart[seq]) * QCHUNK, j1 = CK_MIN(qlen, j0 + QCHUNK);
+        for (int64_t j = j0; j < j1; j++) attend_one(c, seq, h, q0 + j, seqLen - qlen + j, acc);
+    }
+}
+
+void ck_paged_attention(ck_pool *pool, const float *q, const float *kcache, const float *vcache, float *out,
+                        const int32_t *queryStart, const int32_t *seqLens, const int32_t *blockTables,
+                        int64_t numSeqs, int64_t maxBlocksPerSeq, int64_t blockSize, int64_t nh, int64_t nkv,
+                        int64_t headDim, float scale) {
+    int64_t *chunkStart = malloc((size_t)(numSeqs + 1) * sizeof(int64_t));
+    chunkStart[0] = 0;
+    for (int64_t s = 0; s < numSeqs; s++) {
+        int64_t qlen = queryStart[s + 1] - queryStart[s];
+        chunkStart[s + 1] = chunkStart[s] + (qlen + QCHUNK - 1) / QCHUNK;
+    }
+    att_ctx c = {q, kcache, vcache, out, queryStart, seqLens, blockTables, maxBlocksPerSeq, blockSize, nh, nkv,
+                 headDim, scale, chunkStart, numSeqs};
+    ck_parallel_for(pool, chunkStart[numSeqs] * nh, 1, att_range, &c);
+    free(chunkStart);
+}
