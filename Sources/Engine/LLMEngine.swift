@@ -1,125 +1,154 @@
+import Foundation
 import Models
-import Tensors
+import Tokenizers
 
-/// One step's news about a request: the tokens it gained and whether it is done.
-public struct StepOutput: Sendable {
-    public let requestId: Int
-    public let newTokenIds: [Int]
-    public let finishReason: FinishReason?
-}
-
-public struct EngineStats: Sendable {
-    public let running: Int
-    public let waiting: Int
-    public let kvCacheUsage: Double
-    /// Prompt tokens looked up in the prefix cache, and how many were found.
-    public let prefixCacheQueries: Int
-    public let prefixCacheHits: Int
-    public let numPreemptions: Int
-}
-
-/// The engine loop's state: `add` requests, call `step()` until nothing is left. Each step is
-/// schedule → run the model → sample → update sequences (nano-vllm's `step`).
+/// The text-level engine (vLLM's `LLMEngine`): tokenizes prompts, fans a request out into its `n`
+/// sequences on the `EngineCore`, detokenizes new tokens incrementally, and reports vLLM-shaped
+/// `RequestOutput`s after each step.
 public final class LLMEngine {
-    public let model: any CausalLM
-    public let config: EngineConfig
-    public let maxModelLen: Int
-    let scheduler: Scheduler
-    let runner: ModelRunner
-    private var sequences: [Int: Sequence] = [:]
-    private var generators: [Int: SplitMix64] = [:]
-    private var nextId = 0
-    let eosTokenIds: Set<Int32>
+    public let loaded: LoadedModel
+    public let core: EngineCore
+    private var requests: [String: RequestState] = [:]
+    /// Core sequence id → (request id, completion index).
+    private var owners: [Int: (String, Int)] = [:]
 
-    public init(model: any CausalLM, config: EngineConfig = EngineConfig(), eosTokenIds: [Int] = []) throws {
-        self.model = model
-        self.config = config
-        maxModelLen = min(config.maxModelLen ?? model.config.maxPositionEmbeddings, model.config.maxPositionEmbeddings)
-        let bytesPerBlock = 2 * model.numLayers * config.blockSize * model.numKVHeads * model.headDim
-            * model.backend.activationDType.blockBytes
-        let numBlocks = config.numBlocks ?? max(1, config.kvCacheBytes / bytesPerBlock)
-        guard numBlocks * config.blockSize >= min(maxModelLen, config.maxNumBatchedTokens) else {
-            throw EngineError.kvCacheTooSmall("KV cache holds \(numBlocks * config.blockSize) tokens, less than one request of max_model_len \(maxModelLen)")
-        }
-        let kv = KVCacheManager(numBlocks: numBlocks, blockSize: config.blockSize,
-                                enablePrefixCaching: config.enablePrefixCaching)
-        scheduler = Scheduler(kvCache: kv, maxNumSeqs: config.maxNumSeqs,
-                              maxNumBatchedTokens: config.maxNumBatchedTokens,
-                              enableChunkedPrefill: config.enableChunkedPrefill)
-        runner = try ModelRunner(model: model, numBlocks: numBlocks, blockSize: config.blockSize)
-        self.eosTokenIds = Set((eosTokenIds.isEmpty ? model.config.eosTokenIds : eosTokenIds).map { Int32($0) })
+    public init(loaded: LoadedModel, config: EngineConfig = EngineConfig()) throws {
+        self.loaded = loaded
+        var config = config
+        config.maxModelLen = config.maxModelLen ?? loaded.maxModelLen
+        core = try EngineCore(model: loaded.model, config: config, eosTokenIds: loaded.eosTokenIds)
     }
 
-    public var kvCacheTokens: Int { scheduler.kvCache.numBlocks * config.blockSize }
-    private(set) var numPreemptions = 0
+    public var maxModelLen: Int { core.maxModelLen }
+    public var hasUnfinishedRequests: Bool { !requests.isEmpty }
+    public var stats: EngineStats { core.stats }
 
-    /// Queue lengths, KV usage and prefix-cache effectiveness, for logs and metrics.
-    public var stats: EngineStats {
-        let kv = scheduler.kvCache
-        return EngineStats(running: scheduler.running.count, waiting: scheduler.waiting.count, kvCacheUsage: kv.usage,
-                           prefixCacheQueries: kv.prefixQueries, prefixCacheHits: kv.prefixHits,
-                           numPreemptions: numPreemptions)
-    }
-    public var hasUnfinishedRequests: Bool { scheduler.hasWork }
-
-    /// Queues a request; returns its id.
-    @discardableResult
-    public func add(promptTokenIds: [Int], params: SamplingParams) throws -> Int {
-        guard !promptTokenIds.isEmpty else { throw EngineError.emptyPrompt }
-        guard promptTokenIds.count < maxModelLen else {
-            throw EngineError.promptTooLong(tokens: promptTokenIds.count, maxModelLen: maxModelLen)
+    /// Queues a request. Throws for an invalid one, leaving the engine unchanged.
+    public func addRequest(_ id: String, prompt: PromptInput, params: SamplingParams,
+                           outputKind: OutputKind = .cumulative, arrivalTime: Double = monotonicSeconds()) throws {
+        guard requests[id] == nil else { throw EngineError.invalidParameter("request id '\(id)' is already in use") }
+        let (text, ids): (String?, [Int]) = switch prompt {
+        case .text(let t): (t, loaded.encode(t))
+        case .tokens(let t): (nil, t)
         }
-        guard promptTokenIds.allSatisfy({ $0 >= 0 && $0 < model.config.vocabSize }) else {
-            throw EngineError.invalidParameter("prompt contains token ids outside the vocabulary (0..<\(model.config.vocabSize))")
-        }
-        var params = params
-        params.maxTokens = min(params.maxTokens, maxModelLen - promptTokenIds.count)
-        let id = nextId
-        nextId += 1
-        let seq = Sequence(id: id, prompt: promptTokenIds.map { Int32($0) }, params: params, eosTokenIds: eosTokenIds)
-        sequences[id] = seq
-        generators[id] = SplitMix64(seed: params.seed ?? UInt64.random(in: 0...UInt64.max))
-        scheduler.add(seq)
-        return id
-    }
-
-    public func abort(_ id: Int) {
-        guard let seq = sequences.removeValue(forKey: id) else { return }
-        generators[id] = nil
-        scheduler.finish(seq)
-    }
-
-    /// One iteration of continuous batching.
-    public func step() throws -> [StepOutput] {
-        let batch = scheduler.schedule()
-        numPreemptions += batch.preempted.count
-        guard !batch.isEmpty else { return [] }
-        let (sampling, logits) = try runner.run(batch)
-        for entry in batch.entries {
-            entry.seq.numComputedTokens += entry.numTokens
-            scheduler.kvCache.cacheFullBlocks(entry.seq)
-        }
-        var outputs: [StepOutput] = []
-        for (seq, row) in zip(sampling, logits) {
-            let token = Sampler.sample(row, params: seq.params, rng: &generators[seq.id]!)
-            seq.append(token)
-            outputs.append(StepOutput(requestId: seq.id, newTokenIds: [Int(token)], finishReason: seq.finishReason))
-            if seq.isFinished {
-                scheduler.finish(seq)
-                sequences[seq.id] = nil
-                generators[seq.id] = nil
+        let n = max(1, params.n)
+        var seqIds: [Int] = []
+        do {
+            for i in 0..<n {
+                var child = params
+                if let seed = params.seed { child.seed = seed &+ UInt64(i) }
+                seqIds.append(try core.add(promptTokenIds: ids, params: child))
             }
+        } catch {
+            for seq in seqIds { core.abort(seq) }
+            throw error
         }
-        return outputs
+        let state = RequestState(id: id, prompt: text, promptTokenIds: ids, params: params, kind: outputKind,
+                                 arrivalTime: arrivalTime, makeDetokenizer: { loaded.makeDetokenizer() }, n: n)
+        state.seqIds = seqIds
+        for (i, seq) in seqIds.enumerated() { owners[seq] = (id, i) }
+        requests[id] = state
     }
 
-    /// Runs requests to completion; returns each one's generated token ids, in order.
-    public func generate(_ prompts: [[Int]], params: SamplingParams) throws -> [[Int]] {
-        let ids = try prompts.map { try add(promptTokenIds: $0, params: params) }
-        var results: [Int: [Int]] = [:]
-        while hasUnfinishedRequests {
-            for out in try step() { results[out.requestId, default: []] += out.newTokenIds }
+    /// Stops a request; its sequences' blocks are freed at once.
+    public func abortRequest(_ id: String) {
+        guard let state = requests.removeValue(forKey: id) else { return }
+        for seq in state.seqIds {
+            core.abort(seq)
+            owners[seq] = nil
         }
-        return ids.map { results[$0] ?? [] }
+    }
+
+    /// One engine iteration; returns the outputs of requests that changed.
+    public func step() throws -> [RequestOutput] {
+        let stepOutputs = try core.step()
+        let now = monotonicSeconds()
+        var touched: [String] = []
+        for out in stepOutputs {
+            guard let (id, index) = owners[out.requestId], let state = requests[id] else { continue }
+            state.append(index: index, tokens: out.newTokenIds, finishReason: out.finishReason,
+                         stopTokenId: out.stopTokenId, now: now)
+            if out.finishReason != nil { owners[out.requestId] = nil }
+            if !touched.contains(id) { touched.append(id) }
+        }
+        var results: [RequestOutput] = []
+        for id in touched {
+            guard let state = requests[id] else { continue }
+            if state.finished { requests[id] = nil }
+            if let output = state.makeOutput() { results.append(output) }
+        }
+        return results
+    }
+}
+
+/// Seconds on a monotonic clock.
+public func monotonicSeconds() -> Double { Double(DispatchTime.now().uptimeNanoseconds) / 1e9 }
+
+/// A request's completions as they grow.
+final class RequestState {
+    struct Completion {
+        var detokenizer: IncrementalDetokenizer
+        var text = ""
+        var tokenIds: [Int] = []
+        var finishReason: FinishReason?
+        var stopReason: StopReason?
+        /// How much text and how many tokens earlier delta outputs already carried.
+        var sentText = 0
+        var sentTokens = 0
+    }
+
+    let id: String
+    let prompt: String?
+    let promptTokenIds: [Int]
+    let params: SamplingParams
+    let kind: OutputKind
+    var seqIds: [Int] = []
+    var completions: [Completion]
+    var metrics: RequestMetrics
+
+    init(id: String, prompt: String?, promptTokenIds: [Int], params: SamplingParams, kind: OutputKind,
+         arrivalTime: Double, makeDetokenizer: () -> IncrementalDetokenizer, n: Int) {
+        self.id = id
+        self.prompt = prompt
+        self.promptTokenIds = promptTokenIds
+        self.params = params
+        self.kind = kind
+        completions = (0..<n).map { _ in Completion(detokenizer: makeDetokenizer()) }
+        metrics = RequestMetrics(arrivalTime: arrivalTime)
+    }
+
+    var finished: Bool { completions.allSatisfy { $0.finishReason != nil } }
+
+    func append(index: Int, tokens: [Int], finishReason: FinishReason?, stopTokenId: Int?, now: Double) {
+        if metrics.firstTokenTime == nil { metrics.firstTokenTime = now }
+        var c = completions[index]
+        for token in tokens {
+            c.tokenIds.append(token)
+            c.text += c.detokenizer.append(token)
+        }
+        if let finishReason {
+            c.text += c.detokenizer.flush()
+            c.finishReason = finishReason
+            c.stopReason = stopTokenId.map { .tokenId($0) }
+        }
+        completions[index] = c
+        if finished { metrics.finishedTime = now }
+    }
+
+    /// The output to report now, per `kind`; nil when nothing is due.
+    func makeOutput() -> RequestOutput? {
+        if kind == .finalOnly && !finished { return nil }
+        let outputs = completions.indices.map { i -> CompletionOutput in
+            let c = completions[i]
+            let delta = kind == .delta
+            let text = delta ? String(c.text.utf8.dropFirst(c.sentText))! : c.text
+            let ids = delta ? Array(c.tokenIds.dropFirst(c.sentTokens)) : c.tokenIds
+            completions[i].sentText = c.text.utf8.count
+            completions[i].sentTokens = c.tokenIds.count
+            return CompletionOutput(index: i, text: text, tokenIds: ids, cumulativeLogprob: nil, logprobs: nil,
+                                    finishReason: c.finishReason, stopReason: c.stopReason)
+        }
+        return RequestOutput(requestId: id, prompt: prompt, promptTokenIds: promptTokenIds, promptLogprobs: nil,
+                             outputs: outputs, finished: finished, metrics: metrics)
     }
 }

@@ -6,7 +6,7 @@ import Tokenizers
 
 /// A model ready to serve: the network on its backend, its tokenizer and chat template, and the
 /// defaults its authors ship (`generation_config.json`).
-public final class LoadedModel {
+public final class LoadedModel: Sendable {
     public let path: String
     public let files: ModelFiles
     public let model: any CausalLM
@@ -59,12 +59,12 @@ public final class LoadedModel {
     }
 
     /// An engine over this model.
-    public func engine(maxNumSeqs: Int = 256, configure: (inout EngineConfig) -> Void = { _ in }) throws -> LLMEngine {
+    public func engine(maxNumSeqs: Int = 256, configure: (inout EngineConfig) -> Void = { _ in }) throws -> EngineCore {
         var config = EngineConfig()
         config.maxModelLen = maxModelLen
         config.maxNumSeqs = maxNumSeqs
         configure(&config)
-        return try LLMEngine(model: model, config: config, eosTokenIds: eosTokenIds)
+        return try EngineCore(model: model, config: config, eosTokenIds: eosTokenIds)
     }
 
     /// End-of-sequence ids: generation_config.json's, else config.json's, else the tokenizer's.

@@ -15,6 +15,8 @@ final class Sequence {
     var numCachedTokens = 0
     var blockTable: [Int32] = []
     var finishReason: FinishReason?
+    /// The stop token that ended the sequence (nil for EOS, as vLLM reports it).
+    var stopTokenId: Int?
     let eosTokenIds: Set<Int32>
 
     init(id: Int, prompt: [Int32], params: SamplingParams, eosTokenIds: Set<Int32>) {
@@ -38,6 +40,7 @@ final class Sequence {
             finishReason = .stop
         } else if params.stopTokenIds.contains(Int(token)) {
             finishReason = .stop
+            stopTokenId = Int(token)
         }
     }
 

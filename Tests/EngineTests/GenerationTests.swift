@@ -9,7 +9,7 @@ import Testing
 struct GenerationTests {
     static let greedy = SamplingParams(temperature: 0, maxTokens: 32, ignoreEos: true)
 
-    func engine(_ name: String, _ configure: (inout EngineConfig) -> Void = { _ in }) throws -> LLMEngine {
+    func engine(_ name: String, _ configure: (inout EngineConfig) -> Void = { _ in }) throws -> EngineCore {
         var config = EngineConfig()
         config.maxModelLen = 512
         config.kvCacheBytes = 64 << 20

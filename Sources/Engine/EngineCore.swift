@@ -1,0 +1,129 @@
+import Models
+import Tensors
+
+/// One step's news about a request: the tokens it gained and whether it is done.
+public struct StepOutput: Sendable {
+    public let requestId: Int
+    public let newTokenIds: [Int]
+    public let finishReason: FinishReason?
+    public let stopTokenId: Int?
+}
+
+public struct EngineStats: Sendable {
+    public let running: Int
+    public let waiting: Int
+    public let kvCacheUsage: Double
+    /// Prompt tokens looked up in the prefix cache, and how many were found.
+    public let prefixCacheQueries: Int
+    public let prefixCacheHits: Int
+    public let numPreemptions: Int
+}
+
+/// The token-level engine loop: `add` requests, call `step()` until nothing is left. Each step is
+/// schedule → run the model → sample → update sequences (nano-vllm's `step`).
+public final class EngineCore {
+    public let model: any CausalLM
+    public let config: EngineConfig
+    public let maxModelLen: Int
+    let scheduler: Scheduler
+    let runner: ModelRunner
+    private var sequences: [Int: Sequence] = [:]
+    private var generators: [Int: SplitMix64] = [:]
+    private var nextId = 0
+    let eosTokenIds: Set<Int32>
+
+    public init(model: any CausalLM, config: EngineConfig = EngineConfig(), eosTokenIds: [Int] = []) throws {
+        self.model = model
+        self.config = config
+        maxModelLen = min(config.maxModelLen ?? model.config.maxPositionEmbeddings, model.config.maxPositionEmbeddings)
+        let bytesPerBlock = 2 * model.numLayers * config.blockSize * model.numKVHeads * model.headDim
+            * model.backend.activationDType.blockBytes
+        // More blocks than max_num_seqs full-length sequences could ever hold only waste memory.
+        let usable = config.maxNumSeqs * ((maxModelLen + config.blockSize - 1) / config.blockSize)
+        let numBlocks = config.numBlocks ?? max(1, min(config.kvCacheBytes / bytesPerBlock, usable))
+        guard numBlocks * config.blockSize >= min(maxModelLen, config.maxNumBatchedTokens) else {
+            throw EngineError.kvCacheTooSmall("KV cache holds \(numBlocks * config.blockSize) tokens, less than one request of max_model_len \(maxModelLen)")
+        }
+        let kv = KVCacheManager(numBlocks: numBlocks, blockSize: config.blockSize,
+                                enablePrefixCaching: config.enablePrefixCaching)
+        scheduler = Scheduler(kvCache: kv, maxNumSeqs: config.maxNumSeqs,
+                              maxNumBatchedTokens: config.maxNumBatchedTokens,
+                              enableChunkedPrefill: config.enableChunkedPrefill)
+        runner = try ModelRunner(model: model, numBlocks: numBlocks, blockSize: config.blockSize)
+        self.eosTokenIds = Set((eosTokenIds.isEmpty ? model.config.eosTokenIds : eosTokenIds).map { Int32($0) })
+    }
+
+    public var kvCacheTokens: Int { scheduler.kvCache.numBlocks * config.blockSize }
+    private(set) var numPreemptions = 0
+
+    /// Queue lengths, KV usage and prefix-cache effectiveness, for logs and metrics.
+    public var stats: EngineStats {
+        let kv = scheduler.kvCache
+        return EngineStats(running: scheduler.running.count, waiting: scheduler.waiting.count, kvCacheUsage: kv.usage,
+                           prefixCacheQueries: kv.prefixQueries, prefixCacheHits: kv.prefixHits,
+                           numPreemptions: numPreemptions)
+    }
+    public var hasUnfinishedRequests: Bool { scheduler.hasWork }
+
+    /// Queues a request; returns its id.
+    @discardableResult
+    public func add(promptTokenIds: [Int], params: SamplingParams) throws -> Int {
+        guard !promptTokenIds.isEmpty else { throw EngineError.emptyPrompt }
+        guard promptTokenIds.count < maxModelLen else {
+            throw EngineError.promptTooLong(tokens: promptTokenIds.count, maxModelLen: maxModelLen)
+        }
+        guard promptTokenIds.allSatisfy({ $0 >= 0 && $0 < model.config.vocabSize }) else {
+            throw EngineError.invalidParameter("prompt contains token ids outside the vocabulary (0..<\(model.config.vocabSize))")
+        }
+        var params = params
+        params.maxTokens = min(params.maxTokens, maxModelLen - promptTokenIds.count)
+        let id = nextId
+        nextId += 1
+        let seq = Sequence(id: id, prompt: promptTokenIds.map { Int32($0) }, params: params, eosTokenIds: eosTokenIds)
+        sequences[id] = seq
+        generators[id] = SplitMix64(seed: params.seed ?? UInt64.random(in: 0...UInt64.max))
+        scheduler.add(seq)
+        return id
+    }
+
+    public func abort(_ id: Int) {
+        guard let seq = sequences.removeValue(forKey: id) else { return }
+        generators[id] = nil
+        scheduler.finish(seq)
+    }
+
+    /// One iteration of continuous batching.
+    public func step() throws -> [StepOutput] {
+        let batch = scheduler.schedule()
+        numPreemptions += batch.preempted.count
+        guard !batch.isEmpty else { return [] }
+        let (sampling, logits) = try runner.run(batch)
+        for entry in batch.entries {
+            entry.seq.numComputedTokens += entry.numTokens
+            scheduler.kvCache.cacheFullBlocks(entry.seq)
+        }
+        var outputs: [StepOutput] = []
+        for (seq, row) in zip(sampling, logits) {
+            let token = Sampler.sample(row, params: seq.params, rng: &generators[seq.id]!)
+            seq.append(token)
+            outputs.append(StepOutput(requestId: seq.id, newTokenIds: [Int(token)], finishReason: seq.finishReason,
+                                      stopTokenId: seq.stopTokenId))
+            if seq.isFinished {
+                scheduler.finish(seq)
+                sequences[seq.id] = nil
+                generators[seq.id] = nil
+            }
+        }
+        return outputs
+    }
+
+    /// Runs requests to completion; returns each one's generated token ids, in order.
+    public func generate(_ prompts: [[Int]], params: SamplingParams) throws -> [[Int]] {
+        let ids = try prompts.map { try add(promptTokenIds: $0, params: params) }
+        var results: [Int: [Int]] = [:]
+        while hasUnfinishedRequests {
+            for out in try step() { results[out.requestId, default: []] += out.newTokenIds }
+        }
+        return ids.map { results[$0] ?? [] }
+    }
+}

@@ -1,0 +1,4 @@
+// Interim until the full SamplingParams lands.
+extension SamplingParams {
+    var n: Int { 1 }
+}
