@@ -19,6 +19,9 @@ let package = Package(
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
+        .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
     ],
     targets: [
         .target(name: "Tensors"),
@@ -28,16 +31,25 @@ let package = Package(
         .target(name: "Tokenizers"),
         .target(name: "Templates"),
         .target(name: "Engine", dependencies: ["Tensors", "Models", "Tokenizers", "Templates"]),
+        .target(
+            name: "Server",
+            dependencies: [
+                "Engine",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "Logging", package: "swift-log"),
+            ]),
         .target(name: "OspreyTestSupport", dependencies: ["Tensors", "CPUBackend", "Models"], path: "Sources/OspreyTestSupport"),
         .executableTarget(
             name: "osprey",
             dependencies: [
-                "Tensors", "CPUBackend", "Models", "Engine", "Tokenizers", "Templates",
+                "Tensors", "CPUBackend", "Models", "Engine", "Server", "Tokenizers", "Templates",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
         .testTarget(name: "CPUBackendTests", dependencies: ["Tensors", "CPUBackend"]),
         .testTarget(name: "ModelsTests", dependencies: ["Tensors", "CPUBackend", "Models", "Tokenizers", "OspreyTestSupport"]),
         .testTarget(name: "EngineTests", dependencies: ["Tensors", "CPUBackend", "Models", "Engine", "Tokenizers", "Templates", "OspreyTestSupport"]),
+        .testTarget(name: "ServerTests", dependencies: ["Server", "Engine"]),
         .testTarget(name: "TokenizersTests", dependencies: ["Tokenizers"]),
         .testTarget(name: "TemplatesTests", dependencies: ["Templates"]),
     ]
