@@ -23,16 +23,45 @@ public enum Fixtures {
     public struct Prompt: Decodable {
         public let text: String?
         public let ids: [Int]
-        public let logprobs: [[Float]]
         public let greedy: [Int]
+        let logprobsOffset: Int
+        let numPositions: Int
+        /// Log-softmax rows [numPositions][vocab], filled from `logprobs.f32`.
+        public internal(set) var logprobs: [[Float]] = []
+
+        enum CodingKeys: String, CodingKey {
+            case text, ids, greedy
+            case logprobsOffset = "logprobs_offset"
+            case numPositions = "num_positions"
+        }
     }
 
     public struct Reference: Decodable {
-        public let prompts: [Prompt]
+        public internal(set) var prompts: [Prompt]
+        public let vocabSize: Int
+        let logprobsFile: String
+
+        enum CodingKeys: String, CodingKey {
+            case prompts
+            case vocabSize = "vocab_size"
+            case logprobsFile = "logprobs_file"
+        }
     }
 
     public static func reference(_ name: String) throws -> Reference {
-        try JSONDecoder().decode(Reference.self, from: Data(contentsOf: directory.appendingPathComponent("\(name)/reference.json")))
+        let folder = directory.appendingPathComponent(name)
+        var reference = try JSONDecoder().decode(Reference.self, from: Data(contentsOf: folder.appendingPathComponent("reference.json")))
+        let raw = try Data(contentsOf: folder.appendingPathComponent(reference.logprobsFile))
+        let floats = raw.withUnsafeBytes { Array($0.bindMemory(to: Float.self)) }
+        let vocab = reference.vocabSize
+        for i in reference.prompts.indices {
+            let p = reference.prompts[i]
+            reference.prompts[i].logprobs = (0..<p.numPositions).map { row in
+                let start = p.logprobsOffset + row * vocab
+                return Array(floats[start ..< start + vocab])
+            }
+        }
+        return reference
     }
 
     public static func loadModel(_ name: String, backend: any Backend) throws -> any CausalLM {

@@ -14,7 +14,7 @@ struct GenerationTests {
         config.maxModelLen = 512
         config.kvCacheBytes = 64 << 20
         configure(&config)
-        return try LLMEngine(model: Fixtures.loadModel(name, backend: CPUBackend()), config: config)
+        return try EngineCore(model: Fixtures.loadModel(name, backend: CPUBackend()), config: config)
     }
 
     @Test(arguments: Fixtures.modelNames)
