@@ -115,6 +115,37 @@ import Testing
         #expect(try w.tensor("lm_head.weight").shape == [4, 8])
     }
 
+    /// Stacked expert tensors [experts, rows, cols] are served one expert at a time under HF names.
+    @Test func qwen3MoEExperts() throws {
+        var tiny = TinyGGUF()
+        tiny.architecture = "qwen3moe"
+        tiny.extraMetadata = [("expert_count", 2), ("expert_used_count", 1), ("expert_feed_forward_length", 4)]
+        tiny.extraTensors = [
+            ("blk.0.ffn_gate_inp.weight", [2, 8]),
+            ("blk.0.ffn_gate_exps.weight", [2, 4, 8]),
+            ("blk.0.ffn_down_exps.weight", [2, 8, 4]),
+            ("blk.0.attn_q_norm.weight", [4]),
+        ]
+        let model = try ModelFiles.load(path: dir.write("moe.gguf", tiny.data).path)
+        let c = model.config
+        #expect(c.architecture == "Qwen3MoeForCausalLM")
+        #expect(c.numExperts == 2 && c.numExpertsPerTok == 1 && c.moeIntermediateSize == 4)
+        #expect(c.normTopkProb && c.useQKNorm)
+        let w = try #require(model.weights)
+        #expect(try w.tensor("model.layers.0.mlp.gate.weight").shape == [2, 8])
+        #expect(try w.tensor("model.layers.0.self_attn.q_norm.weight").floats == TinyGGUF.values(index: 14, count: 4))
+        let stacked = TinyGGUF.values(index: 12, count: 64)
+        let e0 = try w.tensor("model.layers.0.mlp.experts.0.gate_proj.weight")
+        let e1 = try w.tensor("model.layers.0.mlp.experts.1.gate_proj.weight")
+        #expect(e0.shape == [4, 8] && e1.shape == [4, 8])
+        #expect(e0.floats == Array(stacked[0 ..< 32]))
+        #expect(e1.floats == Array(stacked[32 ..< 64]))
+        #expect(try w.tensor("model.layers.0.mlp.experts.1.down_proj.weight").shape == [8, 4])
+        #expect(!w.contains("model.layers.0.mlp.experts.2.gate_proj.weight"))
+        // qwen3moe is not permuted.
+        #expect(try w.tensor("model.layers.0.self_attn.q_proj.weight").floats == TinyGGUF.values(index: 2, count: 64))
+    }
+
     @Test func customAlignment() throws {
         var tiny = TinyGGUF()
         tiny.alignment = 64

@@ -55,6 +55,14 @@ import Testing
         try expectValues(try #require(model.weights), SafetensorsFixtures.shardedValues)
     }
 
+    @Test func singleFilePathUsesConfigBesideIt() throws {
+        dir.write("config.json", ConfigTests.transformers4)
+        let file = dir.write("weights.safetensors", Data(base64Encoded: SafetensorsFixtures.single)!)
+        let model = try ModelFiles.load(path: file.path)
+        #expect(model.loadFormat == .safetensors)
+        try expectValues(try #require(model.weights), SafetensorsFixtures.singleValues)
+    }
+
     @Test func dummyFormatReadsOnlyTheConfig() throws {
         dir.write("config.json", ConfigTests.transformers4)
         let model = try ModelFiles.load(path: dir.url.path, loadFormat: .dummy)

@@ -11,6 +11,10 @@ struct TinyGGUF {
     var withQBias = false
     /// Shapes to use instead of the defaults (e.g. whole blocks for a quantized type).
     var shapes: [String: [Int]] = [:]
+    /// More tensors (F32) after the standard ones.
+    var extraTensors: [(String, [Int])] = []
+    /// More u32 metadata, keys without the architecture prefix.
+    var extraMetadata: [(String, UInt32)] = []
 
     /// (name, row-major shape)
     var tensors: [(String, [Int])] {
@@ -29,6 +33,7 @@ struct TinyGGUF {
         ]
         if withQBias { list.append(("blk.0.attn_q.bias", [8])) }
         if withOutput { list.append(("output.weight", [4, 8])) }
+        list += extraTensors
         return list.map { ($0.0, shapes[$0.0] ?? $0.1) }
     }
 
@@ -40,7 +45,7 @@ struct TinyGGUF {
     var data: Data {
         var b = GGUFBuilder()
         let arch = architecture
-        var kvs = 10
+        var kvs = 10 + extraMetadata.count
         if alignment != nil { kvs += 1 }
         b.header(tensors: tensors.count, kvs: kvs)
         b.kvString("general.architecture", arch)
@@ -54,6 +59,7 @@ struct TinyGGUF {
         b.kvF32("\(arch).attention.layer_norm_rms_epsilon", 1e-5)
         b.string("tokenizer.ggml.tokens"); b.u32(9); b.u32(8); b.u64(4)
         for t in ["a", "b", "c", "d"] { b.string(t) }
+        for (key, value) in extraMetadata { b.kvU32("\(arch).\(key)", value) }
         if let alignment { b.kvU32("general.alignment", UInt32(alignment)) }
         let align = alignment ?? 32
 

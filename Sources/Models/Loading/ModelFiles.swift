@@ -23,51 +23,65 @@ public struct ModelFiles: Sendable {
     /// The format actually used (never `.auto`).
     public var loadFormat: LoadFormat
 
-    /// Opens a directory in Hugging Face layout or a `.gguf` file.
+    /// Opens a directory in Hugging Face layout, a `.gguf` file, or one `.safetensors` file (with the
+    /// `config.json` beside it).
     public static func load(path: String, loadFormat: LoadFormat = .auto) throws -> ModelFiles {
         let url = URL(fileURLWithPath: (path as NSString).expandingTildeInPath).standardizedFileURL
         var isDirectory: ObjCBool = false
         guard FileManager.default.fileExists(atPath: url.path, isDirectory: &isDirectory) else {
             throw ModelError.fileNotFound(path: url.path)
         }
-        let directory = isDirectory.boolValue ? url : nil
-        let ggufURL = try isDirectory.boolValue ? ggufInDirectory(url) : url
+        if !isDirectory.boolValue {
+            if url.pathExtension == "safetensors" && loadFormat != .gguf {
+                let directory = url.deletingLastPathComponent()
+                return try fromSafetensors(directory: directory, loadFormat: loadFormat) {
+                    try SafetensorsWeights(files: [url.path])
+                }
+            }
+            return try fromGGUF(url, directory: nil, loadFormat: loadFormat)
+        }
 
-        let useGGUF: Bool
+        let directory = url
+        let hasConfig = FileManager.default.fileExists(atPath: directory.appendingPathComponent("config.json").path)
+        let gguf = try ggufInDirectory(directory)
         switch loadFormat {
         case .gguf:
-            guard let ggufURL else { throw ModelError.fileNotFound(path: url.appendingPathComponent("*.gguf").path) }
-            _ = ggufURL
-            useGGUF = true
-        case .safetensors:
-            guard directory != nil else {
-                throw ModelError.fileNotFound(path: url.appendingPathComponent("config.json").path)
-            }
-            useGGUF = false
+            guard let gguf else { throw ModelError.fileNotFound(path: directory.appendingPathComponent("*.gguf").path) }
+            return try fromGGUF(gguf, directory: directory, loadFormat: loadFormat)
         case .auto, .dummy:
-            useGGUF = directory == nil || (!hasSafetensors(url) && ggufURL != nil
-                && !FileManager.default.fileExists(atPath: url.appendingPathComponent("config.json").path))
+            if let gguf, !hasConfig, !hasSafetensors(directory) {
+                return try fromGGUF(gguf, directory: directory, loadFormat: loadFormat)
+            }
+        case .safetensors:
+            break
         }
+        return try fromSafetensors(directory: directory, loadFormat: loadFormat) { try openSafetensors(directory) }
+    }
 
-        if useGGUF, let ggufURL {
-            let file = try GGUFFile(url: ggufURL)
-            let config = try ModelConfig(gguf: file)
-            var generation = try directory.flatMap(readGenerationConfig) ?? GenerationConfig()
-            if generation.eosTokenIds.isEmpty { generation.eosTokenIds = config.eosTokenIds }
-            if generation.bosTokenId == nil { generation.bosTokenId = config.bosTokenId }
-            let weights: (any WeightSource)? = loadFormat == .dummy ? nil : try GGUFWeights(file: file)
-            return ModelFiles(config: config, generationConfig: generation, weights: weights, gguf: file,
-                              directory: directory, loadFormat: loadFormat == .dummy ? .dummy : .gguf)
-        }
+    private static func fromGGUF(_ url: URL, directory: URL?, loadFormat: LoadFormat) throws -> ModelFiles {
+        let file = try GGUFFile(url: url)
+        let config = try ModelConfig(gguf: file)
+        let generation = try generationConfig(directory, config: config)
+        let weights: (any WeightSource)? = loadFormat == .dummy ? nil : try GGUFWeights(file: file)
+        return ModelFiles(config: config, generationConfig: generation, weights: weights, gguf: file,
+                          directory: directory, loadFormat: loadFormat == .dummy ? .dummy : .gguf)
+    }
 
-        guard let directory else { throw ModelError.fileNotFound(path: url.path) }
+    private static func fromSafetensors(directory: URL, loadFormat: LoadFormat,
+                                        open: () throws -> SafetensorsWeights) throws -> ModelFiles {
         let config = try ModelConfig(contentsOf: directory.appendingPathComponent("config.json"))
-        var generation = try readGenerationConfig(directory) ?? GenerationConfig()
-        if generation.eosTokenIds.isEmpty { generation.eosTokenIds = config.eosTokenIds }
-        if generation.bosTokenId == nil { generation.bosTokenId = config.bosTokenId }
-        let weights: (any WeightSource)? = loadFormat == .dummy ? nil : try openSafetensors(directory)
+        let generation = try generationConfig(directory, config: config)
+        let weights: (any WeightSource)? = loadFormat == .dummy ? nil : try open()
         return ModelFiles(config: config, generationConfig: generation, weights: weights, gguf: nil,
                           directory: directory, loadFormat: loadFormat == .dummy ? .dummy : .safetensors)
+    }
+
+    /// `generation_config.json` when present; its missing bos/eos come from the model config.
+    static func generationConfig(_ directory: URL?, config: ModelConfig) throws -> GenerationConfig {
+        var generation = try directory.flatMap(readGenerationConfig) ?? GenerationConfig()
+        if generation.eosTokenIds.isEmpty { generation.eosTokenIds = config.eosTokenIds }
+        if generation.bosTokenId == nil { generation.bosTokenId = config.bosTokenId }
+        return generation
     }
 
     static func readGenerationConfig(_ directory: URL) throws -> GenerationConfig? {
