@@ -70,7 +70,8 @@ extension ModelConfig {
             modelType: names.modelType,
             vocabSize: vocab,
             hiddenSize: hidden,
-            intermediateSize: try int("feed_forward_length") ?? 0,
+            // Dense models need it; a MoE model may give only expert_feed_forward_length.
+            intermediateSize: arch == "qwen3moe" ? try int("feed_forward_length") ?? 0 : try required("feed_forward_length"),
             numHiddenLayers: try required("block_count"),
             numAttentionHeads: heads,
             numKeyValueHeads: try int("attention.head_count_kv") ?? heads,
