@@ -146,6 +146,25 @@ import Testing
         #expect(try w.tensor("model.layers.0.self_attn.q_proj.weight").floats == TinyGGUF.values(index: 2, count: 64))
     }
 
+    /// Llama 3.x GGUFs store llama3 rope scaling only as `rope_freqs.weight`; the config recovers it.
+    @Test(arguments: [8.0, 32.0])
+    func llama3RopeScalingFromFrequencyFactors(factor: Double) throws {
+        var tiny = TinyGGUF()
+        tiny.ropeTheta = Float(Llama3RopeFactors.ropeTheta)
+        tiny.extraMetadata = [("attention.key_length", UInt32(Llama3RopeFactors.headDim))]
+        tiny.extraTensors = [("rope_freqs.weight", [Llama3RopeFactors.headDim / 2])]
+        tiny.values = ["rope_freqs.weight": Llama3RopeFactors.factors[factor]!]
+        let model = try ModelFiles.load(path: dir.write("llama3.gguf", tiny.data).path)
+        #expect(model.config.ropeTheta == 500_000)
+        #expect(model.config.headDim == 64)
+        #expect(model.config.ropeScaling == .llama3(factor: factor, lowFreqFactor: 1, highFreqFactor: 4, originalMaxPositions: 8192))
+
+        // Factors that are not llama3's leave the scaling alone.
+        tiny.values = ["rope_freqs.weight": (0 ..< 32).map { Float($0 + 1) }]
+        let other = try ModelFiles.load(path: dir.write("other.gguf", tiny.data).path)
+        #expect(other.config.ropeScaling == .none)
+    }
+
     @Test func customAlignment() throws {
         var tiny = TinyGGUF()
         tiny.alignment = 64

@@ -15,6 +15,9 @@ struct TinyGGUF {
     var extraTensors: [(String, [Int])] = []
     /// More u32 metadata, keys without the architecture prefix.
     var extraMetadata: [(String, UInt32)] = []
+    /// F32 values to store instead of the index pattern.
+    var values: [String: [Float]] = [:]
+    var ropeTheta: Float = 10000
 
     /// (name, row-major shape)
     var tensors: [(String, [Int])] {
@@ -55,7 +58,7 @@ struct TinyGGUF {
         b.kvU32("\(arch).feed_forward_length", 16)
         b.kvU32("\(arch).attention.head_count", 2)
         b.kvU32("\(arch).attention.head_count_kv", 1)
-        b.kvF32("\(arch).rope.freq_base", 10000)
+        b.kvF32("\(arch).rope.freq_base", ropeTheta)
         b.kvF32("\(arch).attention.layer_norm_rms_epsilon", 1e-5)
         b.string("tokenizer.ggml.tokens"); b.u32(9); b.u32(8); b.u64(4)
         for t in ["a", "b", "c", "d"] { b.string(t) }
@@ -73,7 +76,7 @@ struct TinyGGUF {
                 blob = [UInt8](repeating: 0, count: override.bytesPerRow * (shape.count == 1 ? 1 : shape[0]))
             } else {
                 blob = []
-                for v in Self.values(index: index, count: count) { withUnsafeBytes(of: v) { blob.append(contentsOf: $0) } }
+                for v in values[name] ?? Self.values(index: index, count: count) { withUnsafeBytes(of: v) { blob.append(contentsOf: $0) } }
             }
             blobs.append(blob)
             _ = type
