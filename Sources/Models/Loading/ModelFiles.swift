@@ -43,17 +43,18 @@ public struct ModelFiles: Sendable {
 
         let directory = url
         let hasConfig = FileManager.default.fileExists(atPath: directory.appendingPathComponent("config.json").path)
-        let gguf = try ggufInDirectory(directory)
-        switch loadFormat {
-        case .gguf:
-            guard let gguf else { throw ModelError.fileNotFound(path: directory.appendingPathComponent("*.gguf").path) }
-            return try fromGGUF(gguf, directory: directory, loadFormat: loadFormat)
-        case .auto, .dummy:
-            if let gguf, !hasConfig, !hasSafetensors(directory) {
-                return try fromGGUF(gguf, directory: directory, loadFormat: loadFormat)
+        // A Hugging Face directory (config.json or safetensors) wins in auto mode, even when GGUF
+        // quantizations sit beside it.
+        let useGGUF = switch loadFormat {
+        case .gguf: true
+        case .auto, .dummy: !hasConfig && !hasSafetensors(directory)
+        case .safetensors: false
+        }
+        if useGGUF {
+            guard let gguf = try ggufInDirectory(directory) else {
+                throw ModelError.fileNotFound(path: directory.appendingPathComponent(hasConfig ? "*.gguf" : "config.json").path)
             }
-        case .safetensors:
-            break
+            return try fromGGUF(gguf, directory: directory, loadFormat: loadFormat)
         }
         return try fromSafetensors(directory: directory, loadFormat: loadFormat) { try openSafetensors(directory) }
     }
