@@ -165,6 +165,31 @@ import Testing
         #expect(other.config.ropeScaling == .none)
     }
 
+    /// A model split by gguf-split opens whole from its directory, its first shard or any other shard.
+    @Test func splitModel() throws {
+        let tiny = TinyGGUF()
+        let whole = try ModelFiles.load(path: dir.write("whole.gguf", tiny.data).path)
+        let splitDir = TempDir()
+        let names = (1 ... 3).map { String(format: "tiny-%05d-of-00003.gguf", $0) }
+        for (name, data) in zip(names, tiny.split(into: 3)) { splitDir.write(name, data) }
+        for path in [splitDir.url.path, splitDir.path(names[0]), splitDir.path(names[2])] {
+            let model = try ModelFiles.load(path: path)
+            #expect(model.config == whole.config, "\(path)")
+            #expect(model.gguf?.shardPaths.count == 3)
+            let weights = try #require(model.weights)
+            let reference = try #require(whole.weights)
+            #expect(weights.tensorNames == reference.tensorNames)
+            for name in reference.tensorNames {
+                #expect(try weights.tensor(name).floats == reference.tensor(name).floats, "\(name)")
+            }
+        }
+        #expect(try GGUFFile(path: splitDir.path(names[0])).info("output_norm.weight")?.shard == 2)
+
+        try FileManager.default.removeItem(atPath: splitDir.path(names[1]))
+        let error = modelError { _ = try ModelFiles.load(path: splitDir.path(names[0])) }
+        #expect(error == .missingShard(index: splitDir.path(names[0]), shard: names[1]))
+    }
+
     @Test func customAlignment() throws {
         var tiny = TinyGGUF()
         tiny.alignment = 64

@@ -60,7 +60,7 @@ public struct ModelFiles: Sendable {
     }
 
     private static func fromGGUF(_ url: URL, directory: URL?, loadFormat: LoadFormat) throws -> ModelFiles {
-        let file = try GGUFFile(url: url)
+        let file = try GGUFFile(url: firstShard(url))
         let config = try ModelConfig(gguf: file)
         let generation = try generationConfig(directory, config: config)
         let weights: (any WeightSource)? = loadFormat == .dummy ? nil : try GGUFWeights(file: file)
@@ -101,14 +101,36 @@ public struct ModelFiles: Sendable {
             || FileManager.default.fileExists(atPath: directory.appendingPathComponent("model.safetensors.index.json").path)
     }
 
-    /// The directory's one `.gguf` file; several are ambiguous.
+    /// The directory's one `.gguf` file (the first shard of a split model); several are ambiguous.
     static func ggufInDirectory(_ directory: URL) throws -> URL? {
         let found = files(in: directory, withExtension: "gguf")
+        let shards = found.compactMap { splitShard($0.lastPathComponent) }
+        if found.count > 1, shards.count == found.count, Set(shards.map(\.prefix)).count == 1,
+           let first = found.first(where: { splitShard($0.lastPathComponent)?.index == 1 }) {
+            return first
+        }
         if found.count > 1 {
             throw ModelError.invalidConfig(path: directory.path,
                                            reason: "several .gguf files (\(found.map(\.lastPathComponent).joined(separator: ", "))); pass one file")
         }
         return found.first
+    }
+
+    /// `name-00002-of-00003.gguf` → ("name", 2, 3).
+    static func splitShard(_ fileName: String) -> (prefix: Substring, index: Int, count: Int)? {
+        guard fileName.hasSuffix(".gguf") else { return nil }
+        let stem = fileName.dropLast(5)
+        let parts = stem.split(separator: "-", omittingEmptySubsequences: false)
+        guard parts.count >= 4, parts[parts.count - 2] == "of",
+              parts[parts.count - 3].count == 5, let index = Int(parts[parts.count - 3]),
+              parts[parts.count - 1].count == 5, let count = Int(parts[parts.count - 1]) else { return nil }
+        return (stem.dropLast(parts[parts.count - 3].count + parts[parts.count - 1].count + 5), index, count)
+    }
+
+    /// A later shard of a split GGUF stands for the whole model: open its first shard.
+    static func firstShard(_ url: URL) -> URL {
+        guard let split = splitShard(url.lastPathComponent), split.index > 1 else { return url }
+        return url.deletingLastPathComponent().appendingPathComponent(String(format: "%@-00001-of-%05d.gguf", String(split.prefix), split.count))
     }
 
     /// `model.safetensors.index.json` when present, else every `*.safetensors` file of the directory.
