@@ -4,6 +4,9 @@ packages (gguf, safetensors, torch):
 
   Tests/ModelsTests/Generated/SmolLM2Expectations.swift   metadata, tensor infos, q/k un-permutation
   Tests/ModelsTests/Generated/SafetensorsFixtures.swift   small files written by `safetensors.torch`
+  Tests/ModelsTests/Generated/Llama3RopeFactors.swift      llama3 rope scaling as wavelength factors
+  Tests/ModelsTests/Generated/TransformersCheckpoint.swift a tiny random Qwen3 saved by transformers
+                                                           `save_pretrained` (sharded, bf16, 5.x config)
 
 Usage: scripts/gen-models-test-expectations.py [path/to/SmolLM2-135M-Instruct.Q4_1.gguf]
 (default: the path scripts/fetch-default-model.sh prints)."""
@@ -178,8 +181,59 @@ def safetensors_fixtures():
         fh.write("".join(lines))
 
 
+def transformers_checkpoint():
+    from transformers import Qwen3Config, Qwen3ForCausalLM
+    torch.manual_seed(0)
+    config = Qwen3Config(vocab_size=32, hidden_size=16, intermediate_size=32, num_hidden_layers=1,
+                         num_attention_heads=2, num_key_value_heads=1, head_dim=8, max_position_embeddings=128,
+                         bos_token_id=1, eos_token_id=[2, 3], tie_word_embeddings=False, dtype="bfloat16")
+    model = Qwen3ForCausalLM(config).to(torch.bfloat16)
+    with tempfile.TemporaryDirectory() as d:
+        model.save_pretrained(d, max_shard_size="4KB")
+        files = {name: base64.b64encode(open(os.path.join(d, name), "rb").read()).decode()
+                 for name in sorted(os.listdir(d))}
+    lines = [HEADER, "enum TransformersCheckpoint {\n"]
+    lines.append(f"    static let transformersVersion = {swift_string(__import__('transformers').__version__)}\n")
+    lines.append("    /// File name → base64 contents.\n")
+    lines.append("    static let files: [String: String] = [\n")
+    for name, b64 in files.items():
+        lines.append(f"        {swift_string(name)}: \"{b64}\",\n")
+    lines.append("    ]\n")
+    lines.append("    /// Tensor name → (shape, first 4 values, sum of all values).\n")
+    lines.append("    static let tensors: [String: ([Int], [Float], Double)] = [\n")
+    for name, t in model.state_dict().items():
+        v = t.float().flatten()
+        lines.append(f"        {swift_string(name)}: ({list(t.shape)}, {swift_floats(v[:4].tolist())}, "
+                     f"{float(v.double().sum())!r}),\n")
+    lines.append("    ]\n}\n")
+    with open(os.path.join(out_dir, "TransformersCheckpoint.swift"), "w") as fh:
+        fh.write("".join(lines))
+
+
+def llama3_rope_factors():
+    """What llama.cpp stores in rope_freqs.weight for Llama 3.x: old / new inverse frequency, here from
+    transformers' own llama3 rope initialisation."""
+    from transformers import LlamaConfig
+    from transformers.modeling_rope_utils import ROPE_INIT_FUNCTIONS
+    lines = [HEADER, "enum Llama3RopeFactors {\n", "    static let headDim = 64\n", "    static let ropeTheta = 500000.0\n",
+             "    /// factor → 32 wavelength factors\n", "    static let factors: [Double: [Float]] = [\n"]
+    for factor in [8.0, 32.0]:
+        params = {"rope_type": "llama3", "rope_theta": 500000.0, "factor": factor, "low_freq_factor": 1.0,
+                  "high_freq_factor": 4.0, "original_max_position_embeddings": 8192}
+        config = LlamaConfig(hidden_size=512, num_attention_heads=8, head_dim=64, max_position_embeddings=131072,
+                             rope_parameters=params)
+        scaled, _ = ROPE_INIT_FUNCTIONS["llama3"](config, "cpu")
+        default = 1.0 / (500000.0 ** (torch.arange(0, 64, 2, dtype=torch.int64).float() / 64))
+        lines.append(f"        {factor!r}: {swift_floats((default / scaled).tolist())},\n")
+    lines.append("    ]\n}\n")
+    with open(os.path.join(out_dir, "Llama3RopeFactors.swift"), "w") as fh:
+        fh.write("".join(lines))
+
+
 if __name__ == "__main__":
     path = sys.argv[1] if len(sys.argv) > 1 else subprocess.check_output(
         [os.path.join(root, "scripts", "fetch-default-model.sh")], text=True).strip()
     smollm2(path)
     safetensors_fixtures()
+    transformers_checkpoint()
+    llama3_rope_factors()

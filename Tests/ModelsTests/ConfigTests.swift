@@ -171,6 +171,19 @@ import Testing
         #expect(c.numExperts == 8)
     }
 
+    @Test func ropeParametersPerLayerType() throws {
+        let text = """
+        {"architectures": ["LlamaForCausalLM"], "hidden_size": 64, "intermediate_size": 128, "num_hidden_layers": 2,
+         "num_attention_heads": 4, "vocab_size": 100,
+         "rope_parameters": {"full_attention": {"rope_type": "linear", "rope_theta": 1000000.0, "factor": 2.0},
+                             "sliding_attention": {"rope_type": "default", "rope_theta": 10000.0}}}
+        """
+        let c = try ModelConfig(data: Data(text.utf8))
+        #expect(c.ropeTheta == 1_000_000)
+        #expect(c.ropeScaling == .linear(factor: 2))
+        #expect(c.modelType == "llama")
+    }
+
     @Test func generationConfig() throws {
         let text = """
         {"bos_token_id": 151643, "do_sample": true, "eos_token_id": [151645, 151643], "pad_token_id": 151643,

@@ -52,6 +52,18 @@ import Testing
         #expect(zip(a, brain).allSatisfy { abs($0 - $1) <= abs($0) / 128 })
     }
 
+    /// Large tensors fill in parallel chunks; the values stay the same from run to run and chunks differ.
+    @Test func largeTensorsAreDeterministic() throws {
+        let shapes = ["big.weight": [300, 1000]]
+        let a = try DummyWeights(shapes: shapes, dtype: .bf16, seed: 3).tensor("big.weight").floats
+        let b = try DummyWeights(shapes: shapes, dtype: .bf16, seed: 3).tensor("big.weight").floats
+        #expect(a == b)
+        #expect(a.allSatisfy { abs($0) <= 0.0201 })
+        #expect(Array(a[0 ..< 1000]) != Array(a[65536 ..< 66536]), "chunks are seeded apart")
+        let mean = a.reduce(0, +) / Float(a.count)
+        #expect(abs(mean) < 0.0005)
+    }
+
     @Test func missingAndQuantized() {
         let w = DummyWeights(shapes: shapes, dtype: .q4_0, seed: 0)
         #expect(modelError { _ = try w.tensor("nope") } == .missingTensor(name: "nope", source: "dummy weights"))

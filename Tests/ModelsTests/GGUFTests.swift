@@ -115,6 +115,81 @@ import Testing
         #expect(try w.tensor("lm_head.weight").shape == [4, 8])
     }
 
+    /// Stacked expert tensors [experts, rows, cols] are served one expert at a time under HF names.
+    @Test func qwen3MoEExperts() throws {
+        var tiny = TinyGGUF()
+        tiny.architecture = "qwen3moe"
+        tiny.extraMetadata = [("expert_count", 2), ("expert_used_count", 1), ("expert_feed_forward_length", 4)]
+        tiny.extraTensors = [
+            ("blk.0.ffn_gate_inp.weight", [2, 8]),
+            ("blk.0.ffn_gate_exps.weight", [2, 4, 8]),
+            ("blk.0.ffn_down_exps.weight", [2, 8, 4]),
+            ("blk.0.attn_q_norm.weight", [4]),
+        ]
+        let model = try ModelFiles.load(path: dir.write("moe.gguf", tiny.data).path)
+        let c = model.config
+        #expect(c.architecture == "Qwen3MoeForCausalLM")
+        #expect(c.numExperts == 2 && c.numExpertsPerTok == 1 && c.moeIntermediateSize == 4)
+        #expect(c.normTopkProb && c.useQKNorm)
+        let w = try #require(model.weights)
+        #expect(try w.tensor("model.layers.0.mlp.gate.weight").shape == [2, 8])
+        #expect(try w.tensor("model.layers.0.self_attn.q_norm.weight").floats == TinyGGUF.values(index: 14, count: 4))
+        let stacked = TinyGGUF.values(index: 12, count: 64)
+        let e0 = try w.tensor("model.layers.0.mlp.experts.0.gate_proj.weight")
+        let e1 = try w.tensor("model.layers.0.mlp.experts.1.gate_proj.weight")
+        #expect(e0.shape == [4, 8] && e1.shape == [4, 8])
+        #expect(e0.floats == Array(stacked[0 ..< 32]))
+        #expect(e1.floats == Array(stacked[32 ..< 64]))
+        #expect(try w.tensor("model.layers.0.mlp.experts.1.down_proj.weight").shape == [8, 4])
+        #expect(!w.contains("model.layers.0.mlp.experts.2.gate_proj.weight"))
+        // qwen3moe is not permuted.
+        #expect(try w.tensor("model.layers.0.self_attn.q_proj.weight").floats == TinyGGUF.values(index: 2, count: 64))
+    }
+
+    /// Llama 3.x GGUFs store llama3 rope scaling only as `rope_freqs.weight`; the config recovers it.
+    @Test(arguments: [8.0, 32.0])
+    func llama3RopeScalingFromFrequencyFactors(factor: Double) throws {
+        var tiny = TinyGGUF()
+        tiny.ropeTheta = Float(Llama3RopeFactors.ropeTheta)
+        tiny.extraMetadata = [("attention.key_length", UInt32(Llama3RopeFactors.headDim))]
+        tiny.extraTensors = [("rope_freqs.weight", [Llama3RopeFactors.headDim / 2])]
+        tiny.values = ["rope_freqs.weight": Llama3RopeFactors.factors[factor]!]
+        let model = try ModelFiles.load(path: dir.write("llama3.gguf", tiny.data).path)
+        #expect(model.config.ropeTheta == 500_000)
+        #expect(model.config.headDim == 64)
+        #expect(model.config.ropeScaling == .llama3(factor: factor, lowFreqFactor: 1, highFreqFactor: 4, originalMaxPositions: 8192))
+
+        // Factors that are not llama3's leave the scaling alone.
+        tiny.values = ["rope_freqs.weight": (0 ..< 32).map { Float($0 + 1) }]
+        let other = try ModelFiles.load(path: dir.write("other.gguf", tiny.data).path)
+        #expect(other.config.ropeScaling == .none)
+    }
+
+    /// A model split by gguf-split opens whole from its directory, its first shard or any other shard.
+    @Test func splitModel() throws {
+        let tiny = TinyGGUF()
+        let whole = try ModelFiles.load(path: dir.write("whole.gguf", tiny.data).path)
+        let splitDir = TempDir()
+        let names = (1 ... 3).map { String(format: "tiny-%05d-of-00003.gguf", $0) }
+        for (name, data) in zip(names, tiny.split(into: 3)) { splitDir.write(name, data) }
+        for path in [splitDir.url.path, splitDir.path(names[0]), splitDir.path(names[2])] {
+            let model = try ModelFiles.load(path: path)
+            #expect(model.config == whole.config, "\(path)")
+            #expect(model.gguf?.shardPaths.count == 3)
+            let weights = try #require(model.weights)
+            let reference = try #require(whole.weights)
+            #expect(weights.tensorNames == reference.tensorNames)
+            for name in reference.tensorNames {
+                #expect(try weights.tensor(name).floats == reference.tensor(name).floats, "\(name)")
+            }
+        }
+        #expect(try GGUFFile(path: splitDir.path(names[0])).info("output_norm.weight")?.shard == 2)
+
+        try FileManager.default.removeItem(atPath: splitDir.path(names[1]))
+        let error = modelError { _ = try ModelFiles.load(path: splitDir.path(names[0])) }
+        #expect(error == .missingShard(index: splitDir.path(names[0]), shard: names[1]))
+    }
+
     @Test func customAlignment() throws {
         var tiny = TinyGGUF()
         tiny.alignment = 64

@@ -92,6 +92,27 @@ import Testing
         #expect(reason.contains("ghost.weight"))
     }
 
+    @Test func tensorInTwoFiles() {
+        let single = Data(base64Encoded: SafetensorsFixtures.single)!
+        let a = dir.write("a.safetensors", single)
+        let b = dir.write("b.safetensors", single)
+        let error = modelError { _ = try SafetensorsWeights(files: [a.path, b.path]) }
+        guard case .corruptFile(let path, let reason) = error else { Issue.record("got \(String(describing: error))"); return }
+        #expect(path == b.path)
+        #expect(reason.contains(a.path))
+    }
+
+    @Test func ggufMissingMetadata() {
+        var b = GGUFBuilder()
+        b.header(tensors: 0, kvs: 1)
+        b.kvString("general.architecture", "qwen3")
+        let file = dir.write("bare.gguf", b.data)
+        let error = modelError { _ = try ModelFiles.load(path: file.path) }
+        guard case .invalidConfig(let path, let reason) = error else { Issue.record("got \(String(describing: error))"); return }
+        #expect(path == file.path)
+        #expect(reason.contains("qwen3.embedding_length"))
+    }
+
     @Test func configMissingField() {
         let file = dir.write("config.json", #"{"architectures": ["LlamaForCausalLM"], "hidden_size": 8}"#)
         let error = modelError { _ = try ModelConfig(contentsOf: file) }

@@ -55,6 +55,31 @@ import Testing
         try expectValues(try #require(model.weights), SafetensorsFixtures.shardedValues)
     }
 
+    @Test func singleFilePathUsesConfigBesideIt() throws {
+        dir.write("config.json", ConfigTests.transformers4)
+        let file = dir.write("weights.safetensors", Data(base64Encoded: SafetensorsFixtures.single)!)
+        let model = try ModelFiles.load(path: file.path)
+        #expect(model.loadFormat == .safetensors)
+        try expectValues(try #require(model.weights), SafetensorsFixtures.singleValues)
+    }
+
+    /// GGUF quantizations published beside the safetensors do not get in the way.
+    @Test func safetensorsWinOverGGUFsBesideThem() throws {
+        dir.write("config.json", ConfigTests.transformers4)
+        dir.write("model.safetensors", Data(base64Encoded: SafetensorsFixtures.single)!)
+        dir.write("model-Q4_K_M.gguf", TinyGGUF().data)
+        dir.write("model-Q8_0.gguf", TinyGGUF().data)
+        let model = try ModelFiles.load(path: dir.url.path)
+        #expect(model.loadFormat == .safetensors)
+        #expect(model.gguf == nil)
+        let error = modelError { _ = try ModelFiles.load(path: dir.url.path, loadFormat: .gguf) }
+        guard case .invalidConfig(let path, let reason) = error else { Issue.record("got \(String(describing: error))"); return }
+        #expect(path == dir.url.path)
+        #expect(reason.contains("model-Q8_0.gguf"))
+        let one = try ModelFiles.load(path: dir.path("model-Q8_0.gguf"))
+        #expect(one.loadFormat == .gguf)
+    }
+
     @Test func dummyFormatReadsOnlyTheConfig() throws {
         dir.write("config.json", ConfigTests.transformers4)
         let model = try ModelFiles.load(path: dir.url.path, loadFormat: .dummy)

@@ -33,7 +33,8 @@ extension ModelConfig {
             throw ModelError.invalidConfig(path: json.path, reason: "field 'num_attention_heads' must be positive")
         }
         // transformers 5.x moved rope settings into `rope_parameters`; 4.x has `rope_theta` + `rope_scaling`.
-        let ropeParameters = try json.object("rope_parameters")
+        // Models with several attention kinds nest them per layer type; ours rotate in full attention.
+        let ropeParameters = try json.object("rope_parameters").flatMap { try $0.object("full_attention") ?? $0 }
         let ropeScalingFields = try json.object("rope_scaling") ?? ropeParameters
         let maxPositions = try json.int("max_position_embeddings") ?? defaults.maxPositionEmbeddings
         let ropeTheta = try json.double("rope_theta") ?? ropeParameters?.double("rope_theta") ?? 10_000

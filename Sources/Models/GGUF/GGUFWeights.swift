@@ -28,7 +28,7 @@ public final class GGUFWeights: WeightSource, @unchecked Sendable {
         for (name, source) in sources where name.hasPrefix("model.") || name.hasPrefix("lm_head.") {
             let info = file.info(source.ggufName)!
             guard info.type.dtype != nil else {
-                throw ModelError.unsupportedDType(file: file.path, tensor: info.name, dtype: info.type.description)
+                throw ModelError.unsupportedDType(file: file.shardPaths[info.shard], tensor: info.name, dtype: info.type.description)
             }
         }
     }

@@ -57,7 +57,10 @@ extension ModelConfig {
                             originalMaxPositions: try int("rope.scaling.original_context_length") ?? maxPositions,
                             betaFast: 32, betaSlow: 1, mscale: 1, mscaleAllDim: 0)
         default:
-            break
+            if let freqs = try? gguf.tensor("rope_freqs.weight"), freqs.dtype == .f32 {
+                let factors = (0 ..< freqs.count).map { freqs.bytes.loadUnaligned(fromByteOffset: $0 * 4, as: Float.self) }
+                scaling = RopeScaling.llama3(fromFrequencyFactors: factors, ropeTheta: try double("rope.freq_base") ?? 10_000) ?? .none
+            }
         }
         var eos: [Int] = []
         for key in ["tokenizer.ggml.eos_token_id", "tokenizer.ggml.eot_token_id"] {
@@ -70,7 +73,8 @@ extension ModelConfig {
             modelType: names.modelType,
             vocabSize: vocab,
             hiddenSize: hidden,
-            intermediateSize: try int("feed_forward_length") ?? 0,
+            // Dense models need it; a MoE model may give only expert_feed_forward_length.
+            intermediateSize: arch == "qwen3moe" ? try int("feed_forward_length") ?? 0 : try required("feed_forward_length"),
             numHiddenLayers: try required("block_count"),
             numAttentionHeads: heads,
             numKeyValueHeads: try int("attention.head_count_kv") ?? heads,

@@ -1,3 +1,4 @@
+import Dispatch
 import Tensors
 
 /// Deterministic pseudo-random weights for `--load-format dummy`: real shapes without real files.
@@ -27,26 +28,51 @@ public struct DummyWeights: WeightSource {
         let out = OwnedBytes(count: dtype.byteCount(elements: count))
         let constant: Float? = name.hasSuffix("norm.weight") || name.hasSuffix("layernorm.weight") ? 1
             : name.hasSuffix(".bias") ? 0 : nil
-        var state = seed ^ Self.fnv1a(name)
-        for index in 0 ..< count {
-            let value: Float
-            if let constant {
-                value = constant
-            } else {
-                // Top 24 bits of splitmix64 → [0, 1) → [-0.02, 0.02).
-                let unit = Float(Self.splitmix64(&state) >> 40) * (1.0 / 16_777_216.0)
-                value = (unit * 2 - 1) * 0.02
+        let target = Target(pointer: out.pointer, dtype: dtype)
+        if let constant {
+            target.store(0 ..< count) { _ in constant }
+        } else {
+            // Chunks are seeded independently so they fill in parallel (an 8B-parameter model is
+            // billions of values) and the values do not depend on the number of threads.
+            let nameSeed = seed ^ Self.fnv1a(name)
+            let chunks = (count + Self.chunkSize - 1) / Self.chunkSize
+            let fill = { @Sendable (chunk: Int) in
+                var state = nameSeed &+ UInt64(chunk) &* 0xD1B5_4A32_D192_ED03
+                var bits: UInt64 = 0
+                let range = chunk * Self.chunkSize ..< min(count, (chunk + 1) * Self.chunkSize)
+                target.store(range) { i in
+                    // Four 16-bit draws per splitmix64 step, mapped to [-0.02, 0.02).
+                    if i & 3 == 0 { bits = Self.splitmix64(&state) }
+                    let draw = Float(UInt16(truncatingIfNeeded: bits >> (16 * UInt64(i & 3))))
+                    return (draw * (1.0 / 32768.0) - 1) * 0.02
+                }
             }
-            switch dtype {
-            case .f16:
-                out.pointer.storeBytes(of: Float16(value).bitPattern, toByteOffset: index * 2, as: UInt16.self)
-            case .bf16:
-                out.pointer.storeBytes(of: Self.bf16Bits(value), toByteOffset: index * 2, as: UInt16.self)
-            default:
-                out.pointer.storeBytes(of: value, toByteOffset: index * 4, as: Float.self)
-            }
+            if chunks <= 1 { fill(0) } else { DispatchQueue.concurrentPerform(iterations: chunks, execute: fill) }
         }
         return HostTensor(shape: shape, dtype: dtype, bytes: out.buffer, owner: out)
+    }
+
+    static let chunkSize = 1 << 16
+
+    /// Where values go, converted to the dtype; chunks write disjoint ranges.
+    struct Target: @unchecked Sendable {
+        let pointer: UnsafeMutableRawPointer
+        let dtype: DType
+
+        @inline(__always)
+        func store(_ range: Range<Int>, _ value: (Int) -> Float) {
+            switch dtype {
+            case .f16:
+                let p = pointer.assumingMemoryBound(to: UInt16.self)
+                for i in range { p[i] = Float16(value(i)).bitPattern }
+            case .bf16:
+                let p = pointer.assumingMemoryBound(to: UInt16.self)
+                for i in range { p[i] = DummyWeights.bf16Bits(value(i)) }
+            default:
+                let p = pointer.assumingMemoryBound(to: Float.self)
+                for i in range { p[i] = value(i) }
+            }
+        }
     }
 
     static func splitmix64(_ state: inout UInt64) -> UInt64 {

@@ -15,7 +15,12 @@ public final class SafetensorsWeights: WeightSource, @unchecked Sendable {
         files = try paths.map { try SafetensorsFile(path: $0) }
         var owner: [String: Int] = [:]
         for (index, file) in files.enumerated() {
-            for name in file.entries.keys { owner[name] = index }
+            for name in file.entries.keys {
+                if let other = owner[name] {
+                    throw ModelError.corruptFile(path: file.path, reason: "tensor '\(name)' is also in \(files[other].path)")
+                }
+                owner[name] = index
+            }
         }
         fileOfTensor = owner
         tensorNames = owner.keys.sorted()

@@ -7,6 +7,10 @@ public protocol WeightSource: Sendable {
     var tensorNames: [String] { get }
     /// The tensor called `name`; throws `ModelError.missingTensor` when absent.
     func tensor(_ name: String) throws -> HostTensor
+    /// Whether `name` is available. A requirement (with a linear-search default) so that calls through
+    /// `any WeightSource` reach the sources' dictionary lookups: MoE checkpoints have tens of
+    /// thousands of tensors.
+    func contains(_ name: String) -> Bool
 }
 
 extension WeightSource {
