@@ -247,14 +247,19 @@ def sentencepiece():
 
 
 def bench_text(path, toks):
-    """A few MB of mixed text for `osprey bench tokenizer`, not committed."""
+    """About 3 MB of mixed text for `osprey bench tokenizer` (not committed): Python's standard library
+    sources (English and code) and the multilingual corpus."""
     parts = []
-    for f in sorted(glob.glob(os.path.join(os.path.dirname(json.__file__), "*.py")))[:60]:
-        parts.append(open(f, encoding="utf-8", errors="replace").read())
-    text = "\n".join(parts)
-    multi = "\n".join(CORPUS[:20]) + "\n"
-    text = (text + multi * 2000)[:4_000_000]
-    open(path, "w", encoding="utf-8").write(text)
+    size = 0
+    for f in sorted(glob.glob(os.path.join(os.path.dirname(os.__file__), "*.py"))):
+        t = open(f, encoding="utf-8", errors="replace").read()
+        parts.append(t)
+        size += len(t.encode())
+        if size > 2_500_000:
+            break
+    parts.append(("\n".join(CORPUS) + "\n") * 250)
+    with open(path, "w", encoding="utf-8", newline="") as f:
+        f.write("\n".join(parts))
 
 
 if __name__ == "__main__":
