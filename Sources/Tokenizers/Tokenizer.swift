@@ -67,9 +67,10 @@ public final class Tokenizer: Sendable {
         var merges: [(String, String)] = []
         for m in try modelNode.requiredArray("merges") {
             if let s = m.string {
-                let parts = s.split(separator: " ", omittingEmptySubsequences: false)
+                // Split on the byte, not the Character: a space followed by a combining mark is one Character.
+                let parts = s.utf8.split(separator: 0x20, omittingEmptySubsequences: false)
                 guard parts.count == 2 else { throw TokenizerError.invalidJSON("\(m.path): a merge must be \"a b\"") }
-                merges.append((String(parts[0]), String(parts[1])))
+                merges.append((String(decoding: parts[0], as: UTF8.self), String(decoding: parts[1], as: UTF8.self)))
             } else if let a = m.array, a.count == 2, let x = a[0] as? String, let y = a[1] as? String {
                 merges.append((x, y))
             } else {

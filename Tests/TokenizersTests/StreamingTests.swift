@@ -17,11 +17,11 @@ import Tokenizers
             #expect(final.unicodeScalars.starts(with: released.unicodeScalars), "\(label) prefix \(n)")
             let full = tok.decode(Array(ids[..<n]), skipSpecialTokens: skip)
             if full.unicodeScalars.last != "\u{FFFD}" {
-                #expect(released == full, "\(label) prefix \(n)")
+                #expect(Array(released.utf8) == Array(full.utf8), "\(label) prefix \(n)")
             }
         }
         released += detok.flush()
-        #expect(released == final, "\(label)")
+        #expect(Array(released.utf8) == Array(final.utf8), "\(label)")
     }
 
     @Test(arguments: 0..<4)
