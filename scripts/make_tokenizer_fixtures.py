@@ -315,6 +315,16 @@ def components():
     tok.decoder = decoders.Sequence([decoders.Replace("e", "E"), decoders.Strip("x", 0, 1)])
     built["whitespace"] = tok
 
+    # Metaspace pre-tokenizer (always, split) with the Metaspace decoder, byte fallback, Lowercase.
+    tok = Tokenizer(models.BPE(unk_token="<unk>", byte_fallback=True))
+    tok.normalizer = normalizers.Lowercase()
+    tok.pre_tokenizer = pre_tokenizers.Metaspace(replacement="▁", prepend_scheme="always", split=True)
+    tok.train_from_iterator(training_text(), trainer=trainers.BpeTrainer(
+        vocab_size=800, special_tokens=["<unk>", "<s>", "</s>"] + ["<0x%02X>" % b for b in range(256)], limit_alphabet=120, show_progress=False))
+    tok.decoder = decoders.Sequence([decoders.ByteFallback(), decoders.Metaspace(replacement="▁", prepend_scheme="always")])
+    tok.add_special_tokens(["<|im_start|>", "<|im_end|>"])
+    built["metaspace_decoder"] = tok
+
     expected = {}
     for name, tok in built.items():
         tok = compact_tokenizer(Tokenizer.from_str(tok.to_str()), os.path.join(d, f"{name}.json"), name == "bert_like")

@@ -60,7 +60,7 @@ import Tokenizers
 /// One small tokenizer per family of components (normalizers, pre-tokenizers, split behaviours,
 /// post-processors, decoders, and the hand-written regex matchers against Oniguruma).
 @Suite struct ComponentTests {
-    @Test(arguments: ["llama3", "gpt2split", "qwen35", "bytelevel_prefix", "bert_like", "splits", "invert", "whitespace"])
+    @Test(arguments: ["llama3", "gpt2split", "qwen35", "bytelevel_prefix", "bert_like", "splits", "invert", "whitespace", "metaspace_decoder"])
     func matchesTokenizers(_ name: String) throws {
         let tok = try Tokenizer(tokenizerJSON: Fixtures.data("components/\(name).json"))
         for c in try Fixtures.cases("components/expected.json", key: name) {
@@ -108,6 +108,25 @@ import Tokenizers
             #expect(tok.encode(c.text) == [1] + c.ids_no_special, "\(c.text.debugDescription)")
             #expect(Array(tok.decode(c.ids).utf8) == Array(c.decoded.utf8), "\(c.text.debugDescription)")
             #expect(Array(tok.decode(c.ids, skipSpecialTokens: true).utf8) == Array(c.decoded_skip.utf8), "\(c.text.debugDescription)")
+        }
+    }
+
+    /// One Tokenizer shared by concurrent tasks (the word cache is behind a lock) gives the same ids.
+    @Test func concurrentEncoding() async throws {
+        let tok = try Tokenizer(tokenizerJSON: Fixtures.data("components/llama3.json"))
+        let cases = try Fixtures.cases("components/expected.json", key: "llama3")
+        await withTaskGroup(of: Bool.self) { group in
+            for k in 0..<8 {
+                group.addTask {
+                    var ok = true
+                    for _ in 0..<20 {
+                        for c in cases.shuffled() where tok.encode(c.text + String(k)) != tok.encode(c.text + String(k)) { ok = false }
+                        for c in cases where tok.encode(c.text) != c.ids { ok = false }
+                    }
+                    return ok
+                }
+            }
+            for await ok in group { #expect(ok) }
         }
     }
 }
