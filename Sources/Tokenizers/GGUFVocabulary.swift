@@ -41,13 +41,18 @@ public struct GGUFVocabulary: Sendable {
         self.chatTemplate = chatTemplate
     }
 
+    /// Llama-3 style vocabularies take a whole pre-token that is in the vocabulary as is (llama.cpp's
+    /// `ignore_merges`, tokenizer.json's `ignore_merges: true`).
+    static let ignoreMergesPre: Set<String> = ["llama3", "llama-bpe", "llama-v3", "falcon3", "falcon-h1", "pixtral", "midm-2.0", "lfm2"]
+
     /// llama.cpp's pre-tokenizer for a `tokenizer.ggml.pre` name (byte-level vocabularies).
     static func preTokenizer(for pre: String) -> PreTokenizer {
         let byteLevel = PreTokenizer.byteLevel(addPrefixSpace: false, useRegex: false)
         switch pre {
         case "qwen2", "qwen2.5", "qwen-2.5", "deepseek-r1-qwen", "stablelm2", "qwen3":
             return .sequence([.split(.qwen(maxDigits: 1, marksAreLetters: false), .isolated, invert: false), byteLevel])
-        case "llama3", "llama-bpe", "llama-v3", "falcon3", "pixtral", "smaug-bpe", "dbrx", "deepseek-r1-llama":
+        case "llama3", "llama-bpe", "llama-v3", "falcon3", "falcon-h1", "pixtral", "midm-2.0", "lfm2", "smaug-bpe", "dbrx",
+             "glm4", "chatglm-bpe":
             return .sequence([.split(.qwen(maxDigits: 3, marksAreLetters: false), .isolated, invert: false), byteLevel])
         case "qwen35":
             return .sequence([.split(.qwen(maxDigits: 1, marksAreLetters: true), .isolated, invert: false), byteLevel])
@@ -94,7 +99,7 @@ extension Tokenizer {
                 return (String(a), String(b))
             }
             let model = try BPEModel(vocab: vocab, merges: merges, byteLevel: true, byteFallback: false,
-                                     ignoreMerges: false, fuseUnk: false, unkToken: nil)
+                                     ignoreMerges: GGUFVocabulary.ignoreMergesPre.contains(v.pre), fuseUnk: false, unkToken: nil)
             self.init(normalizer: nil, preTokenizer: GGUFVocabulary.preTokenizer(for: v.pre), model: model, postProcessor: post,
                       decoder: .byteLevel, vocab: vocab, addedTokens: added, bosToken: name(v.bosTokenId),
                       eosToken: name(v.eosTokenId), chatTemplate: v.chatTemplate.map { .single($0) })
