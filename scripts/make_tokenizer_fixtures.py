@@ -21,7 +21,7 @@ from tokenizers import Tokenizer, models, normalizers, pre_tokenizers, decoders,
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 OUT = os.path.join(ROOT, "Tests", "TokenizersTests", "Fixtures")
-QWEN_RANKS = 1 << 30  # all of them; lower it to shrink the fixture
+QWEN_RANKS = 120000  # of 151643: keeps the fixtures near 6 MB
 QWEN_PAT = r"""(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+"""
 
 CORPUS = [
@@ -246,15 +246,121 @@ def sentencepiece():
     save_json(os.path.join(d, "expected.json"), results)
 
 
+LLAMA3_PAT = r"""(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}{1,3}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+"""
+QWEN35_PAT = r"""(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?[\p{L}\p{M}]+|\p{N}| ?[^\s\p{L}\p{M}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+"""
+GPT2_PAT = r"""'s|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+"""
+
+
+def components():
+    """Small tokenizers exercising one family of components each, trained here on training_text()."""
+    d = os.path.join(OUT, "components")
+    os.makedirs(d, exist_ok=True)
+
+    def byte_level(split_pattern=None, **model):
+        tok = Tokenizer(models.BPE(**model))
+        if split_pattern:
+            tok.pre_tokenizer = pre_tokenizers.Sequence([pre_tokenizers.Split(Regex(split_pattern), behavior="isolated"),
+                                                         pre_tokenizers.ByteLevel(add_prefix_space=False, use_regex=False)])
+        else:
+            tok.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=True, use_regex=True)
+        tok.decoder = decoders.ByteLevel()
+        return tok, trainers.BpeTrainer(vocab_size=700, special_tokens=["<s>", "</s>"], initial_alphabet=pre_tokenizers.ByteLevel.alphabet(), show_progress=False)
+
+    def chars(**model):
+        return Tokenizer(models.BPE(unk_token="[UNK]", **model)), trainers.BpeTrainer(vocab_size=500, special_tokens=["[UNK]", "[CLS]", "[SEP]"], limit_alphabet=200, show_progress=False)
+
+    built = {}
+    # Llama-3, GPT-2 (as a Split) and Qwen3.5 regexes: our hand-written matchers against Oniguruma.
+    for name, pat in (("llama3", LLAMA3_PAT), ("gpt2split", GPT2_PAT), ("qwen35", QWEN35_PAT)):
+        tok, tr = byte_level(pat, ignore_merges=(name == "llama3"))
+        tok.train_from_iterator(training_text(), trainer=tr)
+        tok.post_processor = processors.TemplateProcessing(single="<s> $A </s>", special_tokens=[("<s>", 0), ("</s>", 1)])
+        built[name] = tok
+    # ByteLevel with prefix space, Strip and Lowercase normalizers, ByteLevel + template post-processing.
+    tok, tr = byte_level()
+    tok.normalizer = normalizers.Sequence([normalizers.Strip(), normalizers.Lowercase()])
+    tok.train_from_iterator(training_text(), trainer=tr)
+    tok.post_processor = processors.Sequence([processors.ByteLevel(trim_offsets=False),
+                                              processors.TemplateProcessing(single="<s> $A", special_tokens=[("<s>", 0)])])
+    built["bytelevel_prefix"] = tok
+    # BERT-like: NFD, Lowercase, BertPreTokenizer, BertProcessing, no decoder.
+    tok, tr = chars()
+    tok.normalizer = normalizers.Sequence([normalizers.NFD(), normalizers.Lowercase()])
+    tok.pre_tokenizer = pre_tokenizers.BertPreTokenizer()
+    tok.train_from_iterator(training_text(), trainer=tr)
+    tok.post_processor = processors.BertProcessing(("[SEP]", 2), ("[CLS]", 1))
+    built["bert_like"] = tok
+    # Split behaviours, Punctuation, Digits, Whitespace; NFKD and regex Replace; RobertaProcessing.
+    tok, tr = chars()
+    tok.normalizer = normalizers.Sequence([normalizers.NFKD(), normalizers.Replace(Regex(r"\s+"), " ")])
+    tok.pre_tokenizer = pre_tokenizers.Sequence([
+        pre_tokenizers.Split(Regex(r"[0-9]+"), behavior="merged_with_previous"),
+        pre_tokenizers.Split(" ", behavior="merged_with_next"),
+        pre_tokenizers.Punctuation(behavior="contiguous"),
+        pre_tokenizers.Digits(individual_digits=False)])
+    tok.train_from_iterator(training_text(), trainer=tr)
+    tok.post_processor = processors.RobertaProcessing(("[SEP]", 2), ("[CLS]", 1))
+    built["splits"] = tok
+    tok, tr = chars()
+    tok.normalizer = normalizers.NFKC()
+    tok.pre_tokenizer = pre_tokenizers.Sequence([
+        pre_tokenizers.Split(Regex(r"[a-z]+"), behavior="removed", invert=True),
+        pre_tokenizers.Split(Regex(r"[aeiou]"), behavior="contiguous"),
+        pre_tokenizers.WhitespaceSplit()])
+    tok.train_from_iterator(training_text(), trainer=tr)
+    built["invert"] = tok
+    tok, tr = chars()
+    tok.pre_tokenizer = pre_tokenizers.Whitespace()
+    tok.train_from_iterator(training_text(), trainer=tr)
+    tok.decoder = decoders.Sequence([decoders.Replace("e", "E"), decoders.Strip("x", 0, 1)])
+    built["whitespace"] = tok
+
+    # Metaspace pre-tokenizer (always, split) with the Metaspace decoder, byte fallback, Lowercase.
+    tok = Tokenizer(models.BPE(unk_token="<unk>", byte_fallback=True))
+    tok.normalizer = normalizers.Lowercase()
+    tok.pre_tokenizer = pre_tokenizers.Metaspace(replacement="▁", prepend_scheme="always", split=True)
+    tok.train_from_iterator(training_text(), trainer=trainers.BpeTrainer(
+        vocab_size=800, special_tokens=["<unk>", "<s>", "</s>"] + ["<0x%02X>" % b for b in range(256)], limit_alphabet=120, show_progress=False))
+    tok.decoder = decoders.Sequence([decoders.ByteFallback(), decoders.Metaspace(replacement="▁", prepend_scheme="always")])
+    tok.add_special_tokens(["<|im_start|>", "<|im_end|>"])
+    built["metaspace_decoder"] = tok
+
+    expected = {}
+    for name, tok in built.items():
+        tok = compact_tokenizer(Tokenizer.from_str(tok.to_str()), os.path.join(d, f"{name}.json"), name == "bert_like")
+        expected[name] = cases(tok, CORPUS)
+    save_json(os.path.join(d, "expected.json"), expected)
+
+
+def gguf_llama():
+    """A SentencePiece-style ("llama") GGUF vocabulary made from sp/metaspace.json's model vocabulary, with
+    scores that order the merges, converted by transformers' GGUF loader for the expected ids."""
+    from transformers.integrations.gguf.gguf_tokenizer_mapping import convert_gguf_tokenizer
+    j = json.load(open(os.path.join(OUT, "sp", "metaspace.json")))
+    tokens = [t for t, _ in sorted(j["model"]["vocab"].items(), key=lambda kv: kv[1])]
+    types = [2 if t == "<unk>" else 3 if t in ("<s>", "</s>") else 6 if (len(t) == 6 and t.startswith("<0x")) else 1 for t in tokens]
+    scores = [0.0 if ty != 1 else -float(i) for i, ty in enumerate(types)]
+    meta = {"tokenizer_type": "llama", "tokens": tokens, "scores": scores, "token_type": types, "bos_token_id": 1,
+            "eos_token_id": 2, "unk_token_id": 0, "add_prefix_space": True}
+    tok, _ = convert_gguf_tokenizer("llama", dict(meta))
+    meta["expected"] = cases(tok, CORPUS)  # the backend adds no BOS: transformers does that above it
+    save_json(os.path.join(OUT, "sp", "gguf_llama.json"), meta)
+
+
 def bench_text(path, toks):
-    """A few MB of mixed text for `osprey bench tokenizer`, not committed."""
+    """About 3 MB of mixed text for `osprey bench tokenizer` (not committed): Python's standard library
+    sources (English and code) and the multilingual corpus."""
     parts = []
-    for f in sorted(glob.glob(os.path.join(os.path.dirname(json.__file__), "*.py")))[:60]:
-        parts.append(open(f, encoding="utf-8", errors="replace").read())
-    text = "\n".join(parts)
-    multi = "\n".join(CORPUS[:20]) + "\n"
-    text = (text + multi * 2000)[:4_000_000]
-    open(path, "w", encoding="utf-8").write(text)
+    size = 0
+    for f in sorted(glob.glob(os.path.join(os.path.dirname(os.__file__), "*.py"))):
+        t = open(f, encoding="utf-8", errors="replace").read()
+        parts.append(t)
+        size += len(t.encode())
+        if size > 2_500_000:
+            break
+    parts.append(("\n".join(CORPUS) + "\n") * 250)
+    with open(path, "w", encoding="utf-8", newline="") as f:
+        f.write("\n".join(parts))
 
 
 if __name__ == "__main__":
@@ -262,6 +368,8 @@ if __name__ == "__main__":
     smol = smollm2()
     qw = qwen()
     sentencepiece()
+    gguf_llama()
+    components()
     if "--bench-text" in sys.argv:
         bench_text(sys.argv[sys.argv.index("--bench-text") + 1], [smol, qw])
     for root, _, files in os.walk(OUT):

@@ -227,13 +227,16 @@ struct MergeHeap {
 /// Bounded cache of word -> ids, an open-addressing table over one byte arena, behind a lock.
 /// When it fills up it starts over, which keeps memory bounded without per-entry bookkeeping.
 final class WordCache: @unchecked Sendable {
+    private struct Entry {
+        var hash: UInt64
+        var keyStart: Int32
+        var keyLength: Int32
+        var valueStart: Int32
+        var valueLength: Int32
+    }
     private let lock = NSLock()
     private var slots: [Int32]          // index into entries, -1 when empty
-    private var hashes: [UInt64] = []
-    private var keyStart: [Int32] = []
-    private var keyLength: [Int32] = []
-    private var valueStart: [Int32] = []
-    private var valueLength: [Int32] = []
+    private var entries: [Entry] = []
     private var keyArena: [UInt8] = []
     private var valueArena: [Int32] = []
     private let capacity = 1 << 17      // slots; at most half of them used
@@ -255,55 +258,53 @@ final class WordCache: @unchecked Sendable {
     func lookup(_ w: UnsafeBufferPointer<UInt8>, into out: inout [Int]) -> Bool {
         guard w.count <= maxWordLength else { return false }
         let h = Self.hash(w)
+        let mask = capacity - 1
         lock.lock()
         defer { lock.unlock() }
-        var s = Int(h & UInt64(capacity - 1))
-        while true {
-            let e = Int(slots[s])
-            if e < 0 { return false }
-            if hashes[e] == h, Int(keyLength[e]) == w.count {
-                let ks = Int(keyStart[e])
-                var same = true
-                keyArena.withUnsafeBufferPointer { a in
-                    for k in 0..<w.count where a[ks + k] != w[k] {
-                        same = false
-                        break
+        // One access to each stored array per lookup (not one per element).
+        let found: Entry? = slots.withUnsafeBufferPointer { sp in
+            entries.withUnsafeBufferPointer { ep in
+                keyArena.withUnsafeBufferPointer { kp in
+                    var s = Int(h & UInt64(mask))
+                    while true {
+                        let e = Int(sp[s])
+                        if e < 0 { return nil }
+                        let entry = ep[e]
+                        if entry.hash == h, Int(entry.keyLength) == w.count,
+                           memcmp(kp.baseAddress! + Int(entry.keyStart), w.baseAddress!, w.count) == 0 {
+                            return entry
+                        }
+                        s = (s + 1) & mask
                     }
                 }
-                if same {
-                    let vs = Int(valueStart[e])
-                    for k in vs..<(vs + Int(valueLength[e])) { out.append(Int(valueArena[k])) }
-                    return true
-                }
             }
-            s = (s + 1) & (capacity - 1)
         }
+        guard let entry = found else { return false }
+        valueArena.withUnsafeBufferPointer { vp in
+            for k in Int(entry.valueStart)..<Int(entry.valueStart + entry.valueLength) { out.append(Int(vp[k])) }
+        }
+        return true
     }
 
     func insert(_ w: UnsafeBufferPointer<UInt8>, _ ids: [Int32]) {
-        guard w.count <= maxWordLength else { return }
+        guard w.count <= maxWordLength, w.count > 0 else { return }
         let h = Self.hash(w)
         lock.lock()
         defer { lock.unlock() }
-        if hashes.count >= capacity / 2 || keyArena.count > 1 << 24 {
-            for i in 0..<slots.count { slots[i] = -1 }
-            hashes.removeAll(keepingCapacity: true)
-            keyStart.removeAll(keepingCapacity: true)
-            keyLength.removeAll(keepingCapacity: true)
-            valueStart.removeAll(keepingCapacity: true)
-            valueLength.removeAll(keepingCapacity: true)
+        if entries.count >= capacity / 2 || keyArena.count > 1 << 24 {
+            slots.withUnsafeMutableBufferPointer { sp in
+                for i in sp.indices { sp[i] = -1 }
+            }
+            entries.removeAll(keepingCapacity: true)
             keyArena.removeAll(keepingCapacity: true)
             valueArena.removeAll(keepingCapacity: true)
         }
         var s = Int(h & UInt64(capacity - 1))
         while slots[s] >= 0 { s = (s + 1) & (capacity - 1) }
-        slots[s] = Int32(hashes.count)
-        hashes.append(h)
-        keyStart.append(Int32(keyArena.count))
-        keyLength.append(Int32(w.count))
+        slots[s] = Int32(entries.count)
+        entries.append(Entry(hash: h, keyStart: Int32(keyArena.count), keyLength: Int32(w.count),
+                             valueStart: Int32(valueArena.count), valueLength: Int32(ids.count)))
         keyArena.append(contentsOf: w)
-        valueStart.append(Int32(valueArena.count))
-        valueLength.append(Int32(ids.count))
         valueArena.append(contentsOf: ids)
     }
 }

@@ -41,14 +41,21 @@ public struct GGUFVocabulary: Sendable {
         self.chatTemplate = chatTemplate
     }
 
+    /// Llama-3 style vocabularies take a whole pre-token that is in the vocabulary as is (llama.cpp's
+    /// `ignore_merges`, tokenizer.json's `ignore_merges: true`).
+    static let ignoreMergesPre: Set<String> = ["llama3", "llama-bpe", "llama-v3", "falcon3", "falcon-h1", "pixtral", "midm-2.0", "lfm2"]
+
     /// llama.cpp's pre-tokenizer for a `tokenizer.ggml.pre` name (byte-level vocabularies).
     static func preTokenizer(for pre: String) -> PreTokenizer {
         let byteLevel = PreTokenizer.byteLevel(addPrefixSpace: false, useRegex: false)
         switch pre {
         case "qwen2", "qwen2.5", "qwen-2.5", "deepseek-r1-qwen", "stablelm2", "qwen3":
-            return .sequence([.split(.qwen(maxDigits: 1), .isolated, invert: false), byteLevel])
-        case "llama3", "llama-bpe", "llama-v3", "falcon3", "pixtral", "smaug-bpe", "dbrx", "deepseek-r1-llama":
-            return .sequence([.split(.qwen(maxDigits: 3), .isolated, invert: false), byteLevel])
+            return .sequence([.split(.qwen(maxDigits: 1, marksAreLetters: false), .isolated, invert: false), byteLevel])
+        case "llama3", "llama-bpe", "llama-v3", "falcon3", "falcon-h1", "pixtral", "midm-2.0", "lfm2", "smaug-bpe", "dbrx",
+             "glm4", "chatglm-bpe":
+            return .sequence([.split(.qwen(maxDigits: 3, marksAreLetters: false), .isolated, invert: false), byteLevel])
+        case "qwen35":
+            return .sequence([.split(.qwen(maxDigits: 1, marksAreLetters: true), .isolated, invert: false), byteLevel])
         case "smollm", "starcoder", "refact", "command-r", "codeshell", "exaone", "minerva-7b":
             return .sequence([
                 .split(.scalars { ScalarClass.of($0).contains(.number) }, .isolated, invert: false),
@@ -68,8 +75,8 @@ extension Tokenizer {
         for (id, t) in v.tokens.enumerated() where vocab[t] == nil { vocab[t] = id }
         func type(_ id: Int) -> Int { id < v.tokenTypes.count ? v.tokenTypes[id] : 1 }
         var added: [AddedToken] = []
-        for (id, t) in v.tokens.enumerated() where type(id) == 3 || type(id) == 4 {
-            added.append(AddedToken(id: id, content: t, special: type(id) == 3))
+        for (id, t) in v.tokens.enumerated() where type(id) == 2 || type(id) == 3 || type(id) == 4 {
+            added.append(AddedToken(id: id, content: t, special: type(id) != 4))
         }
         func name(_ id: Int?) -> String? { id.flatMap { $0 >= 0 && $0 < v.tokens.count ? v.tokens[$0] : nil } }
         var prefix: [Int] = []
@@ -92,7 +99,7 @@ extension Tokenizer {
                 return (String(a), String(b))
             }
             let model = try BPEModel(vocab: vocab, merges: merges, byteLevel: true, byteFallback: false,
-                                     ignoreMerges: false, fuseUnk: false, unkToken: nil)
+                                     ignoreMerges: GGUFVocabulary.ignoreMergesPre.contains(v.pre), fuseUnk: false, unkToken: nil)
             self.init(normalizer: nil, preTokenizer: GGUFVocabulary.preTokenizer(for: v.pre), model: model, postProcessor: post,
                       decoder: .byteLevel, vocab: vocab, addedTokens: added, bosToken: name(v.bosTokenId),
                       eosToken: name(v.eosTokenId), chatTemplate: v.chatTemplate.map { .single($0) })
@@ -111,16 +118,18 @@ extension Tokenizer {
         }
     }
 
-    /// SentencePiece BPE merges two pieces when their concatenation is a piece, highest score first;
-    /// as merges: every split of a piece into two pieces, ordered by the piece's score (as transformers
-    /// converts SentencePiece models).
+    /// SentencePiece BPE merges two pieces when their concatenation is a piece, highest score first.
+    /// As merges (the way transformers converts SentencePiece vocabularies): every split of a piece into
+    /// two pieces, ordered by the piece's score, then longer left and right parts first, then vocabulary order.
     static func mergesByScore(_ v: GGUFVocabulary) -> [(String, String)] {
         var ids: [String: Int] = [:]
         for (id, t) in v.tokens.enumerated() where ids[t] == nil { ids[t] = id }
-        var found: [(score: Float, l: Int, r: Int, pair: (String, String))] = []
-        for (id, t) in v.tokens.enumerated() {
-            let type = id < v.tokenTypes.count ? v.tokenTypes[id] : 1
-            guard type == 1 || type == 4 else { continue }
+        struct Candidate {
+            var score: Float, lengthLeft: Int, lengthRight: Int, token: Int, left: Int, right: Int
+            var pair: (String, String)
+        }
+        var found: [Candidate] = []
+        for (id, t) in v.tokens.enumerated() where ids[t] == id {
             let scalars = Array(t.unicodeScalars)
             guard scalars.count > 1 else { continue }
             let score = id < v.scores.count ? v.scores[id] : 0
@@ -129,10 +138,19 @@ extension Tokenizer {
                 a.append(contentsOf: scalars[..<k])
                 b.append(contentsOf: scalars[k...])
                 let sa = String(a), sb = String(b)
-                if let ia = ids[sa], let ib = ids[sb] { found.append((score, ia, ib, (sa, sb))) }
+                if let ia = ids[sa], let ib = ids[sb] {
+                    found.append(Candidate(score: score, lengthLeft: k, lengthRight: scalars.count - k, token: id,
+                                           left: ia, right: ib, pair: (sa, sb)))
+                }
             }
         }
-        found.sort { x, y in x.score != y.score ? x.score > y.score : (x.l != y.l ? x.l < y.l : x.r < y.r) }
+        found.sort { x, y in
+            if x.score != y.score { return x.score > y.score }
+            if x.lengthLeft != y.lengthLeft { return x.lengthLeft > y.lengthLeft }
+            if x.lengthRight != y.lengthRight { return x.lengthRight > y.lengthRight }
+            if x.token != y.token { return x.token < y.token }
+            return x.left != y.left ? x.left < y.left : x.right < y.right
+        }
         return found.map(\.pair)
     }
 }

@@ -8,14 +8,22 @@
 public struct IncrementalDetokenizer: Sendable {
     public let tokenizer: Tokenizer
     public let skipSpecialTokens: Bool
-    public private(set) var ids: [Int] = []
+    private var ids: [Int] = []
     private var prefixOffset = 0
     private var readOffset = 0
 
-    public init(tokenizer: Tokenizer, skipSpecialTokens: Bool = false) {
+    /// `context` is the text before the stream, usually the prompt's ids: its last few tokens are decoded
+    /// with the new ones (never released) so the first streamed token keeps the leading space a
+    /// SentencePiece-style decoder only drops at the start of a text (as vLLM does).
+    public init(tokenizer: Tokenizer, skipSpecialTokens: Bool = false, context: [Int] = []) {
         self.tokenizer = tokenizer
         self.skipSpecialTokens = skipSpecialTokens
+        let kept = context.suffix(Self.contextTokens)
+        ids = Array(kept)
+        readOffset = ids.count
     }
+
+    static let contextTokens = 5
 
     /// Adds one token and returns the text it completes (possibly empty).
     public mutating func append(_ id: Int) -> String {

@@ -39,8 +39,7 @@ indirect enum Normalizer: Sendable {
             for item in items { b = item.normalize(b) }
             return b
         case .nfc:
-            if Self.isNFCStable(bytes) { return bytes }
-            return Array(String(decoding: bytes, as: UTF8.self).precomposedStringWithCanonicalMapping.utf8)
+            return Self.nfc(bytes)
         case .nfd:
             if bytes.allSatisfy({ $0 < 0x80 }) { return bytes }
             return Array(String(decoding: bytes, as: UTF8.self).decomposedStringWithCanonicalMapping.utf8)
@@ -81,23 +80,58 @@ indirect enum Normalizer: Sendable {
         }
     }
 
-    /// True when NFC cannot change the text: every scalar is below U+0300 or in a block without
-    /// canonical decompositions or combining marks (CJK ideographs, kana, fullwidth forms, emoji).
-    static func isNFCStable(_ bytes: [UInt8]) -> Bool {
+    /// A scalar NFC leaves alone whatever surrounds it, and that never composes with what precedes it:
+    /// below U+0300 or in a block without combining marks, singleton decompositions or composition
+    /// exclusions (CJK ideographs, kana, Hangul syllables (conjoining jamo are not listed), Cyrillic,
+    /// fullwidth forms, punctuation, emoji).
+    @inline(__always)
+    static func isNFCInert(_ s: UInt32) -> Bool {
+        s < 0x300 || (0x4E00...0x9FFF).contains(s) || (0x3000...0x3029).contains(s) || (0x3041...0x3098).contains(s)
+            || (0x309B...0x30FF).contains(s) || (0xFF01...0xFF9D).contains(s) || (0x1F300...0x1FAFF).contains(s)
+            || (0x0400...0x0482).contains(s) || (0x048A...0x052F).contains(s) || (0xAC00...0xD7A3).contains(s)
+            || (0x2010...0x2027).contains(s) || (0x2030...0x205E).contains(s) || (0x2600...0x27BF).contains(s)
+            || (0xFE00...0xFE0F).contains(s) || (0x200B...0x200F).contains(s)
+    }
+
+    /// NFC that hands Foundation only the spans that need it: each run of non-inert scalars together
+    /// with the scalar before it (the base a combining mark may compose with).
+    static func nfc(_ bytes: [UInt8]) -> [UInt8] {
         bytes.withUnsafeBufferPointer { p in
-            var i = 0
             let n = p.count
+            var out: [UInt8] = []
+            var copied = 0
+            var previousStart = 0
+            var i = 0
             while i < n {
-                if p[i] < 0x80 { i += 1; continue }
-                let (s, len) = decodeScalar(p, i, n)
-                i += len
-                if s < 0x300 || (0x4E00...0x9FFF).contains(s) || (0x3000...0x3029).contains(s) || (0x3041...0x3098).contains(s)
-                    || (0x309B...0x30FF).contains(s) || (0xFF01...0xFF9D).contains(s) || (0x1F300...0x1FAFF).contains(s) {
+                if p[i] < 0x80 {
+                    previousStart = i
+                    i += 1
                     continue
                 }
-                return false
+                let (s, len) = decodeScalar(p, i, n)
+                if isNFCInert(s) {
+                    previousStart = i
+                    i += len
+                    continue
+                }
+                let runStart = i > copied ? max(previousStart, copied) : copied
+                var runEnd = i + len
+                while runEnd < n {
+                    let (t, l) = decodeScalar(p, runEnd, n)
+                    if isNFCInert(t) { break }
+                    runEnd += l
+                }
+                if out.isEmpty { out.reserveCapacity(n + 16) }
+                out.append(contentsOf: p[copied..<runStart])
+                let span = String(decoding: UnsafeBufferPointer(rebasing: p[runStart..<runEnd]), as: UTF8.self)
+                out.append(contentsOf: span.precomposedStringWithCanonicalMapping.utf8)
+                copied = runEnd
+                previousStart = runEnd
+                i = runEnd
             }
-            return true
+            if copied == 0 { return bytes }
+            out.append(contentsOf: p[copied..<n])
+            return out
         }
     }
 }

@@ -18,7 +18,7 @@ indirect enum PostProcessor: Sendable {
             for item in try j.requiredArray("single") {
                 if let s = item["SpecialToken"] {
                     let name = try s.requiredString("id")
-                    guard let tok = specials[name], let ids = tok["ids"]?.array?.compactMap({ JSONNode($0).int }) else {
+                    guard let tok = specials[name], let ids = tok["ids"]?.elements.compactMap(\.int) else {
                         throw TokenizerError.missingField("\(specials.path).\(name)")
                     }
                     pieces.append(.special(ids))
@@ -31,7 +31,8 @@ indirect enum PostProcessor: Sendable {
             return .template(pieces)
         case "RobertaProcessing", "BertProcessing":
             func id(_ key: String) throws -> Int {
-                guard let a = try j.required(key).array, a.count == 2, let id = JSONNode(a[1]).int else {
+                let a = try j.required(key).elements
+                guard a.count == 2, let id = a[1].int else {
                     throw TokenizerError.invalidJSON("\(j.path).\(key) must be [token, id]")
                 }
                 return id

@@ -4,7 +4,7 @@ import Foundation
 /// UTF-8; any other regex goes to NSRegularExpression (ICU, UTF-16, slower).
 enum SplitPattern: @unchecked Sendable {
     case gpt2                    // 's|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+
-    case qwen(maxDigits: Int)    // Qwen2 (\p{N}) and Llama-3 (\p{N}{1,3})
+    case qwen(maxDigits: Int, marksAreLetters: Bool)  // Qwen2 (\p{N}), Llama-3 (\p{N}{1,3}), Qwen3.5 ([\p{L}\p{M}]+)
     case literal([UInt8])
     case regex(NSRegularExpression)
     case scalars((UInt32) -> Bool)  // every scalar for which the predicate holds is one match
@@ -22,10 +22,15 @@ enum SplitPattern: @unchecked Sendable {
         #"(?:'[sS]|'[tT]|'[rR][eE]|'[vV][eE]|'[mM]|'[lL][lL]|'[dD])|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}{1,3}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+"#,
     ]
 
+    static let qwen35Patterns: Set<String> = [
+        #"(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?[\p{L}\p{M}]+|\p{N}| ?[^\s\p{L}\p{M}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+"#,
+    ]
+
     static func regex(_ pattern: String) throws -> SplitPattern {
         if gpt2Patterns.contains(pattern) { return .gpt2 }
-        if qwenPatterns.contains(pattern) { return .qwen(maxDigits: 1) }
-        if llama3Patterns.contains(pattern) { return .qwen(maxDigits: 3) }
+        if qwenPatterns.contains(pattern) { return .qwen(maxDigits: 1, marksAreLetters: false) }
+        if llama3Patterns.contains(pattern) { return .qwen(maxDigits: 3, marksAreLetters: false) }
+        if qwen35Patterns.contains(pattern) { return .qwen(maxDigits: 1, marksAreLetters: true) }
         do {
             return .regex(try NSRegularExpression(pattern: pattern, options: []))
         } catch {
@@ -37,7 +42,7 @@ enum SplitPattern: @unchecked Sendable {
     func matches(_ p: UnsafeBufferPointer<UInt8>, _ start: Int, _ end: Int, into out: inout [Range<Int>]) {
         switch self {
         case .gpt2: Self.matchGPT2(p, start, end, &out)
-        case .qwen(let maxDigits): Self.matchQwen(p, start, end, maxDigits, &out)
+        case .qwen(let maxDigits, let marks): Self.matchQwen(p, start, end, maxDigits, marks ? [.letter, .mark] : .letter, &out)
         case .literal(let needle): Self.matchLiteral(needle, p, start, end, &out)
         case .scalars(let predicate):
             var i = start
@@ -132,7 +137,9 @@ enum SplitPattern: @unchecked Sendable {
         }
     }
 
-    static func matchQwen(_ p: UnsafeBufferPointer<UInt8>, _ start: Int, _ end: Int, _ maxDigits: Int, _ out: inout [Range<Int>]) {
+    static func matchQwen(_ p: UnsafeBufferPointer<UInt8>, _ start: Int, _ end: Int, _ maxDigits: Int, _ letters: ScalarClass,
+                          _ out: inout [Range<Int>]) {
+        let other: ScalarClass = letters.union([.whitespace, .number])
         var i = start
         while i < end {
             if p[i] == UInt8(ascii: "'") {
@@ -145,16 +152,16 @@ enum SplitPattern: @unchecked Sendable {
             }
             let (c0, n0) = classAt(p, i, end)
             // [^\r\n\p{L}\p{N}]?\p{L}+
-            if c0.contains(.letter) {
-                let stop = run(p, from: i + n0, end) { $0.contains(.letter) }
+            if !c0.isDisjoint(with: letters) {
+                let stop = run(p, from: i + n0, end) { !$0.isDisjoint(with: letters) }
                 out.append(i..<stop)
                 i = stop
                 continue
             }
-            if c0.isDisjoint(with: [.newline, .number]), i + n0 < end {
+            if c0.isDisjoint(with: [.newline, .number, .letter]), i + n0 < end {
                 let (c1, n1) = classAt(p, i + n0, end)
-                if c1.contains(.letter) {
-                    let stop = run(p, from: i + n0 + n1, end) { $0.contains(.letter) }
+                if !c1.isDisjoint(with: letters) {
+                    let stop = run(p, from: i + n0 + n1, end) { !$0.isDisjoint(with: letters) }
                     out.append(i..<stop)
                     i = stop
                     continue
@@ -180,14 +187,14 @@ enum SplitPattern: @unchecked Sendable {
             var n = n0
             if p[i] == 0x20, i + 1 < end {
                 let (c2, n2) = classAt(p, i + 1, end)
-                if c2.isDisjoint(with: [.whitespace, .letter, .number]) {
+                if c2.isDisjoint(with: other) {
                     j = i + 1
                     c = c2
                     n = n2
                 }
             }
-            if c.isDisjoint(with: [.whitespace, .letter, .number]) {
-                var stop = run(p, from: j + n, end) { $0.isDisjoint(with: [.letter, .number, .whitespace]) }
+            if c.isDisjoint(with: other) {
+                var stop = run(p, from: j + n, end) { $0.isDisjoint(with: other) }
                 while stop < end, p[stop] == 0x0A || p[stop] == 0x0D { stop += 1 }
                 out.append(i..<stop)
                 i = stop

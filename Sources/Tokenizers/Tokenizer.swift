@@ -51,26 +51,27 @@ public final class Tokenizer: Sendable {
 
     convenience init(tokenizerJSON: Data, tokenizerConfig: Data?, chatTemplateFile: String?) throws {
         let root = try JSONNode.parse(tokenizerJSON, what: "tokenizer.json")
-        guard root.object != nil else { throw TokenizerError.invalidJSON("tokenizer.json must hold an object") }
+        guard root.members != nil else { throw TokenizerError.invalidJSON("tokenizer.json must hold an object") }
         let modelNode = try root.required("model")
         let modelType = modelNode["type"]?.string ?? (modelNode["merges"] != nil ? "BPE" : "")
         guard modelType == "BPE" else { throw TokenizerError.unsupported(component: "model", type: modelType) }
-        guard let vocabObject = try modelNode.required("vocab").object else {
+        guard let vocabObject = try modelNode.required("vocab").members else {
             throw TokenizerError.invalidJSON("model.vocab must be an object")
         }
         var vocab: [String: Int] = [:]
         vocab.reserveCapacity(vocabObject.count)
         for (k, v) in vocabObject {
-            guard let id = JSONNode(v).int else { throw TokenizerError.invalidJSON("model.vocab[\(k)] must be an integer") }
+            guard case .integer(let id) = v else { throw TokenizerError.invalidJSON("model.vocab[\(k)] must be an integer") }
             vocab[k] = id
         }
         var merges: [(String, String)] = []
         for m in try modelNode.requiredArray("merges") {
             if let s = m.string {
-                let parts = s.split(separator: " ", omittingEmptySubsequences: false)
+                // Split on the byte, not the Character: a space followed by a combining mark is one Character.
+                let parts = s.utf8.split(separator: 0x20, omittingEmptySubsequences: false)
                 guard parts.count == 2 else { throw TokenizerError.invalidJSON("\(m.path): a merge must be \"a b\"") }
-                merges.append((String(parts[0]), String(parts[1])))
-            } else if let a = m.array, a.count == 2, let x = a[0] as? String, let y = a[1] as? String {
+                merges.append((String(decoding: parts[0], as: UTF8.self), String(decoding: parts[1], as: UTF8.self)))
+            } else if let a = m.array, a.count == 2, case .string(let x) = a[0], case .string(let y) = a[1] {
                 merges.append((x, y))
             } else {
                 throw TokenizerError.invalidJSON("\(m.path): a merge must be \"a b\" or [\"a\", \"b\"]")
@@ -108,7 +109,7 @@ public final class Tokenizer: Sendable {
                     template = .single(s)
                 } else if let list = t.array {
                     var named: [String: String] = [:]
-                    for item in list.map({ JSONNode($0) }) {
+                    for item in t.elements {
                         guard let name = item["name"]?.string, let body = item["template"]?.string else {
                             throw TokenizerError.invalidJSON("chat_template entries must be {name, template}")
                         }

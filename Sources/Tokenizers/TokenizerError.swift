@@ -21,41 +21,55 @@ public enum TokenizerError: Error, CustomStringConvertible, Sendable {
     }
 }
 
-/// Read-only access to the `Any` tree JSONSerialization returns, with errors that name the field.
+/// Read-only access to a parsed JSON document, with errors that name the field.
 struct JSONNode {
-    let value: Any
+    let value: JSONValue
     let path: String
 
-    init(_ value: Any, path: String = "$") {
+    init(_ value: JSONValue, path: String = "$") {
         self.value = value
         self.path = path
     }
 
     static func parse(_ data: Data, what: String) throws -> JSONNode {
         do {
-            return JSONNode(try JSONSerialization.jsonObject(with: data, options: [.fragmentsAllowed]), path: what)
+            return JSONNode(try data.withUnsafeBytes { try JSONParser.parse($0.bindMemory(to: UInt8.self)) }, path: what)
         } catch {
-            throw TokenizerError.invalidJSON("\(what): \(error.localizedDescription)")
+            throw TokenizerError.invalidJSON("\(what): \(error)")
         }
     }
 
-    var isNull: Bool { value is NSNull }
-    var object: [String: Any]? { value as? [String: Any] }
-    var array: [Any]? { value as? [Any] }
-    var string: String? { value as? String }
+    var isNull: Bool {
+        if case .null = value { return true }
+        return false
+    }
+    var members: [(String, JSONValue)]? {
+        if case .object(let m) = value { return m }
+        return nil
+    }
+    var array: [JSONValue]? {
+        if case .array(let a) = value { return a }
+        return nil
+    }
+    var string: String? {
+        if case .string(let s) = value { return s }
+        return nil
+    }
     var bool: Bool? {
-        if let b = value as? Bool { return b }
-        if let n = value as? NSNumber { return n.boolValue }
+        if case .bool(let b) = value { return b }
         return nil
     }
     var int: Int? {
-        if let n = value as? Int { return n }
-        if let n = value as? NSNumber { return n.intValue }
-        return nil
+        switch value {
+        case .integer(let n): return n
+        case .double(let d) where d == d.rounded() && abs(d) < 1e15: return Int(d)
+        default: return nil
+        }
     }
 
     subscript(key: String) -> JSONNode? {
-        guard let obj = object, let v = obj[key], !(v is NSNull) else { return nil }
+        guard let m = members, let v = m.first(where: { $0.0 == key })?.1 else { return nil }
+        if case .null = v { return nil }
         return JSONNode(v, path: "\(path).\(key)")
     }
 
@@ -70,8 +84,9 @@ struct JSONNode {
     }
 
     func requiredArray(_ key: String) throws -> [JSONNode] {
-        guard let a = try required(key).array else { throw TokenizerError.invalidJSON("\(path).\(key) must be an array") }
-        return a.enumerated().map { JSONNode($1, path: "\(path).\(key)[\($0)]") }
+        let n = try required(key)
+        guard n.array != nil else { throw TokenizerError.invalidJSON("\(path).\(key) must be an array") }
+        return n.elements
     }
 
     var elements: [JSONNode] {

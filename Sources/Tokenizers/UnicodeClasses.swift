@@ -78,10 +78,11 @@ enum ByteLevelAlphabet {
         return table
     }()
 
-    static let scalarToByte: [UInt32: UInt8] = {
-        var d: [UInt32: UInt8] = [:]
-        for (b, s) in byteToScalar.enumerated() { d[s] = UInt8(b) }
-        return d
+    /// Indexed by scalar value (all below U+0144); -1 for characters outside the alphabet.
+    static let scalarToByte: [Int16] = {
+        var table = [Int16](repeating: -1, count: 0x144)
+        for (b, s) in byteToScalar.enumerated() { table[Int(s)] = Int16(b) }
+        return table
     }()
 
     /// The raw bytes a byte-level token string stands for, or nil if it has characters outside the alphabet.
@@ -89,8 +90,10 @@ enum ByteLevelAlphabet {
         var out: [UInt8] = []
         out.reserveCapacity(token.utf8.count)
         for s in token.unicodeScalars {
-            guard let b = scalarToByte[s.value] else { return nil }
-            out.append(b)
+            guard s.value < 0x144 else { return nil }
+            let b = scalarToByte[Int(s.value)]
+            guard b >= 0 else { return nil }
+            out.append(UInt8(b))
         }
         return out
     }
