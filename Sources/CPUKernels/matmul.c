@@ -7,6 +7,8 @@
 #include <stdlib.h>
 
 void ck_dequantize_row_fast(int type, const void *src, float *dst, int64_t k);
+int ck_matvec_avx512(ck_pool *pool, const float *x, int64_t n, int64_t k, const void *w, int wtype, int64_t m,
+                     const float *bias, float *y);
 void ck_mm_tile_avx512(int64_t n, int64_t k, const float *x, const float *wt, int64_t ldw, int64_t rows,
                        float *y, int64_t ldy, const float *bias);
 
@@ -116,6 +118,7 @@ static void mm_task(void *vc, int64_t t0, int64_t t1, int thread) {
 void ck_matmul(ck_pool *pool, const float *x, int64_t n, int64_t k, const void *w, int wtype, int64_t m,
                const float *bias, float *y) {
     if (n <= 0 || m <= 0) return;
+    if (n <= 4 && ck_has_avx512() && ck_matvec_avx512(pool, x, n, k, w, wtype, m, bias, y)) return;
     mm_ctx c = {0};
     c.x = x, c.n = n, c.k = k, c.m = m, c.w = w, c.wtype = wtype, c.rowBytes = ck_row_bytes(wtype, k);
     c.ldw = wtype == CK_F32 ? k : (k + 15) / 16 * 16;

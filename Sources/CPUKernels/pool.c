@@ -3,6 +3,7 @@
 #define _GNU_SOURCE
 #include "cpu_kernels.h"
 #include <pthread.h>
+#include <sched.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,7 +19,9 @@
 #define CK_PAUSE() ((void)0)
 #endif
 
-#define CK_SPIN_ITERS 20000
+// ~50-200 us of spinning: covers the gap between the ops of one forward pass without burning a core
+// for long once the engine goes idle.
+#define CK_SPIN_ITERS 4000
 
 typedef struct {
     void *ptr;
@@ -174,6 +177,11 @@ void ck_parallel_for(ck_pool *p, int64_t total, int64_t chunk, ck_range_fn fn, v
     atomic_fetch_add(&p->generation, 1);  // seq_cst: publishes the job and orders with `sleepers`
     if (atomic_load(&p->sleepers) > 0) ck_wake_all(p);
     ck_run_chunks(p, 0);
-    while (atomic_load_explicit(&p->active, memory_order_acquire) > 0) CK_PAUSE();
+    // Workers are finishing their last chunk; on an oversubscribed machine one may be descheduled, so
+    // stop hogging the core after a while.
+    for (int spins = 0; atomic_load_explicit(&p->active, memory_order_acquire) > 0; spins++) {
+        if (spins < 2000) CK_PAUSE();
+        else sched_yield();
+    }
     pthread_mutex_unlock(&p->dispatch);
 }

@@ -1,0 +1,133 @@
+import ArgumentParser
+import CPUBackend
+import Foundation
+import Tensors
+
+/// `osprey bench kernels`: CPU matmul throughput for the shapes of SmolLM2-135M (Q4_1 layers, Q8_0 lm-head),
+/// at decode (n = 1) and prefill (n = 128), per shape and for the whole 30-layer model. Weights are random
+/// but distinct per layer, so a decode step streams every byte as a real one does.
+struct BenchKernels: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "kernels", abstract: "Measure CPU matmul kernels on SmolLM2-135M shapes")
+
+    @Option(help: "Worker threads (the caller included)") var threads: Int = 2
+    @Option(help: "Timed repetitions per measurement") var iterations: Int = 20
+    @Option(help: "Transformer layers") var layers: Int = 30
+    @Option(help: "Tokens of the prefill measurement") var prefill: Int = 128
+
+    static let hidden = 576, intermediate = 1536, kvDim = 192, vocab = 49152
+
+    struct Shape {
+        let name: String
+        let m: Int, k: Int
+        let dtype: DType
+    }
+
+    static let layerShapes: [Shape] = [
+        Shape(name: "q_proj", m: hidden, k: hidden, dtype: .q4_1),
+        Shape(name: "k_proj", m: kvDim, k: hidden, dtype: .q4_1),
+        Shape(name: "v_proj", m: kvDim, k: hidden, dtype: .q4_1),
+        Shape(name: "o_proj", m: hidden, k: hidden, dtype: .q4_1),
+        Shape(name: "gate_proj", m: intermediate, k: hidden, dtype: .q4_1),
+        Shape(name: "up_proj", m: intermediate, k: hidden, dtype: .q4_1),
+        Shape(name: "down_proj", m: hidden, k: intermediate, dtype: .q4_1),
+    ]
+    static let lmHead = Shape(name: "lm_head", m: vocab, k: hidden, dtype: .q8_0)
+
+    func run() throws {
+        let backend = CPUBackend(threads: threads)
+        var seed: UInt64 = 0x1234_5678
+        func weight(_ s: Shape) throws -> Tensor {
+            let bytes = OwnedBytes(count: s.dtype.byteCount(elements: s.m * s.k))
+            let words = bytes.pointer.bindMemory(to: UInt64.self, capacity: bytes.count / 8)
+            for i in 0..<(bytes.count / 8) {
+                seed ^= seed << 13; seed ^= seed >> 7; seed ^= seed << 17
+                words[i] = seed
+            }
+            // Sane f16 scales (0.01) and mins (-0.05) in every block so values stay finite.
+            let raw = bytes.pointer.assumingMemoryBound(to: UInt16.self)
+            let d = Float16(0.01).bitPattern, mn = Float16(-0.05).bitPattern
+            for b in 0..<(bytes.count / s.dtype.blockBytes) {
+                let base = b * s.dtype.blockBytes / 2
+                raw[base] = d
+                if s.dtype == .q4_1 { raw[base + 1] = mn }
+            }
+            return try backend.upload(HostTensor(shape: [s.m, s.k], dtype: s.dtype, bytes: bytes.buffer, owner: bytes))
+        }
+        let layerWeights = try (0..<layers).map { _ in try Self.layerShapes.map(weight) }
+        let head = try weight(Self.lmHead)
+        func activations(_ n: Int, _ k: Int) throws -> Tensor {
+            try backend.upload(.f32((0..<(n * k)).map { Float(($0 * 7919) % 1000) / 1000 - 0.5 }, shape: [n, k]))
+        }
+
+        print("CPU kernels, \(threads) threads, SmolLM2-135M shapes (Q4_1 layers, Q8_0 lm_head)")
+        let floor = copyBandwidth()
+        print(String(format: "memory floor: single-thread memcpy of 256 MB = %.1f GB/s", floor))
+
+        // Per-shape figures (weights of layer 0 stay cache-hot across repetitions: a kernel-speed figure).
+        for n in [1, prefill] {
+            print("\nper shape, n = \(n):")
+            for (i, s) in (Self.layerShapes + [Self.lmHead]).enumerated() {
+                let w = i < Self.layerShapes.count ? layerWeights[0][i] : head
+                let x = try activations(n, s.k)
+                let (t, med) = try time { _ = try backend.linear(x, weight: w, bias: nil) }
+                let bytes = Double(s.dtype.byteCount(elements: s.m * s.k)), flops = 2.0 * Double(n * s.m * s.k)
+                print(String(format: "  %-10@ %5d x %5d %@  best %8.1f us (median %8.1f)  %6.1f GB/s  %6.1f GFLOP/s",
+                             s.name as NSString, s.m, s.k, s.dtype.rawValue as NSString, t * 1e6, med * 1e6,
+                             bytes / t / 1e9, flops / t / 1e9))
+            }
+        }
+
+        // Whole model: every layer's distinct weights, as a forward pass streams them.
+        var modelBytes = Double(head.byteCount)
+        var modelParams = Double(head.count)
+        for l in layerWeights { for w in l { modelBytes += Double(w.byteCount); modelParams += Double(w.count) } }
+        for n in [1, prefill] {
+            let xh = try activations(n, Self.hidden), xi = try activations(n, Self.intermediate)
+            let (t, med) = try time {
+                for l in layerWeights {
+                    for (i, w) in l.enumerated() { _ = try backend.linear(i == 6 ? xi : xh, weight: w, bias: nil) }
+                }
+                _ = try backend.linear(xh, weight: head, bias: nil)
+            }
+            let flops = 2 * Double(n) * modelParams
+            print(String(format: "\nwhole model matmuls, n = %d: best %.2f ms (median %.2f)  (%.1f MB of weights: %.1f GB/s, %.1f GFLOP/s)",
+                         n, t * 1e3, med * 1e3, modelBytes / 1e6, modelBytes / t / 1e9, flops / t / 1e9))
+            if n == 1 {
+                print(String(format: "  floor at memcpy bandwidth: %.2f ms (ratio %.2f); goal 6 ms", modelBytes / floor / 1e6, t / (modelBytes / floor / 1e9)))
+            } else {
+                print(String(format: "  goal: 80 GFLOP/s effective (%.2f of it)", flops / t / 1e9 / 80))
+            }
+        }
+    }
+
+    /// Best wall time of `iterations` runs after one warm-up (the machine is shared: the minimum is the
+    /// kernel's own speed, the median what neighbours left of it).
+    func time(_ body: () throws -> Void) throws -> (Double, Double) {
+        try body()
+        var samples = [Double]()
+        for _ in 0..<iterations {
+            let start = DispatchTime.now().uptimeNanoseconds
+            try body()
+            samples.append(Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9)
+        }
+        samples.sort()
+        return (samples[0], samples[samples.count / 2])
+    }
+
+    func copyBandwidth() -> Double {
+        let count = 256 << 20
+        let a = UnsafeMutableRawPointer.allocate(byteCount: count, alignment: 64)
+        let b = UnsafeMutableRawPointer.allocate(byteCount: count, alignment: 64)
+        defer { a.deallocate(); b.deallocate() }
+        memset(a, 1, count)
+        memset(b, 2, count)
+        var best = Double.infinity
+        for _ in 0..<3 {
+            let start = DispatchTime.now().uptimeNanoseconds
+            memcpy(b, a, count)
+            best = min(best, Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9)
+        }
+        return Double(count) / best / 1e9
+    }
+}
