@@ -9,8 +9,9 @@
 void ck_dequantize_row_fast(int type, const void *src, float *dst, int64_t k);
 int ck_matvec_avx512(ck_pool *pool, const float *x, int64_t n, int64_t k, const void *w, int wtype, int64_t m,
                      const float *bias, float *y);
-void ck_mm_tile_avx512(int64_t n, int64_t k, const float *x, const float *wt, int64_t ldw, int64_t rows,
+void ck_mm_tile_avx512(int64_t n, int64_t k, const float *xT, const float *wt, int64_t ldw, int64_t rows,
                        float *y, int64_t ldy, const float *bias);
+void ck_pack_xT(const float *x, int64_t n, int64_t k, float *xT, int64_t b0, int64_t b1);
 
 #define AI __attribute__((always_inline)) static inline
 
@@ -67,7 +68,7 @@ static void kernel(int mx, int mw, const float *x, int64_t ldx, const float *w, 
 }
 
 typedef struct {
-    const float *x;
+    const float *x, *xT;
     int64_t n, k, m;
     const uint8_t *w;
     int wtype;
@@ -109,10 +110,22 @@ static void mm_task(void *vc, int64_t t0, int64_t t1, int thread) {
             wt = buf;
         }
         if (c->avx512)
-            ck_mm_tile_avx512(c->n, c->k, c->x, wt, c->ldw, rows, c->y + m0, c->m, c->bias ? c->bias + m0 : NULL);
+            ck_mm_tile_avx512(c->n, c->k, c->xT, wt, c->ldw, rows, c->y + m0, c->m, c->bias ? c->bias + m0 : NULL);
         else
             mm_tile_avx2(c, wt, rows, m0);
     }
+}
+
+typedef struct {
+    const float *x;
+    int64_t n, k;
+    float *xT;
+} pack_ctx;
+
+static void pack_task(void *vc, int64_t b0, int64_t b1, int thread) {
+    (void)thread;
+    pack_ctx *c = vc;
+    ck_pack_xT(c->x, c->n, c->k, c->xT, b0, b1);
 }
 
 void ck_matmul(ck_pool *pool, const float *x, int64_t n, int64_t k, const void *w, int wtype, int64_t m,
@@ -129,8 +142,15 @@ void ck_matmul(ck_pool *pool, const float *x, int64_t n, int64_t k, const void *
     else c.mx = 4, c.mw = 3;
     c.avx512 = n >= 8 && ck_has_avx512();
     int threads = pool ? ck_pool_threads(pool) : 1;
+    if (c.avx512) {
+        ck_pool_lock(pool);
+        pack_ctx pc = {x, n, k, ck_pool_call_scratch(pool, (size_t)((n + 31) / 32 * 32 * k) * sizeof(float))};
+        ck_parallel_for(pool, (n + 31) / 32, 1, pack_task, &pc);
+        c.xT = pc.xT;
+    }
     int64_t tile = 48;
     while (tile > 6 && (m + tile - 1) / tile < 4 * threads) tile /= 2;
     c.tile = tile;
     ck_parallel_for(pool, (m + tile - 1) / tile, 1, mm_task, &c);
+    if (c.avx512) ck_pool_unlock(pool);
 }

@@ -114,8 +114,12 @@ ck_pool *ck_pool_create(int threads) {
     ck_pool *p = aligned_alloc(64, (sizeof(ck_pool) + 63) / 64 * 64);
     memset(p, 0, sizeof(*p));
     p->nthreads = threads;
-    pthread_mutex_init(&p->dispatch, NULL);
-    p->scratch = calloc((size_t)threads, sizeof(ck_scratch));
+    pthread_mutexattr_t attr;
+    pthread_mutexattr_init(&attr);
+    pthread_mutexattr_settype(&attr, PTHREAD_MUTEX_RECURSIVE);  // ops hold it around several parallel_fors
+    pthread_mutex_init(&p->dispatch, &attr);
+    pthread_mutexattr_destroy(&attr);
+    p->scratch = calloc((size_t)threads + 1, sizeof(ck_scratch));  // + one for the caller's per-call buffers
     p->threads = calloc((size_t)threads, sizeof(pthread_t));
 #if !defined(__linux__)
     pthread_mutex_init(&p->mutex, NULL);
@@ -136,7 +140,7 @@ void ck_pool_destroy(ck_pool *p) {
     atomic_fetch_add(&p->generation, 1);
     ck_wake_all(p);
     for (int i = 1; i < p->nthreads; i++) pthread_join(p->threads[i], NULL);
-    for (int i = 0; i < p->nthreads; i++) free(p->scratch[i].ptr);
+    for (int i = 0; i <= p->nthreads; i++) free(p->scratch[i].ptr);
     free(p->scratch);
     free(p->threads);
     free(p);
@@ -154,6 +158,11 @@ void *ck_pool_scratch(ck_pool *p, int thread, size_t bytes) {
     }
     return s->ptr;
 }
+
+void ck_pool_lock(ck_pool *p) { pthread_mutex_lock(&p->dispatch); }
+void ck_pool_unlock(ck_pool *p) { pthread_mutex_unlock(&p->dispatch); }
+
+void *ck_pool_call_scratch(ck_pool *p, size_t bytes) { return ck_pool_scratch(p, p->nthreads, bytes); }
 
 void ck_parallel_for(ck_pool *p, int64_t total, int64_t chunk, ck_range_fn fn, void *ctx) {
     if (total <= 0) return;
