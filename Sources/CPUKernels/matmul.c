@@ -148,7 +148,7 @@ void ck_matmul(ck_pool *pool, const float *x, int64_t n, int64_t k, const void *
         ck_parallel_for(pool, (n + 31) / 32, 1, pack_task, &pc);
         c.xT = pc.xT;
     }
-    int64_t tile = 48;
+    int64_t tile = c.avx512 ? 96 : 48;  // the AVX-512 tile kernel takes up to 96 rows
     while (tile > 6 && (m + tile - 1) / tile < 4 * threads) tile /= 2;
     c.tile = tile;
     ck_parallel_for(pool, (m + tile - 1) / tile, 1, mm_task, &c);

@@ -2,6 +2,7 @@
 #include "cpu_kernels.h"
 #include "ck_internal.h"
 #include <stdlib.h>
+#include <string.h>
 
 int ck_has_avx512(void) {
 #if defined(__x86_64__)
@@ -66,23 +67,24 @@ T512 void ck_pack_xT(const float *x, int64_t n, int64_t k, float *xT, int64_t b0
     }
 }
 
-/// y[:, 0..<rows] (+ bias) for all n activation rows against `rows` expanded weight rows wt [rows][ldw].
+/// y[:, 0..<rows] (+ bias) for all n activation rows against `rows` (<= 96) expanded weight rows wt [rows][ldw].
+/// Each 32-row panel's outputs are gathered in a local buffer and written as whole row segments: y rows are
+/// often a multiple of 4 KiB apart, and scattered partial-line writes there thrash one cache set.
 T512 void ck_mm_tile_avx512(int64_t n, int64_t k, const float *xT, const float *wt, int64_t ldw, int64_t rows,
                             float *y, int64_t ldy, const float *bias) {
-    float tmp[12 * 32];
-    for (int64_t j0 = 0; j0 < rows; j0 += 12) {
-        int mw = (int)CK_MIN((int64_t)12, rows - j0);
-        const float *w = wt + j0 * ldw;
-        for (int64_t i0 = 0; i0 < n; i0 += 32) {
-            int64_t nr = CK_MIN((int64_t)32, n - i0);
-            gkernel(nr > 16 ? 2 : 1, mw, xT + i0 * k, k, w, ldw, tmp);
-            for (int64_t l = 0; l < nr; l++) {
-                float *yr = y + (i0 + l) * ldy + j0;
-                for (int j = 0; j < mw; j++) yr[j] = tmp[j * 32 + l] + (bias ? bias[j0 + j] : 0.0f);
-            }
+    float tmp[12 * 32], ybuf[32 * 96];
+    for (int64_t i0 = 0; i0 < n; i0 += 32) {
+        int64_t nr = CK_MIN((int64_t)32, n - i0);
+        for (int64_t j0 = 0; j0 < rows; j0 += 12) {
+            int mw = (int)CK_MIN((int64_t)12, rows - j0);
+            gkernel(nr > 16 ? 2 : 1, mw, xT + i0 * k, k, wt + j0 * ldw, ldw, tmp);
+            for (int64_t l = 0; l < nr; l++)
+                for (int j = 0; j < mw; j++) ybuf[l * 96 + j0 + j] = tmp[j * 32 + l] + (bias ? bias[j0 + j] : 0.0f);
         }
+        for (int64_t l = 0; l < nr; l++) memcpy(y + (i0 + l) * ldy, ybuf + l * 96, (size_t)rows * sizeof(float));
     }
 }
+
 #else
 void ck_pack_xT(const float *x, int64_t n, int64_t k, float *xT, int64_t b0, int64_t b1) { abort(); }
 void ck_mm_tile_avx512(int64_t n, int64_t k, const float *xT, const float *wt, int64_t ldw, int64_t rows,

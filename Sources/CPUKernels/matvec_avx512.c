@@ -12,6 +12,12 @@ int ck_matvec_avx512(ck_pool *pool, const float *x, int64_t n, int64_t k, const 
 #define T512 __attribute__((target("avx512f,avx512bw,avx512vl,avx2,fma,f16c")))
 #define AI512 __attribute__((always_inline, target("avx512f,avx512bw,avx512vl,avx2,fma,f16c"))) static inline
 
+// Weight rows are streamed once per token from L3/DRAM: software prefetch a few KiB ahead helps the
+// hardware prefetchers, which stop at 4 KiB page boundaries.
+#ifndef CK_PREFETCH
+#define CK_PREFETCH 2048
+#endif
+
 typedef struct {
     const float *x, *xsum, *bias;
     const uint8_t *w;
@@ -50,6 +56,7 @@ AI512 void row_q4(const int NX, const int q4_1, const uint8_t *row, int64_t nb, 
     const int bb = q4_1 ? 20 : 18;
     int64_t b = 0;
     for (; b + 2 <= nb; b += 2) {
+        _mm_prefetch((const char *)(row + b * bb) + CK_PREFETCH, _MM_HINT_T0);
         blk_q4(NX, q4_1, row + b * bb, x + b * 32, k, xsum + b, nb, a0, m0);
         blk_q4(NX, q4_1, row + (b + 1) * bb, x + (b + 1) * 32, k, xsum + b + 1, nb, a1, m1);
     }
@@ -75,6 +82,8 @@ AI512 void row_q8(const int NX, const uint8_t *row, int64_t nb, const float *x, 
     for (int r = 0; r < NX; r++) a0[r] = a1[r] = _mm512_setzero_ps();
     int64_t b = 0;
     for (; b + 2 <= nb; b += 2) {
+        _mm_prefetch((const char *)(row + b * 34) + CK_PREFETCH, _MM_HINT_T0);
+        _mm_prefetch((const char *)(row + b * 34) + CK_PREFETCH + 64, _MM_HINT_T0);
         blk_q8(NX, row + b * 34, x + b * 32, k, a0);
         blk_q8(NX, row + (b + 1) * 34, x + (b + 1) * 32, k, a1);
     }
