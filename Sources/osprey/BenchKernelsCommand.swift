@@ -64,17 +64,23 @@ struct BenchKernels: ParsableCommand {
         let floor = copyBandwidth()
         print(String(format: "memory floor: single-thread memcpy of 256 MB = %.1f GB/s", floor))
 
+        // Per-op overhead: a tiny op is all dispatch (Swift tensor allocation, pool wake-up, join).
+        let tiny = try activations(1, Self.hidden)
+        let (overhead, overheadMedian, _) = try time { _ = try backend.add(tiny, tiny) }
+        print(String(format: "per-op overhead (add of %d floats): best %.2f us (median %.2f)", Self.hidden,
+                     overhead * 1e6, overheadMedian * 1e6))
+
         // Per-shape figures (weights of layer 0 stay cache-hot across repetitions: a kernel-speed figure).
         for n in [1, prefill] {
             print("\nper shape, n = \(n):")
             for (i, s) in (Self.layerShapes + [Self.lmHead]).enumerated() {
                 let w = i < Self.layerShapes.count ? layerWeights[0][i] : head
                 let x = try activations(n, s.k)
-                let (t, med) = try time { _ = try backend.linear(x, weight: w, bias: nil) }
+                let (t, med, c) = try time { _ = try backend.linear(x, weight: w, bias: nil) }
                 let bytes = Double(s.dtype.byteCount(elements: s.m * s.k)), flops = 2.0 * Double(n * s.m * s.k)
-                print(String(format: "  %-10@ %5d x %5d %@  best %8.1f us (median %8.1f)  %6.1f GB/s  %6.1f GFLOP/s",
+                print(String(format: "  %-9@ %5d x %4d %@  best %8.1f us (median %8.1f) %6.1f GB/s %6.1f GFLOP/s | cpu/thread %8.1f us %6.1f GB/s %6.1f GFLOP/s",
                              s.name as NSString, s.m, s.k, s.dtype.rawValue as NSString, t * 1e6, med * 1e6,
-                             bytes / t / 1e9, flops / t / 1e9))
+                             bytes / t / 1e9, flops / t / 1e9, c * 1e6, bytes / c / 1e9, flops / c / 1e9))
             }
         }
 
@@ -84,7 +90,7 @@ struct BenchKernels: ParsableCommand {
         for l in layerWeights { for w in l { modelBytes += Double(w.byteCount); modelParams += Double(w.count) } }
         for n in [1, prefill] {
             let xh = try activations(n, Self.hidden), xi = try activations(n, Self.intermediate)
-            let (t, med) = try time {
+            let (t, med, c) = try time {
                 for l in layerWeights {
                     for (i, w) in l.enumerated() { _ = try backend.linear(i == 6 ? xi : xh, weight: w, bias: nil) }
                 }
@@ -93,6 +99,7 @@ struct BenchKernels: ParsableCommand {
             let flops = 2 * Double(n) * modelParams
             print(String(format: "\nwhole model matmuls, n = %d: best %.2f ms (median %.2f)  (%.1f MB of weights: %.1f GB/s, %.1f GFLOP/s)",
                          n, t * 1e3, med * 1e3, modelBytes / 1e6, modelBytes / t / 1e9, flops / t / 1e9))
+            print(String(format: "  cpu time per thread: %.2f ms (%.1f GB/s, %.1f GFLOP/s)", c * 1e3, modelBytes / c / 1e9, flops / c / 1e9))
             if n == 1 {
                 print(String(format: "  floor at memcpy bandwidth: %.2f ms (ratio %.2f); goal 6 ms", modelBytes / floor / 1e6, t / (modelBytes / floor / 1e9)))
             } else {
@@ -103,16 +110,25 @@ struct BenchKernels: ParsableCommand {
 
     /// Best wall time of `iterations` runs after one warm-up (the machine is shared: the minimum is the
     /// kernel's own speed, the median what neighbours left of it).
-    func time(_ body: () throws -> Void) throws -> (Double, Double) {
+    /// Also records the best process CPU time per thread, which a busy machine disturbs far less than wall
+    /// time (it counts the workers' brief spinning, so it slightly overstates the work).
+    func time(_ body: () throws -> Void) throws -> (best: Double, median: Double, cpu: Double) {
         try body()
-        var samples = [Double]()
+        var samples = [Double](), cpu = [Double]()
         for _ in 0..<iterations {
-            let start = DispatchTime.now().uptimeNanoseconds
+            let start = DispatchTime.now().uptimeNanoseconds, cpuStart = processCPUTime()
             try body()
             samples.append(Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9)
+            cpu.append((processCPUTime() - cpuStart) / Double(threads))
         }
         samples.sort()
-        return (samples[0], samples[samples.count / 2])
+        return (samples[0], samples[samples.count / 2], cpu.min()!)
+    }
+
+    func processCPUTime() -> Double {
+        var ts = timespec()
+        clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts)
+        return Double(ts.tv_sec) + Double(ts.tv_nsec) / 1e9
     }
 
     func copyBandwidth() -> Double {
