@@ -2,6 +2,7 @@
 // (streaming max / sum) softmax. Work items are (sequence, query head, chunk of new tokens).
 #include "cpu_kernels.h"
 #include "ck_internal.h"
+#include "ck_math.h"
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -44,9 +45,43 @@ typedef struct {
 } att_ctx;
 
 static inline float dot(const float *a, const float *b, int64_t n) {
+    int64_t i = 0;
     float s = 0;
-    for (int64_t i = 0; i < n; i++) s += a[i] * b[i];
+#if defined(__AVX2__) && defined(__FMA__)
+    __m256 a0 = _mm256_setzero_ps(), a1 = _mm256_setzero_ps();
+    for (; i + 16 <= n; i += 16) {
+        a0 = _mm256_fmadd_ps(_mm256_loadu_ps(a + i), _mm256_loadu_ps(b + i), a0);
+        a1 = _mm256_fmadd_ps(_mm256_loadu_ps(a + i + 8), _mm256_loadu_ps(b + i + 8), a1);
+    }
+    __m256 v = _mm256_add_ps(a0, a1);
+    __m128 h = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+    h = _mm_add_ps(h, _mm_movehl_ps(h, h));
+    s = _mm_cvtss_f32(_mm_add_ss(h, _mm_movehdup_ps(h)));
+#endif
+    for (; i < n; i++) s += a[i] * b[i];
     return s;
+}
+
+// sc[j] = exp(sc[j] - m) for j < cnt; returns their sum.
+static inline float exp_shift(float *sc, int64_t cnt, float m) {
+    int64_t j = 0;
+    float sum = 0;
+#if defined(__AVX2__) && defined(__FMA__)
+    __m256 mv = _mm256_set1_ps(m), acc = _mm256_setzero_ps();
+    for (; j + 8 <= cnt; j += 8) {
+        __m256 e = ck_exp8(_mm256_sub_ps(_mm256_loadu_ps(sc + j), mv));
+        _mm256_storeu_ps(sc + j, e);
+        acc = _mm256_add_ps(acc, e);
+    }
+    float lanes[8];
+    _mm256_storeu_ps(lanes, acc);
+    for (int i = 0; i < 8; i++) sum += lanes[i];
+#endif
+    for (; j < cnt; j++) {
+        sc[j] = expf(sc[j] - m);
+        sum += sc[j];
+    }
+    return sum;
 }
 
 static void attend_one(const att_ctx *c, int64_t seq, int64_t h, int64_t token, int64_t pos, float *acc) {
@@ -71,10 +106,9 @@ static void attend_one(const att_ctx *c, int64_t seq, int64_t h, int64_t token, 
             for (int64_t i = 0; i < hd; i++) acc[i] *= r;
             m = bm;
         }
+        l += exp_shift(sc, cnt, m);
         for (int64_t j = 0; j < cnt; j++) {
-            float p = expf(sc[j] - m);
-            l += p;
-            const float *vr = vb + j * rowStride;
+            const float p = sc[j], *vr = vb + j * rowStride;
             for (int64_t i = 0; i < hd; i++) acc[i] += p * vr[i];
         }
     }
