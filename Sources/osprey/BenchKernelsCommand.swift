@@ -70,6 +70,8 @@ struct BenchKernels: ParsableCommand {
         print(String(format: "per-op overhead (add of %d floats): best %.2f us (median %.2f)", Self.hidden,
                      overhead * 1e6, overheadMedian * 1e6))
 
+        for context in [256, 1024, 4096] { try benchAttention(backend, context: context) }
+
         // Per-shape figures (weights of layer 0 stay cache-hot across repetitions: a kernel-speed figure).
         for n in [1, prefill] {
             print("\nper shape, n = \(n):")
@@ -106,6 +108,24 @@ struct BenchKernels: ParsableCommand {
                 print(String(format: "  goal: 80 GFLOP/s effective (%.2f of it)", flops / t / 1e9 / 80))
             }
         }
+    }
+
+    /// Decode attention of one new token over `context` cached tokens, one layer of SmolLM2 (9 heads, 3 KV heads, 64).
+    func benchAttention(_ backend: CPUBackend, context: Int) throws {
+        let bs = 16, nh = 9, nkv = 3, hd = 64, blocks = (context + bs - 1) / bs
+        let cache = try backend.allocateKVCache(numBlocks: blocks, blockSize: bs, numKVHeads: nkv, headDim: hd)
+        let meta = try AttentionMetadata(blockSize: bs, positions: [Int32(context - 1)], slotMapping: [Int32(context - 1)],
+                                         queryStart: [0, 1], seqLens: [Int32(context)],
+                                         blockTables: (0..<blocks).map { Int32(blocks - 1 - $0) }, maxBlocksPerSeq: blocks,
+                                         backend: backend)
+        let q = try backend.upload(.f32([Float](repeating: 0.1, count: nh * hd), shape: [1, nh * hd]))
+        let kv = try backend.upload(.f32([Float](repeating: 0.2, count: nkv * hd), shape: [1, nkv * hd]))
+        let (t, med, c) = try time {
+            _ = try backend.attention(q: q, k: kv, v: kv, cache: cache, metadata: meta, numHeads: nh, scale: 0.125)
+        }
+        let bytes = Double(2 * context * nkv * hd * 4)
+        print(String(format: "decode attention, context %5d: best %7.1f us (median %7.1f), KV read %.1f GB/s | cpu/thread %7.1f us",
+                     context, t * 1e6, med * 1e6, bytes / t / 1e9, c * 1e6))
     }
 
     /// Best wall time of `iterations` runs after one warm-up (the machine is shared: the minimum is the
