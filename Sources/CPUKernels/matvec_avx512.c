@@ -37,9 +37,12 @@ AI512 void blk_q4(const int NX, const int q4_1, const uint8_t *blk, const float 
     __m128 s = _mm_cvtph_ps(_mm_cvtsi32_si128((int)dm));
     __m512 d = _mm512_broadcastss_ps(s);
     float mv = q4_1 ? _mm_cvtss_f32(_mm_movehdup_ps(s)) : -8.0f * _mm_cvtss_f32(s);
+    // Nibble -> float through a 16-entry table: vpermps reads only the low 4 bits of each index, so the
+    // low nibble needs no mask, and the float conversions leave the busy FMA port.
+    const __m512 table = _mm512_setr_ps(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
     __m512i v = _mm512_cvtepu8_epi32(_mm_loadu_si128((const __m128i *)(blk + (q4_1 ? 4 : 2))));
-    __m512 lo = _mm512_cvtepi32_ps(_mm512_and_si512(v, _mm512_set1_epi32(0xF)));
-    __m512 hi = _mm512_cvtepi32_ps(_mm512_srli_epi32(v, 4));
+    __m512 lo = _mm512_permutexvar_ps(v, table);
+    __m512 hi = _mm512_permutexvar_ps(_mm512_srli_epi32(v, 4), table);
     for (int r = 0; r < NX; r++) {
         __m512 t = _mm512_mul_ps(lo, _mm512_loadu_ps(x + r * k));
         t = _mm512_fmadd_ps(hi, _mm512_loadu_ps(x + r * k + 16), t);
