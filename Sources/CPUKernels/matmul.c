@@ -1,7 +1,11 @@
-// y[n, m] = x[n, k] . W[m, k]^T (+ bias). Weights are expanded to f32 one tile of rows at a time into
-// per-thread scratch (exact dequantization; activations stay f32), then register-blocked dot-product
-// micro-kernels combine MX activation rows with MW weight rows, so each weight byte is read from
-// memory once per call and each expanded tile is reused by every activation row.
+// y[n, m] = x[n, k] . W[m, k]^T (+ bias). Activations stay f32 and weights are dequantized exactly, so the
+// result is sum(dequant(w) * x) up to float rounding. Three shapes of work:
+//  - decode (n <= 4, Q4_0/Q4_1/Q8_0, AVX-512): matvec_avx512.c decodes each block in registers;
+//  - prefill (n >= 8, AVX-512): weight tiles are expanded to f32 in per-thread scratch and multiplied by
+//    packed activation panels with an outer-product micro-kernel (matmul_avx512.c);
+//  - everything else (K-quants at small n, n = 5..7, machines without AVX-512): tiles expanded to f32, then
+//    AVX2 dot-product micro-kernels combining MX activation rows with MW weight rows.
+// Work is split over tiles of weight rows, so each weight byte is read once per call.
 #include "cpu_kernels.h"
 #include "ck_internal.h"
 #include <stdlib.h>

@@ -123,16 +123,18 @@ T512 static void mv_task(void *vc, int64_t m0, int64_t m1, int thread) {
 /// Returns 0 when this shape/type is not handled here (the caller falls back to the generic path).
 T512 int ck_matvec_avx512(ck_pool *pool, const float *x, int64_t n, int64_t k, const void *w, int wtype, int64_t m,
                           const float *bias, float *y) {
-    if (n < 1 || n > 4 || k % 32 != 0 || k / 32 > 4096) return 0;
+    if (n < 1 || n > 4 || k % 32 != 0) return 0;
     if (wtype != CK_Q4_1 && wtype != CK_Q4_0 && wtype != CK_Q8_0) return 0;
     const int64_t nb = k / 32;
-    float xsum[4 * 4096];
+    ck_pool_lock(pool);  // guards the call scratch holding the per-block sums of x
+    float *xsum = ck_pool_call_scratch(pool, (size_t)(n * nb) * sizeof(float));
     if (wtype != CK_Q8_0)
         for (int64_t r = 0; r < n; r++)
             for (int64_t b = 0; b < nb; b++) xsum[r * nb + b] = _mm512_reduce_add_ps(
                 _mm512_add_ps(_mm512_loadu_ps(x + r * k + b * 32), _mm512_loadu_ps(x + r * k + b * 32 + 16)));
     mv_ctx c = {x, xsum, bias, w, y, n, k, m, ck_row_bytes(wtype, k), wtype};
     ck_parallel_for(pool, m, 32, mv_task, &c);
+    ck_pool_unlock(pool);
     return 1;
 }
 #else
