@@ -49,4 +49,33 @@ import CPUBackend
         for _ in 0..<500 { acc = try local.add(acc, v) }
         #expect(try local.download(acc).allSatisfy { $0 == 501 })
     }
+
+    @Test func poolSurvivesManyJobsFromConcurrentCallers() async throws {
+        // Four callers share one backend (allowed, serialized inside) while two more use their own pools:
+        // every result must match the single-threaded one.
+        var rng = SeededRandom(seed: 5)
+        let m = 97, k = 64, n = 9
+        let w = try uploadBytes(randomWeightBytes(.q8_0, m: m, k: k, rng: &rng), shape: [m, k], dtype: .q8_0)
+        let xs = rng.floats(n * k)
+        let reference = CPUBackend(threads: 1)
+        // n = 9 and n = 1 take different kernels (different rounding), so each has its own reference.
+        let want = try reference.download(reference.linear(upload(xs, [n, k]), weight: w, bias: nil))
+        let want1 = try reference.download(reference.linear(upload(Array(xs[0..<k]), [1, k]), weight: w, bias: nil))
+        let shared = CPUBackend(threads: 3)
+        try await withThrowingTaskGroup(of: Bool.self) { group in
+            for caller in 0..<6 {
+                group.addTask {
+                    let b = caller < 4 ? shared : CPUBackend(threads: 2)
+                    let x = try b.upload(.f32(xs, shape: [n, k]))
+                    for i in 0..<200 {
+                        let rows = i % 2 == 0 ? x : x.rows(0..<1)
+                        let y = try b.download(b.linear(rows, weight: w, bias: nil))
+                        if y != (i % 2 == 0 ? want : want1) { return false }
+                    }
+                    return true
+                }
+            }
+            for try await ok in group { #expect(ok) }
+        }
+    }
 }
