@@ -80,7 +80,7 @@ struct BenchKernels: ParsableCommand {
                 let x = try activations(n, s.k)
                 let (t, med, c) = try time { _ = try backend.linear(x, weight: w, bias: nil) }
                 let bytes = Double(s.dtype.byteCount(elements: s.m * s.k)), flops = 2.0 * Double(n * s.m * s.k)
-                print(String(format: "  %-9@ %5d x %4d %@  best %8.1f us (median %8.1f) %6.1f GB/s %6.1f GFLOP/s | cpu/thread %8.1f us %6.1f GB/s %6.1f GFLOP/s",
+                print(String(format: "  %-9@ %5d x %4d %@  best %8.1f us (median %8.1f) %6.1f GB/s %6.1f GFLOP/s | cpu %8.1f us: %6.1f GB/s %6.1f GFLOP/s per cpu-second",
                              s.name as NSString, s.m, s.k, s.dtype.rawValue as NSString, t * 1e6, med * 1e6,
                              bytes / t / 1e9, flops / t / 1e9, c * 1e6, bytes / c / 1e9, flops / c / 1e9))
             }
@@ -101,7 +101,7 @@ struct BenchKernels: ParsableCommand {
             let flops = 2 * Double(n) * modelParams
             print(String(format: "\nwhole model matmuls, n = %d: best %.2f ms (median %.2f)  (%.1f MB of weights: %.1f GB/s, %.1f GFLOP/s)",
                          n, t * 1e3, med * 1e3, modelBytes / 1e6, modelBytes / t / 1e9, flops / t / 1e9))
-            print(String(format: "  cpu time per thread: %.2f ms (%.1f GB/s, %.1f GFLOP/s)", c * 1e3, modelBytes / c / 1e9, flops / c / 1e9))
+            print(String(format: "  cpu time (all threads): %.2f ms (%.1f GB/s, %.1f GFLOP/s per cpu-second)", c * 1e3, modelBytes / c / 1e9, flops / c / 1e9))
             if n == 1 {
                 print(String(format: "  floor at memcpy bandwidth: %.2f ms (ratio %.2f); goal 6 ms", modelBytes / floor / 1e6, t / (modelBytes / floor / 1e9)))
             } else {
@@ -124,14 +124,15 @@ struct BenchKernels: ParsableCommand {
             _ = try backend.attention(q: q, k: kv, v: kv, cache: cache, metadata: meta, numHeads: nh, scale: 0.125)
         }
         let bytes = Double(2 * context * nkv * hd * 4)
-        print(String(format: "decode attention, context %5d: best %7.1f us (median %7.1f), KV read %.1f GB/s | cpu/thread %7.1f us",
+        print(String(format: "decode attention, context %5d: best %7.1f us (median %7.1f), KV read %.1f GB/s | cpu %7.1f us",
                      context, t * 1e6, med * 1e6, bytes / t / 1e9, c * 1e6))
     }
 
     /// Best wall time of `iterations` runs after one warm-up (the machine is shared: the minimum is the
     /// kernel's own speed, the median what neighbours left of it).
-    /// Also records the best process CPU time per thread, which a busy machine disturbs far less than wall
-    /// time (it counts the workers' brief spinning, so it slightly overstates the work).
+    /// Also records the best process CPU time (all threads together): the work the kernels did, which a busy
+    /// machine disturbs far less than wall time. On a shared machine the workers may barely run, so CPU time
+    /// divided by threads is not a wall-time estimate; CPU time itself is (it includes brief spinning).
     func time(_ body: () throws -> Void) throws -> (best: Double, median: Double, cpu: Double) {
         try body()
         var samples = [Double](), cpu = [Double]()
@@ -139,7 +140,7 @@ struct BenchKernels: ParsableCommand {
             let start = DispatchTime.now().uptimeNanoseconds, cpuStart = processCPUTime()
             try body()
             samples.append(Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9)
-            cpu.append((processCPUTime() - cpuStart) / Double(threads))
+            cpu.append(processCPUTime() - cpuStart)
         }
         samples.sort()
         return (samples[0], samples[samples.count / 2], cpu.min()!)
