@@ -1,14 +1,21 @@
-// y[n, m] = x[n, k] . W[m, k]^T (+ bias). Weights are expanded to f32 one tile of rows at a time into
-// per-thread scratch (exact dequantization; activations stay f32), then register-blocked dot-product
-// micro-kernels combine MX activation rows with MW weight rows, so each weight byte is read from
-// memory once per call and each expanded tile is reused by every activation row.
+// y[n, m] = x[n, k] . W[m, k]^T (+ bias). Activations stay f32 and weights are dequantized exactly, so the
+// result is sum(dequant(w) * x) up to float rounding. Three shapes of work:
+//  - decode (n <= 4, Q4_0/Q4_1/Q8_0, AVX-512): matvec_avx512.c decodes each block in registers;
+//  - prefill (n >= 8, AVX-512): weight tiles are expanded to f32 in per-thread scratch and multiplied by
+//    packed activation panels with an outer-product micro-kernel (matmul_avx512.c);
+//  - everything else (K-quants at small n, n = 5..7, machines without AVX-512): tiles expanded to f32, then
+//    AVX2 dot-product micro-kernels combining MX activation rows with MW weight rows.
+// Work is split over tiles of weight rows, so each weight byte is read once per call.
 #include "cpu_kernels.h"
 #include "ck_internal.h"
 #include <stdlib.h>
 
 void ck_dequantize_row_fast(int type, const void *src, float *dst, int64_t k);
-void ck_mm_tile_avx512(int64_t n, int64_t k, const float *x, const float *wt, int64_t ldw, int64_t rows,
+int ck_matvec_avx512(ck_pool *pool, const float *x, int64_t n, int64_t k, const void *w, int wtype, int64_t m,
+                     const float *bias, float *y);
+void ck_mm_tile_avx512(int64_t n, int64_t k, const float *xT, const float *wt, int64_t ldw, int64_t rows,
                        float *y, int64_t ldy, const float *bias);
+void ck_pack_xT(const float *x, int64_t n, int64_t k, float *xT, int64_t b0, int64_t b1);
 
 #define AI __attribute__((always_inline)) static inline
 
@@ -65,7 +72,7 @@ static void kernel(int mx, int mw, const float *x, int64_t ldx, const float *w, 
 }
 
 typedef struct {
-    const float *x;
+    const float *x, *xT;
     int64_t n, k, m;
     const uint8_t *w;
     int wtype;
@@ -107,15 +114,28 @@ static void mm_task(void *vc, int64_t t0, int64_t t1, int thread) {
             wt = buf;
         }
         if (c->avx512)
-            ck_mm_tile_avx512(c->n, c->k, c->x, wt, c->ldw, rows, c->y + m0, c->m, c->bias ? c->bias + m0 : NULL);
+            ck_mm_tile_avx512(c->n, c->k, c->xT, wt, c->ldw, rows, c->y + m0, c->m, c->bias ? c->bias + m0 : NULL);
         else
             mm_tile_avx2(c, wt, rows, m0);
     }
 }
 
+typedef struct {
+    const float *x;
+    int64_t n, k;
+    float *xT;
+} pack_ctx;
+
+static void pack_task(void *vc, int64_t b0, int64_t b1, int thread) {
+    (void)thread;
+    pack_ctx *c = vc;
+    ck_pack_xT(c->x, c->n, c->k, c->xT, b0, b1);
+}
+
 void ck_matmul(ck_pool *pool, const float *x, int64_t n, int64_t k, const void *w, int wtype, int64_t m,
                const float *bias, float *y) {
     if (n <= 0 || m <= 0) return;
+    if (n <= 4 && ck_has_avx512() && ck_matvec_avx512(pool, x, n, k, w, wtype, m, bias, y)) return;
     mm_ctx c = {0};
     c.x = x, c.n = n, c.k = k, c.m = m, c.w = w, c.wtype = wtype, c.rowBytes = ck_row_bytes(wtype, k);
     c.ldw = wtype == CK_F32 ? k : (k + 15) / 16 * 16;
@@ -126,8 +146,15 @@ void ck_matmul(ck_pool *pool, const float *x, int64_t n, int64_t k, const void *
     else c.mx = 4, c.mw = 3;
     c.avx512 = n >= 8 && ck_has_avx512();
     int threads = pool ? ck_pool_threads(pool) : 1;
-    int64_t tile = 48;
+    if (c.avx512) {
+        ck_pool_lock(pool);
+        pack_ctx pc = {x, n, k, ck_pool_call_scratch(pool, (size_t)((n + 31) / 32 * 32 * k) * sizeof(float))};
+        ck_parallel_for(pool, (n + 31) / 32, 1, pack_task, &pc);
+        c.xT = pc.xT;
+    }
+    int64_t tile = c.avx512 ? 96 : 48;  // the AVX-512 tile kernel takes up to 96 rows
     while (tile > 6 && (m + tile - 1) / tile < 4 * threads) tile /= 2;
     c.tile = tile;
     ck_parallel_for(pool, (m + tile - 1) / tile, 1, mm_task, &c);
+    if (c.avx512) ck_pool_unlock(pool);
 }

@@ -3,6 +3,7 @@
 #define _GNU_SOURCE
 #include "cpu_kernels.h"
 #include <pthread.h>
+#include <sched.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,7 +19,9 @@
 #define CK_PAUSE() ((void)0)
 #endif
 
-#define CK_SPIN_ITERS 20000
+// ~50-200 us of spinning: covers the gap between the ops of one forward pass without burning a core
+// for long once the engine goes idle.
+#define CK_SPIN_ITERS 4000
 
 typedef struct {
     void *ptr;
@@ -26,16 +29,25 @@ typedef struct {
     char pad[48];
 } ck_scratch;
 
+// Job protocol: the caller writes the job's fields, then publishes `next` = (job << 32) | 0. Anyone claims
+// a chunk by CAS on `next` (so a claim can only succeed while that job is current and has work left), runs
+// it, and adds its size to `done`; the caller returns once `done` reaches `total`. The caller never waits
+// for workers that have not woken up yet: on a busy machine a sleeping worker can take milliseconds to be
+// scheduled, and the caller simply does those chunks itself.
 struct ck_pool {
     int nthreads;
     pthread_t *threads;
     ck_scratch *scratch;
-    _Alignas(64) _Atomic uint32_t generation;
-    _Alignas(64) _Atomic int64_t next;
-    _Alignas(64) _Atomic int active;
+    _Alignas(64) _Atomic uint32_t generation;  // futex word: bumped once per job to wake sleepers
+    _Alignas(64) _Atomic uint64_t next;
+    _Alignas(64) _Atomic int64_t done;
     _Alignas(64) _Atomic int sleepers;
     int stop;
     pthread_mutex_t dispatch;  // callers are meant to be one thread at a time; this makes misuse safe
+    uint32_t job;
+    // Fields of the current job: plain memory published by the release store of `next`, read with
+    // relaxed atomics because a late worker may read them while the caller prepares the next job (its
+    // claim then fails, since `next` changed).
     int64_t total, chunk;
     ck_range_fn fn;
     void *ctx;
@@ -71,12 +83,20 @@ static void ck_wake_all(ck_pool *p) {
 }
 
 static void ck_run_chunks(ck_pool *p, int thread) {
-    const int64_t total = p->total, chunk = p->chunk;
     for (;;) {
-        int64_t b = atomic_fetch_add_explicit(&p->next, chunk, memory_order_relaxed);
-        if (b >= total) break;
+        uint64_t v = atomic_load_explicit(&p->next, memory_order_acquire);
+        int64_t total = __atomic_load_n(&p->total, __ATOMIC_RELAXED);
+        int64_t chunk = __atomic_load_n(&p->chunk, __ATOMIC_RELAXED);
+        ck_range_fn fn = __atomic_load_n(&p->fn, __ATOMIC_RELAXED);
+        void *ctx = __atomic_load_n(&p->ctx, __ATOMIC_RELAXED);
+        int64_t b = (int64_t)(uint32_t)v;
+        if (b >= total) return;
         int64_t e = b + chunk < total ? b + chunk : total;
-        p->fn(p->ctx, b, e, thread);
+        if (!atomic_compare_exchange_weak_explicit(&p->next, &v, v + (uint64_t)(e - b), memory_order_acq_rel,
+                                                   memory_order_relaxed))
+            continue;
+        fn(ctx, b, e, thread);
+        atomic_fetch_add_explicit(&p->done, e - b, memory_order_release);
     }
 }
 
@@ -99,9 +119,8 @@ static void *ck_worker(void *arg) {
             spins = 0;
         }
         seen = g;
-        if (p->stop) break;
+        if (__atomic_load_n(&p->stop, __ATOMIC_ACQUIRE)) break;
         ck_run_chunks(p, index);
-        atomic_fetch_sub_explicit(&p->active, 1, memory_order_release);
     }
     return NULL;
 }
@@ -111,8 +130,12 @@ ck_pool *ck_pool_create(int threads) {
     ck_pool *p = aligned_alloc(64, (sizeof(ck_pool) + 63) / 64 * 64);
     memset(p, 0, sizeof(*p));
     p->nthreads = threads;
-    pthread_mutex_init(&p->dispatch, NULL);
-    p->scratch = calloc((size_t)threads, sizeof(ck_scratch));
+    pthread_mutexattr_t attr;
+    pthread_mutexattr_init(&attr);
+    pthread_mutexattr_settype(&attr, PTHREAD_MUTEX_RECURSIVE);  // ops hold it around several parallel_fors
+    pthread_mutex_init(&p->dispatch, &attr);
+    pthread_mutexattr_destroy(&attr);
+    p->scratch = calloc((size_t)threads + 1, sizeof(ck_scratch));  // + one for the caller's per-call buffers
     p->threads = calloc((size_t)threads, sizeof(pthread_t));
 #if !defined(__linux__)
     pthread_mutex_init(&p->mutex, NULL);
@@ -129,11 +152,11 @@ ck_pool *ck_pool_create(int threads) {
 
 void ck_pool_destroy(ck_pool *p) {
     if (!p) return;
-    p->stop = 1;
+    __atomic_store_n(&p->stop, 1, __ATOMIC_RELEASE);
     atomic_fetch_add(&p->generation, 1);
     ck_wake_all(p);
     for (int i = 1; i < p->nthreads; i++) pthread_join(p->threads[i], NULL);
-    for (int i = 0; i < p->nthreads; i++) free(p->scratch[i].ptr);
+    for (int i = 0; i <= p->nthreads; i++) free(p->scratch[i].ptr);
     free(p->scratch);
     free(p->threads);
     free(p);
@@ -152,6 +175,11 @@ void *ck_pool_scratch(ck_pool *p, int thread, size_t bytes) {
     return s->ptr;
 }
 
+void ck_pool_lock(ck_pool *p) { pthread_mutex_lock(&p->dispatch); }
+void ck_pool_unlock(ck_pool *p) { pthread_mutex_unlock(&p->dispatch); }
+
+void *ck_pool_call_scratch(ck_pool *p, size_t bytes) { return ck_pool_scratch(p, p->nthreads, bytes); }
+
 void ck_parallel_for(ck_pool *p, int64_t total, int64_t chunk, ck_range_fn fn, void *ctx) {
     if (total <= 0) return;
     if (chunk < 1) chunk = 1;
@@ -160,20 +188,27 @@ void ck_parallel_for(ck_pool *p, int64_t total, int64_t chunk, ck_range_fn fn, v
         return;
     }
     pthread_mutex_lock(&p->dispatch);
-    if (p->nthreads == 1 || total <= chunk) {
+    // (The claim counter holds 32 bits of index; larger ranges run on the caller alone.)
+    if (p->nthreads == 1 || total <= chunk || total > 0x7fffffff) {
         fn(ctx, 0, total, 0);
         pthread_mutex_unlock(&p->dispatch);
         return;
     }
-    p->total = total;
-    p->chunk = chunk;
-    p->fn = fn;
-    p->ctx = ctx;
-    atomic_store_explicit(&p->next, 0, memory_order_relaxed);
-    atomic_store_explicit(&p->active, p->nthreads - 1, memory_order_relaxed);
-    atomic_fetch_add(&p->generation, 1);  // seq_cst: publishes the job and orders with `sleepers`
+    __atomic_store_n(&p->total, total, __ATOMIC_RELAXED);
+    __atomic_store_n(&p->chunk, chunk, __ATOMIC_RELAXED);
+    __atomic_store_n(&p->fn, fn, __ATOMIC_RELAXED);
+    __atomic_store_n(&p->ctx, ctx, __ATOMIC_RELAXED);
+    atomic_store_explicit(&p->done, 0, memory_order_relaxed);
+    p->job++;
+    atomic_store_explicit(&p->next, (uint64_t)p->job << 32, memory_order_release);
+    atomic_fetch_add(&p->generation, 1);  // seq_cst: orders with `sleepers`
     if (atomic_load(&p->sleepers) > 0) ck_wake_all(p);
     ck_run_chunks(p, 0);
-    while (atomic_load_explicit(&p->active, memory_order_acquire) > 0) CK_PAUSE();
+    // Only chunks already claimed by a worker remain; on an oversubscribed machine that worker may be
+    // descheduled, so stop hogging the core after a while.
+    for (int spins = 0; atomic_load_explicit(&p->done, memory_order_acquire) < total; spins++) {
+        if (spins < 2000) CK_PAUSE();
+        else sched_yield();
+    }
     pthread_mutex_unlock(&p->dispatch);
 }

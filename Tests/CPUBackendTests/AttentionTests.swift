@@ -21,6 +21,7 @@ import CPUBackend
         Case(seqLens: [40], queryLens: [40], numHeads: 9, numKVHeads: 3, headDim: 64, blockSize: 16),
         Case(seqLens: [70, 33], queryLens: [1, 1], numHeads: 4, numKVHeads: 4, headDim: 32, blockSize: 16),
         Case(seqLens: [37, 50, 3], queryLens: [20, 35, 2], numHeads: 8, numKVHeads: 1, headDim: 8, blockSize: 8),
+        Case(seqLens: [30, 9], queryLens: [5, 9], numHeads: 4, numKVHeads: 2, headDim: 128, blockSize: 16),
     ]
 
     @Test(arguments: cases)

@@ -7,7 +7,8 @@ import CPUBackend
 @Suite struct LinearTests {
     static let dtypes: [DType] = [.f32, .f16, .bf16, .q8_0, .q4_0, .q4_1, .q4_K, .q6_K]
 
-    @Test(arguments: dtypes, [1, 3, 17, 64])
+    // n = 1...4: decode kernels; 5: the generic register-blocked path; 8, 17, 64: the prefill path (panels of 16/32).
+    @Test(arguments: dtypes, [1, 3, 5, 8, 17, 64])
     func linearMatchesReference(dtype: DType, n: Int) throws {
         var rng = SeededRandom(seed: UInt64(n * 131 + dtype.blockBytes))
         let k = dtype.blockSize == 256 ? 512 : (dtype.isQuantized ? 160 : 147)  // 147: a k with a SIMD tail

@@ -23,6 +23,11 @@ int ck_pool_threads(const ck_pool *pool);
 void ck_parallel_for(ck_pool *pool, int64_t total, int64_t chunk, ck_range_fn fn, void *ctx);
 /// Per-thread scratch memory of at least `bytes` (64-byte aligned), valid until the next call with the same thread.
 void *ck_pool_scratch(ck_pool *pool, int thread, size_t bytes);
+/// Serializes callers (recursive): an op that uses call scratch holds it for its whole duration.
+void ck_pool_lock(ck_pool *pool);
+void ck_pool_unlock(ck_pool *pool);
+/// Scratch owned by the calling thread for buffers shared by one op's tasks (separate from thread 0's); hold ck_pool_lock while using it.
+void *ck_pool_call_scratch(ck_pool *pool, size_t bytes);
 
 // ---- conversions / dequantization ----------------------------------------------------------------
 /// Bytes of a row of k elements of `type` (k a multiple of the block size).
