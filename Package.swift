@@ -46,11 +46,11 @@ let package = Package(
                 "Tensors", "CPUBackend", "Models", "Engine", "Server", "Tokenizers", "Templates",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
-        .testTarget(name: "CPUBackendTests", dependencies: ["Tensors", "CPUBackend"]),
-        .testTarget(name: "ModelsTests", dependencies: ["Tensors", "CPUBackend", "Models", "Tokenizers", "OspreyTestSupport"]),
+        .testTarget(name: "CPUBackendTests", dependencies: ["Tensors", "CPUBackend"], exclude: ["Fixtures"]),
+        .testTarget(name: "ModelsTests", dependencies: ["Tensors", "CPUBackend", "Models", "Tokenizers", "OspreyTestSupport"], exclude: ["Fixtures"]),
         .testTarget(name: "EngineTests", dependencies: ["Tensors", "CPUBackend", "Models", "Engine", "Tokenizers", "Templates", "OspreyTestSupport"]),
         .testTarget(name: "ServerTests", dependencies: ["Server", "Engine"]),
-        .testTarget(name: "TokenizersTests", dependencies: ["Tokenizers"]),
-        .testTarget(name: "TemplatesTests", dependencies: ["Templates"]),
+        .testTarget(name: "TokenizersTests", dependencies: ["Tokenizers"], exclude: ["Fixtures"]),
+        .testTarget(name: "TemplatesTests", dependencies: ["Templates"], exclude: ["Fixtures"]),
     ]
 )

@@ -44,7 +44,7 @@ public final class LLMEngine {
             throw error
         }
         let state = RequestState(id: id, prompt: text, promptTokenIds: ids, params: params, kind: outputKind,
-                                 arrivalTime: arrivalTime, makeDetokenizer: { loaded.makeDetokenizer() }, n: n)
+                                 arrivalTime: arrivalTime, makeDetokenizer: { loaded.makeDetokenizer(promptIds: ids) }, n: n)
         state.seqIds = seqIds
         for (i, seq) in seqIds.enumerated() { owners[seq] = (id, i) }
         requests[id] = state

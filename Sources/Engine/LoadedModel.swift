@@ -78,8 +78,9 @@ public final class LoadedModel: Sendable {
         tokenizer.encode(text, addSpecialTokens: addSpecialTokens)
     }
 
-    public func makeDetokenizer(skipSpecialTokens: Bool = true) -> IncrementalDetokenizer {
-        IncrementalDetokenizer(tokenizer: tokenizer, skipSpecialTokens: skipSpecialTokens)
+    /// A streaming detokenizer continuing after `promptIds` (so a first token's leading space survives).
+    public func makeDetokenizer(promptIds: [Int] = [], skipSpecialTokens: Bool = true) -> IncrementalDetokenizer {
+        IncrementalDetokenizer(tokenizer: tokenizer, skipSpecialTokens: skipSpecialTokens, context: promptIds)
     }
 
     public func applyChatTemplate(messages: Any, tools: Any? = nil, addGenerationPrompt: Bool = true,

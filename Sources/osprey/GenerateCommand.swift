@@ -32,7 +32,7 @@ struct Generate: ParsableCommand {
         let params = SamplingParams(temperature: temperature, topP: topP, topK: topK, minP: minP, seed: seed,
                                     maxTokens: maxTokens, ignoreEos: ignoreEos)
         try engine.add(promptTokenIds: ids, params: params)
-        var detokenizer = loaded.makeDetokenizer()
+        var detokenizer = loaded.makeDetokenizer(promptIds: ids)
         while engine.hasUnfinishedRequests {
             for out in try engine.step() {
                 for id in out.newTokenIds { FileHandle.standardOutput.write(Data(detokenizer.append(id).utf8)) }
