@@ -40,5 +40,6 @@ let package = Package(
         .testTarget(name: "EngineTests", dependencies: ["Tensors", "CPUBackend", "Models", "Engine", "Tokenizers", "Templates", "OspreyTestSupport"]),
         .testTarget(name: "TokenizersTests", dependencies: ["Tokenizers"]),
         .testTarget(name: "TemplatesTests", dependencies: ["Templates"]),
+        .testTarget(name: "SamplerTests", dependencies: ["Engine"]),
     ]
 )
