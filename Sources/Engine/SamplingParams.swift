@@ -72,12 +72,15 @@ public struct SamplingParams: Sendable, Equatable {
     /// Tokens to generate at most; 16 by default, `unlimitedTokens` for up to the context limit.
     public var maxTokens: Int { get { _maxTokens ?? 16 } set { _maxTokens = newValue } }
 
+    /// Arguments keep the order of the first `SamplingParams` (temperature … maxTokens, stopTokenIds,
+    /// ignoreEos); the fields it lacked follow.
     public init(n: Int = 1, bestOf: Int? = nil,
-                presencePenalty: Double = 0, frequencyPenalty: Double = 0, repetitionPenalty: Double? = nil,
                 temperature: Double? = nil, topP: Double? = nil, topK: Int? = nil, minP: Double? = nil,
-                seed: UInt64? = nil, stop: [String] = [], stopTokenIds: [Int] = [],
-                includeStopStrInOutput: Bool = false, ignoreEos: Bool = false,
-                maxTokens: Int? = nil, minTokens: Int = 0, logprobs: Int? = nil, promptLogprobs: Int? = nil,
+                seed: UInt64? = nil, maxTokens: Int? = nil, minTokens: Int = 0,
+                stop: [String] = [], stopTokenIds: [Int] = [], includeStopStrInOutput: Bool = false,
+                ignoreEos: Bool = false,
+                presencePenalty: Double = 0, frequencyPenalty: Double = 0, repetitionPenalty: Double? = nil,
+                logprobs: Int? = nil, promptLogprobs: Int? = nil,
                 logitBias: [Int: Double] = [:], allowedTokenIds: [Int]? = nil, badWords: [String] = [],
                 skipSpecialTokens: Bool = true, spacesBetweenSpecialTokens: Bool = true) {
         self.n = n

@@ -42,6 +42,11 @@ public struct StopChecker: Sendable {
         public var stopReason: String?
         /// Scalars at the end of the text held back because they may begin a stop string.
         public var heldBack: Int
+        public init(delta: String, stopReason: String?, heldBack: Int) {
+            self.delta = delta
+            self.stopReason = stopReason
+            self.heldBack = heldBack
+        }
     }
 
     public var isStopped: Bool { stopReason != nil }
