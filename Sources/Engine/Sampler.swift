@@ -88,8 +88,7 @@ public enum Sampler {
         if params.isGreedy {
             token = argmax(processed)
         } else {
-            let kept = candidates(processed, params: params)
-            token = draw(kept, rng: &rng)
+            token = draw(processed, params: params, rng: &rng)
         }
         guard let k = params.logprobs else { return SampleResult(token: token) }
         return logprobs(row: logits, token: token, top: k == -1 ? logits.count : k)
@@ -153,50 +152,43 @@ public enum Sampler {
 
     /// Index of the largest value; the first one on ties (as torch.argmax).
     public static func argmax(_ values: [Float]) -> Int32 {
-        var best = 0
-        var bestValue = -Float.infinity
-        for i in values.indices where values[i] > bestValue {
-            best = i
-            bestValue = values[i]
+        values.withUnsafeBufferPointer { v in
+            var best = 0
+            var bestValue = -Float.infinity
+            for i in 0..<v.count where v[i] > bestValue {
+                best = i
+                bestValue = v[i]
+            }
+            return Int32(best)
         }
-        return Int32(best)
     }
 
     /// The tokens that survive temperature, min-p, top-k and top-p, with their unnormalized
     /// probabilities exp((l - max) / T). Never empty when any logit is finite.
     public static func candidates(_ processed: [Float], params: SamplingParams) -> [(id: Int32, weight: Float)] {
-        let invT = Float(1 / max(params.effectiveTemperature, 1e-2))
-        var maxLogit = -Float.infinity
-        for v in processed where v > maxLogit { maxLogit = v }
-        guard maxLogit > -.infinity else { return [(Self.argmax(processed), 1)] }
-        // A token survives min-p and top-k iff its logit reaches a threshold; both keep the maximum.
-        var threshold = -Float.infinity
-        if params.minP > 0 {
-            threshold = maxLogit + Float(log(params.minP)) / invT
-        }
-        if let k = params.effectiveTopK, k < processed.count {
-            threshold = max(threshold, Selection.kthLargest(processed, k))
-        }
+        let f = Filtered(processed, params: params)
         var kept: [(id: Int32, weight: Float)] = []
-        kept.reserveCapacity(threshold > -.infinity ? 64 : processed.count)
-        for (i, v) in processed.enumerated() where v >= threshold && v > -.infinity {
-            kept.append((Int32(i), expf((v - maxLogit) * invT)))
-        }
-        if params.topP < 1 { kept = Selection.nucleus(kept, topP: params.topP) }
+        for (i, w) in f.weights.enumerated() where w > 0 && w >= f.threshold { kept.append((Int32(i), w)) }
         return kept
     }
 
-    /// Draws one candidate with probability proportional to its weight.
-    static func draw(_ kept: [(id: Int32, weight: Float)], rng: inout SplitMix64) -> Int32 {
-        var total = 0.0
-        for c in kept { total += Double(c.weight) }
-        let r = rng.nextUnit() * total
-        var cumulative = 0.0
-        for c in kept {
-            cumulative += Double(c.weight)
-            if r < cumulative { return c.id }
+    /// Draws one surviving token with probability proportional to its weight.
+    static func draw(_ processed: [Float], params: SamplingParams, rng: inout SplitMix64) -> Int32 {
+        let f = Filtered(processed, params: params)
+        return f.weights.withUnsafeBufferPointer { w in
+            let threshold = f.threshold
+            var total = 0.0
+            for v in w where v >= threshold { total += Double(v) }
+            let r = rng.nextUnit() * total
+            var cumulative = 0.0
+            var last = -1
+            for i in 0..<w.count where w[i] >= threshold && w[i] > 0 {
+                cumulative += Double(w[i])
+                last = i
+                if r < cumulative { return Int32(i) }
+            }
+            return Int32(max(last, 0))
         }
-        return kept.last { $0.weight > 0 }?.id ?? kept[0].id
     }
 
     /// Log-softmax facts about `token` in one row: its logprob, its 1-based rank, and the `top`
@@ -204,8 +196,11 @@ public enum Sampler {
     public static func logprobs(row: [Float], token: Int32, top: Int) -> SampleResult {
         let lse = Selection.logSumExp(row)
         let value = row[Int(token)]
-        var rank = 0
-        for v in row where v >= value { rank += 1 }
+        let rank = row.withUnsafeBufferPointer { r in
+            var n = 0
+            for v in r where v >= value { n += 1 }
+            return n
+        }
         let topIds = Selection.topIndices(row, min(max(top, 0), row.count))
         return SampleResult(token: token, logprob: value - lse, rank: max(rank, 1),
                             topLogprobs: topIds.map { TokenLogprob(id: Int32($0), logprob: row[$0] - lse) })

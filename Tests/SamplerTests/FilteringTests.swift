@@ -25,18 +25,22 @@ struct FilteringTests {
     }
 
     @Test func topPBoundaries() {
-        let l = logits([0.5, 0.25, 0.125, 0.125])
+        // Exclusive prefix masses 0, 0.5, 0.75, 0.9.
+        let l = logits([0.5, 0.25, 0.15, 0.10])
         #expect(kept(l, SamplingParams(topP: 0.49)) == [0])
         #expect(kept(l, SamplingParams(topP: 0.51)) == [0, 1])
         #expect(kept(l, SamplingParams(topP: 0.74)) == [0, 1])
         #expect(kept(l, SamplingParams(topP: 0.76)) == [0, 1, 2])
-        #expect(kept(l, SamplingParams(topP: 0.9)) == [0, 1, 2, 3])
+        #expect(kept(l, SamplingParams(topP: 0.89)) == [0, 1, 2])
+        #expect(kept(l, SamplingParams(topP: 0.91)) == [0, 1, 2, 3])
         #expect(kept(l, SamplingParams(topP: 1)) == [0, 1, 2, 3])
         // The most likely token always survives.
         #expect(kept(l, SamplingParams(topP: 1e-6)) == [0])
-        // Temperature first: at T = 0.5 the probabilities are ∝ p², [0.727, 0.182, 0.045, 0.045].
+        // Temperature first: at T = 0.5 the probabilities are ∝ p², [0.725, 0.181, 0.065, 0.029].
         #expect(kept(l, SamplingParams(temperature: 0.5, topP: 0.75)) == [0, 1])
         #expect(kept(l, SamplingParams(temperature: 0.5, topP: 0.70)) == [0])
+        // A token tied with the last one kept stays too.
+        #expect(kept(logits([0.5, 0.25, 0.125, 0.125]), SamplingParams(topP: 0.76)) == [0, 1, 2, 3])
     }
 
     @Test func minPBoundaries() {

@@ -90,6 +90,12 @@ struct LogprobsTests {
             ("penalties + top-p", SamplingParams(topP: 0.9, presencePenalty: 0.5, frequencyPenalty: 0.5, repetitionPenalty: 1.1)),
             ("top-p 0.9 + logprobs 20", SamplingParams(topP: 0.9, logprobs: 20)),
         ]
+        // Baseline: one plain expf pass over the row, to read the figures against on a busy machine.
+        var sink: Float = 0
+        let baseline = ContinuousClock().measure {
+            for _ in 0..<20 { logits.withUnsafeBufferPointer { for v in $0 { sink += expf(v - 10) } } }
+        }
+        print("sampler, 151936-token row, baseline one expf pass: \(baseline / 20) (\(sink > 0))")
         for (name, params) in cases {
             var rng = SplitMix64(seed: 1)
             _ = Sampler.sample(logits: logits, params: params, history: history, rng: &rng)

@@ -55,51 +55,11 @@ enum Selection {
         var m = -Float.infinity
         for v in values where v > m { m = v }
         guard m > -.infinity else { return m }
-        var sum = 0.0
-        for v in values { sum += Double(expf(v - m)) }
+        let sum = values.withUnsafeBufferPointer { p in
+            var s = 0.0
+            for v in p { s += Double(expf(v - m)) }
+            return s
+        }
         return m + Float(log(sum))
-    }
-
-    /// vLLM's top-p rule over weighted candidates: keep a token iff the mass of strictly more
-    /// likely tokens (in the sorted order) is below `topP` of the total, so the most likely token
-    /// always stays. Candidates are first grouped by binary exponent of their weight; only the
-    /// group where the cumulative mass crosses `topP` is sorted.
-    static func nucleus(_ kept: [(id: Int32, weight: Float)], topP: Double) -> [(id: Int32, weight: Float)] {
-        guard kept.count > 1 else { return kept }
-        var total = 0.0
-        for c in kept { total += Double(c.weight) }
-        let target = topP * total
-        let order: ((id: Int32, weight: Float), (id: Int32, weight: Float)) -> Bool = {
-            $0.weight > $1.weight || ($0.weight == $1.weight && $0.id < $1.id)
-        }
-        func cut(_ sorted: [(id: Int32, weight: Float)], before: Double) -> [(id: Int32, weight: Float)] {
-            var cumulative = before
-            var n = 0
-            for c in sorted {
-                if n > 0, cumulative >= target { break }
-                cumulative += Double(c.weight)
-                n += 1
-            }
-            return Array(sorted.prefix(n))
-        }
-        if kept.count <= 2048 { return cut(kept.sorted(by: order), before: 0) }
-        // Weights are in [0, 1]; bucket b holds weights in [2^-(b+1), 2^-b).
-        let buckets = 160
-        func bucket(_ w: Float) -> Int { w >= 1 ? 0 : (w > 0 ? min(buckets - 1, Int(-w.exponent) - 1) : buckets - 1) }
-        var mass = [Double](repeating: 0, count: buckets)
-        for c in kept { mass[bucket(c.weight)] += Double(c.weight) }
-        var before = 0.0
-        var crossing = buckets - 1
-        for b in 0..<buckets {
-            if before + mass[b] >= target { crossing = b; break }
-            before += mass[b]
-        }
-        var result: [(id: Int32, weight: Float)] = []
-        var boundary: [(id: Int32, weight: Float)] = []
-        for c in kept {
-            let b = bucket(c.weight)
-            if b < crossing { result.append(c) } else if b == crossing { boundary.append(c) }
-        }
-        return result + cut(boundary.sorted(by: order), before: before)
     }
 }
