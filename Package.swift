@@ -52,5 +52,6 @@ let package = Package(
         .testTarget(name: "ServerTests", dependencies: ["Server", "Engine"]),
         .testTarget(name: "TokenizersTests", dependencies: ["Tokenizers"], exclude: ["Fixtures"]),
         .testTarget(name: "TemplatesTests", dependencies: ["Templates"], exclude: ["Fixtures"]),
+        .testTarget(name: "SamplerTests", dependencies: ["Engine"]),
     ]
 )
