@@ -7,6 +7,12 @@ public struct StepOutput: Sendable {
     public let newTokenIds: [Int]
     public let finishReason: FinishReason?
     public let stopTokenId: Int?
+    /// The sampled token's logprob, rank and top alternatives (NaN/0/empty unless asked for).
+    public let sample: SampleResult
+    /// Set once, on the step that completes the prompt, when `prompt_logprobs` was asked for.
+    public let promptLogprobs: [SampleResult?]?
+    /// Prompt tokens served from the prefix cache.
+    public let numCachedTokens: Int
 }
 
 public struct EngineStats: Sendable {
@@ -28,7 +34,6 @@ public final class EngineCore {
     let scheduler: Scheduler
     let runner: ModelRunner
     private var sequences: [Int: Sequence] = [:]
-    private var generators: [Int: SplitMix64] = [:]
     private var nextId = 0
     let eosTokenIds: Set<Int32>
 
@@ -67,7 +72,7 @@ public final class EngineCore {
 
     /// Queues a request; returns its id.
     @discardableResult
-    public func add(promptTokenIds: [Int], params: SamplingParams) throws -> Int {
+    public func add(promptTokenIds: [Int], params: SamplingParams, badWordsTokenIds: [[Int]] = []) throws -> Int {
         guard !promptTokenIds.isEmpty else { throw EngineError.emptyPrompt }
         guard promptTokenIds.count < maxModelLen else {
             throw EngineError.promptTooLong(tokens: promptTokenIds.count, maxModelLen: maxModelLen)
@@ -79,16 +84,15 @@ public final class EngineCore {
         params.maxTokens = min(params.maxTokens, maxModelLen - promptTokenIds.count)
         let id = nextId
         nextId += 1
-        let seq = Sequence(id: id, prompt: promptTokenIds.map { Int32($0) }, params: params, eosTokenIds: eosTokenIds)
+        let seq = Sequence(id: id, prompt: promptTokenIds.map { Int32($0) }, params: params, eosTokenIds: eosTokenIds,
+                           badWordsTokenIds: badWordsTokenIds.map { $0.map { Int32($0) } })
         sequences[id] = seq
-        generators[id] = SplitMix64(seed: params.seed ?? UInt64.random(in: 0...UInt64.max))
         scheduler.add(seq)
         return id
     }
 
     public func abort(_ id: Int) {
         guard let seq = sequences.removeValue(forKey: id) else { return }
-        generators[id] = nil
         scheduler.finish(seq)
     }
 
@@ -97,21 +101,31 @@ public final class EngineCore {
         let batch = scheduler.schedule()
         numPreemptions += batch.preempted.count
         guard !batch.isEmpty else { return [] }
-        let (sampling, logits) = try runner.run(batch)
+        let results = try runner.run(batch)
         for entry in batch.entries {
             entry.seq.numComputedTokens += entry.numTokens
             scheduler.kvCache.cacheFullBlocks(entry.seq)
         }
         var outputs: [StepOutput] = []
-        for (seq, row) in zip(sampling, logits) {
-            let token = Sampler.sample(row, params: seq.params, rng: &generators[seq.id]!)
-            seq.append(token)
-            outputs.append(StepOutput(requestId: seq.id, newTokenIds: [Int(token)], finishReason: seq.finishReason,
-                                      stopTokenId: seq.stopTokenId))
+        for result in results {
+            let seq = result.seq
+            seq.promptLogitRows += result.promptRows
+            guard let row = result.sampleRow else { continue }
+            var promptLogprobs: [SampleResult?]?
+            if let top = seq.params.promptLogprobs, seq.numOutputTokens == 0 {
+                promptLogprobs = Sampler.promptLogprobs(rows: seq.promptLogitRows, promptTokenIds: Array(seq.tokens),
+                                                        top: top)
+                seq.promptLogitRows = []
+            }
+            let sample = Sampler.sample(logits: row, params: seq.params, history: seq.history,
+                                        badWordsTokenIds: seq.badWordsTokenIds, eosTokenIds: seq.eosTokenIds, rng: &seq.rng)
+            seq.append(sample.token)
+            outputs.append(StepOutput(requestId: seq.id, newTokenIds: [Int(sample.token)], finishReason: seq.finishReason,
+                                      stopTokenId: seq.stopTokenId, sample: sample, promptLogprobs: promptLogprobs,
+                                      numCachedTokens: seq.numCachedTokens))
             if seq.isFinished {
                 scheduler.finish(seq)
                 sequences[seq.id] = nil
-                generators[seq.id] = nil
             }
         }
         return outputs

@@ -18,11 +18,20 @@ final class ModelRunner {
         }
     }
 
-    /// Runs the step; returns, for each sequence that samples this step, its row of logits.
-    func run(_ batch: SchedulerOutput) throws -> (sampling: [Sequence], logits: [[Float]]) {
+    /// Logits a step produced for one sequence: rows of prompt positions (only with
+    /// `prompt_logprobs`) and the row to sample from (when its scheduled tokens reach its end).
+    struct SequenceLogits {
+        let seq: Sequence
+        var promptRows: [[Float]] = []
+        var sampleRow: [Float]?
+    }
+
+    func run(_ batch: SchedulerOutput) throws -> [SequenceLogits] {
         var ids: [Int32] = [], positions: [Int32] = [], slots: [Int32] = []
         var queryStart: [Int32] = [0], seqLens: [Int32] = []
-        var logitRows: [Int32] = [], sampling: [Sequence] = []
+        // Token rows whose logits are needed, and where each goes.
+        var logitRows: [Int32] = []
+        var routes: [(entry: Int, isSample: Bool)] = []
         let maxBlocks = batch.entries.map { $0.seq.blockTable.count }.max() ?? 0
         var tables = [Int32](repeating: 0, count: batch.entries.count * maxBlocks)
         for (i, entry) in batch.entries.enumerated() {
@@ -31,29 +40,37 @@ final class ModelRunner {
                 ids.append(seq.tokens[pos])
                 positions.append(Int32(pos))
                 slots.append(seq.blockTable[pos / blockSize] * Int32(blockSize) + Int32(pos % blockSize))
+                // Prompt position p predicts prompt token p + 1.
+                if seq.wantsPromptLogprobs && pos < seq.promptCount - 1 {
+                    logitRows.append(Int32(ids.count - 1))
+                    routes.append((i, false))
+                }
             }
             queryStart.append(Int32(ids.count))
             seqLens.append(Int32(end))
             for (j, block) in seq.blockTable.enumerated() { tables[i * maxBlocks + j] = block }
             if end == seq.numTokens {
                 logitRows.append(Int32(ids.count - 1))
-                sampling.append(seq)
+                routes.append((i, true))
             }
         }
         let backend = model.backend
         let metadata = try AttentionMetadata(
             blockSize: blockSize, positions: positions, slotMapping: slots, queryStart: queryStart,
             seqLens: seqLens, blockTables: tables, maxBlocksPerSeq: maxBlocks, backend: backend)
-        guard !logitRows.isEmpty else {
-            _ = try model.forward(tokenIds: backend.upload(.i32(ids, shape: [ids.count])), metadata: metadata,
-                                  kvCache: kvCache, logitsIndices: backend.upload(.i32([0], shape: [1])))
-            return ([], [])
-        }
+        // A step of only prefill chunks still runs the model (to fill the cache) for one row.
+        let rows = logitRows.isEmpty ? [0] : logitRows
         let logits = try model.forward(
             tokenIds: backend.upload(.i32(ids, shape: [ids.count])), metadata: metadata, kvCache: kvCache,
-            logitsIndices: backend.upload(.i32(logitRows, shape: [logitRows.count])))
+            logitsIndices: backend.upload(.i32(rows, shape: [rows.count])))
+        var results = batch.entries.map { SequenceLogits(seq: $0.seq) }
+        guard !logitRows.isEmpty else { return [] }
         let flat = try backend.download(logits)
         let vocab = logits.lastDim
-        return (sampling, (0..<sampling.count).map { Array(flat[$0 * vocab ..< ($0 + 1) * vocab]) })
+        for (r, route) in routes.enumerated() {
+            let row = Array(flat[r * vocab ..< (r + 1) * vocab])
+            if route.isSample { results[route.entry].sampleRow = row } else { results[route.entry].promptRows.append(row) }
+        }
+        return results
     }
 }

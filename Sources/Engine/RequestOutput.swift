@@ -1,5 +1,5 @@
 /// One candidate token's log-probability at a position (vLLM's `Logprob`, keyed by token id).
-public struct TokenLogprob: Sendable, Equatable {
+public struct Logprob: Sendable, Equatable {
     public let tokenId: Int
     public let logprob: Float
     /// 1-based rank among the whole vocabulary.
@@ -28,7 +28,7 @@ public struct CompletionOutput: Sendable {
     public var tokenIds: [Int]
     public var cumulativeLogprob: Double?
     /// Per generated position: the sampled token first, then the top `logprobs` alternatives.
-    public var logprobs: [[TokenLogprob]]?
+    public var logprobs: [[Logprob]]?
     public var finishReason: FinishReason?
     public var stopReason: StopReason?
 
@@ -50,7 +50,7 @@ public struct RequestOutput: Sendable {
     public let prompt: String?
     public let promptTokenIds: [Int]
     /// Per prompt position (nil at the first), when `prompt_logprobs` was asked for.
-    public var promptLogprobs: [[TokenLogprob]?]?
+    public var promptLogprobs: [[Logprob]?]?
     public var outputs: [CompletionOutput]
     public var finished: Bool
     public var metrics: RequestMetrics
