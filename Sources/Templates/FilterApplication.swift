@@ -41,7 +41,12 @@ extension Interpreter {
                 throw TemplateError(message: "bad operand type for abs(): '\(v.typeName)'")
             }
         case "attr":
-            return try Access.attribute(v, string(0, "name") ?? "", options: options)
+            // Only real attributes (methods, namespace members), never items, as in jinja2.
+            try strict(v)
+            let attr = string(0, "name") ?? ""
+            if case .namespace(let d) = v, let x = d[attr] { return x }
+            return try Methods.member(of: v, attr, options: options)
+                ?? .undefined(Undefined(hint: "\(Access.objectName(v)) has no attribute '\(attr)'"))
         case "batch":
             let n = int(0, "linecount", 1)
             guard n > 0 else { throw TemplateError(message: "batch size must be positive") }
