@@ -78,7 +78,8 @@ extension Interpreter {
                 guard case .tuple(let t) = p else { return p }
                 return byValue ? t[1] : t[0]
             })
-        case "e", "escape": return .string(Filters.htmlEscape(v.pythonString))
+        case "pprint": return .string(v.pythonRepr)
+        case "e", "escape", "forceescape": return .string(Filters.htmlEscape(v.pythonString))
         case "first":
             if case .dict(let d) = v { return d.keys.first ?? .undefined(Undefined(hint: "No first item, sequence was empty.")) }
             return try Filters.iterate(v).first ?? .undefined(Undefined(hint: "No first item, sequence was empty."))
@@ -219,6 +220,7 @@ extension Interpreter {
             return .list(out)
         case "wordcount": return .int(Filters.wordcount(v.pythonString))
         default:
+            if Filters.names.contains(name) { throw TemplateError(message: "filter '\(name)' is not supported") }
             throw TemplateError(message: "No filter named '\(name)'.")
         }
     }

@@ -4,7 +4,9 @@ struct Parser {
     private var tokens: [Token]
     private var i = 0
     private var depth = 0
-    static let maxDepth = 120
+    /// How many `for` bodies enclose the current point (reset inside macros): `break` needs one.
+    private var loopDepth = 0
+    static let maxDepth = 200
 
     init(tokens: [Token]) { self.tokens = tokens }
 
@@ -120,6 +122,9 @@ struct Parser {
         case "macro":
             let def = try parseMacroSignature(name: try expectName())
             try expectBlockEnd()
+            let savedLoopDepth = loopDepth
+            loopDepth = 0
+            defer { loopDepth = savedLoopDepth }
             let body = try parseBody(until: ["endmacro"])
             try closeTag("endmacro")
             return Stmt(kind: .macro(MacroDefinition(name: def.name, parameters: def.parameters, body: body)), location: loc)
@@ -150,6 +155,19 @@ struct Parser {
             let body = try parseBody(until: ["endwith"])
             try closeTag("endwith")
             return Stmt(kind: .with(assignments, body: body), location: loc)
+        case "block":
+            // No inheritance here (there is nothing to extend), so a block just renders in place.
+            let name = try expectName()
+            while skipName("scoped") || skipName("required") {}
+            try expectBlockEnd()
+            let body = try parseBody(until: ["endblock"])
+            guard skipName("endblock") else { throw error("expected 'endblock'") }
+            if case .name(let closing) = current.kind {
+                guard closing == name else { throw error("mismatched block name '\(closing)', expected '\(name)'") }
+                advance()
+            }
+            try expectBlockEnd()
+            return Stmt(kind: .sequence(body), location: loc)
         case "generation":
             // transformers' AssistantTracker: the body renders as-is.
             try expectBlockEnd()
@@ -157,6 +175,7 @@ struct Parser {
             try closeTag("endgeneration")
             return Stmt(kind: .sequence(body), location: loc)
         case "break", "continue":
+            guard loopDepth > 0 else { throw error("'\(tag)' outside loop", at: nameToken) }
             try expectBlockEnd()
             return Stmt(kind: tag == "break" ? .breakLoop : .continueLoop, location: loc)
         default:
@@ -198,7 +217,9 @@ struct Parser {
         if skipName("if") { condition = try parseExpression() }
         let recursive = skipName("recursive")
         try expectBlockEnd()
+        loopDepth += 1
         let body = try parseBody(until: ["endfor", "else"])
+        loopDepth -= 1
         var otherwise: [Stmt] = []
         if skipName("else") {
             try expectBlockEnd()
@@ -322,8 +343,11 @@ struct Parser {
     }
 
     private mutating func parseOr() throws -> Expr {
+        let savedDepth = depth
+        defer { depth = savedDepth }
         var left = try parseAnd()
         while isName("or") {
+            try enter()
             let loc = current.location
             advance()
             left = Expr(kind: .binary("or", left, try parseAnd()), location: loc)
@@ -332,8 +356,11 @@ struct Parser {
     }
 
     private mutating func parseAnd() throws -> Expr {
+        let savedDepth = depth
+        defer { depth = savedDepth }
         var left = try parseNot()
         while isName("and") {
+            try enter()
             let loc = current.location
             advance()
             left = Expr(kind: .binary("and", left, try parseNot()), location: loc)
@@ -374,8 +401,11 @@ struct Parser {
     }
 
     private mutating func parseMath1() throws -> Expr {
+        let savedDepth = depth
+        defer { depth = savedDepth }
         var left = try parseConcat()
         while case .op(let o) = current.kind, o == "+" || o == "-" {
+            try enter()
             let loc = current.location
             advance()
             left = Expr(kind: .binary(o, left, try parseConcat()), location: loc)
@@ -386,13 +416,19 @@ struct Parser {
     private mutating func parseConcat() throws -> Expr {
         let loc = current.location
         var items = [try parseMath2()]
-        while skipOp("~") { items.append(try parseMath2()) }
+        while skipOp("~") {
+            guard items.count < 2000 else { throw error("expression too long") }
+            items.append(try parseMath2())
+        }
         return items.count == 1 ? items[0] : Expr(kind: .concat(items), location: loc)
     }
 
     private mutating func parseMath2() throws -> Expr {
+        let savedDepth = depth
+        defer { depth = savedDepth }
         var left = try parsePow()
         while case .op(let o) = current.kind, ["*", "/", "//", "%"].contains(o) {
+            try enter()
             let loc = current.location
             advance()
             left = Expr(kind: .binary(o, left, try parsePow()), location: loc)
@@ -401,8 +437,11 @@ struct Parser {
     }
 
     private mutating func parsePow() throws -> Expr {
+        let savedDepth = depth
+        defer { depth = savedDepth }
         var left = try parseUnary()
         while isOp("**") {
+            try enter()
             let loc = current.location
             advance()
             left = Expr(kind: .binary("**", left, try parseUnary()), location: loc)
@@ -481,8 +520,11 @@ struct Parser {
     }
 
     private mutating func parsePostfix(_ base: Expr) throws -> Expr {
+        let savedDepth = depth
+        defer { depth = savedDepth }
         var e = base
         while true {
+            try enter()
             let loc = current.location
             if skipOp(".") {
                 switch current.kind {
@@ -503,7 +545,6 @@ struct Parser {
                     subs.append(try parseSubscript())
                 }
                 try expectOp("]")
-                guard !subs.isEmpty else { throw error("expected a subscript") }
                 let index = subs.count == 1 ? subs[0] : Expr(kind: .tuple(subs), location: loc)
                 if case .slice(_, let a, let b, let c) = index.kind {
                     e = Expr(kind: .slice(e, start: a, stop: b, step: c), location: loc)
@@ -570,8 +611,11 @@ struct Parser {
     }
 
     private mutating func parseFilterExpr(_ base: Expr) throws -> Expr {
+        let savedDepth = depth
+        defer { depth = savedDepth }
         var e = base
         while true {
+            try enter()
             let loc = current.location
             if skipOp("|") {
                 let name = try parseDottedName()
