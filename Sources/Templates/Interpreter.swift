@@ -227,7 +227,7 @@ final class Interpreter {
         switch f {
         case .function(let fn): return try fn.body(args)
         case .namespace(let ns):
-            if case .function(let fn) = ns["__call__"] ?? .none { return try fn.body(args) }
+            if case .function(let fn) = ns["__call__"] ?? Value.none { return try fn.body(args) }
             throw TemplateError(message: "'\(f.typeName)' object is not callable")
         case .undefined(let u): throw TemplateError(message: u.message)
         default: throw TemplateError(message: "'\(f.typeName)' object is not callable")
