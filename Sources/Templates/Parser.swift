@@ -167,13 +167,13 @@ struct Parser {
                 advance()
             }
             try expectBlockEnd()
-            return Stmt(kind: .sequence(body), location: loc)
+            return Stmt(kind: .scoped(body, locals: Scoping.localsUndefinedAtEntry(body)), location: loc)
         case "generation":
             // transformers' AssistantTracker: the body renders as-is.
             try expectBlockEnd()
             let body = try parseBody(until: ["endgeneration"])
             try closeTag("endgeneration")
-            return Stmt(kind: .sequence(body), location: loc)
+            return Stmt(kind: .scoped(body, locals: Scoping.localsUndefinedAtEntry(body)), location: loc)
         case "break", "continue":
             guard loopDepth > 0 else { throw error("'\(tag)' outside loop", at: nameToken) }
             try expectBlockEnd()
@@ -191,13 +191,14 @@ struct Parser {
     private mutating func parseIf(_ loc: SourceLocation) throws -> Stmt {
         var branches: [(Expr, [Stmt])] = []
         var otherwise: [Stmt] = []
-        var test = try parseTuple(withCondexpr: true)
+        // jinja2 parses if-conditions without the inline `x if c` form, so `{% if a if b %}` is an error.
+        var test = try parseTuple(withCondexpr: false)
         while true {
             try expectBlockEnd()
             let body = try parseBody(until: ["elif", "else", "endif"])
             branches.append((test, body))
             if skipName("elif") {
-                test = try parseTuple(withCondexpr: true)
+                test = try parseTuple(withCondexpr: false)
                 continue
             }
             if skipName("else") {
@@ -226,8 +227,18 @@ struct Parser {
             otherwise = try parseBody(until: ["endfor"])
         }
         try closeTag("endfor")
+        var params: [String] = ["loop"]
+        func names(_ t: AssignTarget) {
+            switch t {
+            case .name(let n): params.append(n)
+            case .tuple(let items): items.forEach(names)
+            case .attribute: break
+            }
+        }
+        names(target)
         return Stmt(kind: .forLoop(target: target, iterable: iterable, condition: condition, body: body,
-                                   otherwise: otherwise, recursive: recursive), location: loc)
+                                   otherwise: otherwise, recursive: recursive,
+                                   locals: Scoping.localsUndefinedAtEntry(body, parameters: params)), location: loc)
     }
 
     private mutating func parseSet(_ loc: SourceLocation) throws -> Stmt {

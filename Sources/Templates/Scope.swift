@@ -19,6 +19,11 @@ final class Scope {
     }
 
     func set(_ name: String, _ value: Value) { variables[name] = value }
+
+    /// Declares frame-local names that are assigned later in the frame (see `Scoping`).
+    func markUndefined(_ names: Set<String>) {
+        for n in names { variables[n] = .undefined(Undefined(hint: "'\(n)' is undefined")) }
+    }
 }
 
 /// The control flow a statement hands back to its enclosing loop.

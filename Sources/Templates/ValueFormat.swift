@@ -24,7 +24,7 @@ extension Value {
         }
         let r = { (v: Value) in v.repr(depth: depth + 1) }
         switch self {
-        case .undefined: return ""
+        case .undefined: return "Undefined"
         case .none: return "None"
         case .bool(let b): return b ? "True" : "False"
         case .int(let i): return String(i)
