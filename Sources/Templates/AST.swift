@@ -47,7 +47,7 @@ struct MacroDefinition {
     var parameters: [(String, Expr?)]
     var body: [Stmt]
     /// Names local to the macro body that start undefined (see `Scoping`).
-    var locals: Set<String>
+    var locals: FrameNames
 
     init(name: String, parameters: [(String, Expr?)], body: [Stmt]) {
         self.name = name
@@ -63,7 +63,7 @@ struct Stmt {
         case output(Expr)
         case ifChain([(Expr, [Stmt])], otherwise: [Stmt])
         case forLoop(target: AssignTarget, iterable: Expr, condition: Expr?, body: [Stmt], otherwise: [Stmt], recursive: Bool,
-                     locals: Set<String>)
+                     locals: FrameNames)
         case set(AssignTarget, Expr)
         case setBlock(AssignTarget, filters: [FilterCall], body: [Stmt])
         case macro(MacroDefinition)
@@ -74,7 +74,7 @@ struct Stmt {
         case continueLoop
         case sequence([Stmt])
         /// A body rendered in its own frame (`generation`, `block`): assignments inside stay inside.
-        case scoped([Stmt], locals: Set<String>)
+        case scoped([Stmt], locals: FrameNames)
     }
     var kind: Kind
     var location: SourceLocation

@@ -71,7 +71,7 @@ final class Interpreter {
             output += try applyFilters(filters, to: v, in: scope).pythonString
         case .with(let assignments, let body):
             let inner = Scope(parent: scope)
-            inner.markUndefined(Scoping.localsUndefinedAtEntry(body, parameters: assignments.flatMap { a -> [String] in
+            inner.enterFrame(Scoping.localsUndefinedAtEntry(body, parameters: assignments.flatMap { a -> [String] in
                 if case .name(let n) = a.0 { return [n] } else { return [] }
             }))
             for (target, e) in assignments { try assign(target, try evaluate(e, in: scope), in: inner) }
@@ -80,7 +80,7 @@ final class Interpreter {
             return try render(body, in: scope)
         case .scoped(let body, let locals):
             let inner = Scope(parent: scope)
-            inner.markUndefined(locals)
+            inner.enterFrame(locals)
             return try render(body, in: inner)
         case .breakLoop:
             return .breakLoop
@@ -130,7 +130,7 @@ final class Interpreter {
     // MARK: loops
 
     private func runLoop(items all: [Value], target: AssignTarget, condition: Expr?, body: [Stmt], otherwise: [Stmt],
-                         recursive: Bool, locals: Set<String>, depth: Int, in scope: Scope) throws -> Flow {
+                         recursive: Bool, locals: FrameNames, depth: Int, in scope: Scope) throws -> Flow {
         var items = all
         if let condition {
             items = try all.filter { item in
@@ -144,7 +144,7 @@ final class Interpreter {
         var lastChanged: [Value]? = nil
         for (index, item) in items.enumerated() {
             let iterationScope = Scope(parent: scope)
-            iterationScope.markUndefined(locals)
+            iterationScope.enterFrame(locals)
             try assign(target, item, in: iterationScope)
             let loop = DictStorage()
             loop["index0"] = .int(index)
@@ -203,7 +203,7 @@ final class Interpreter {
         .function(Function(def.name) { [weak self] args in
             guard let self else { return .string("") }
             let s = Scope(parent: defining)
-            s.markUndefined(def.locals)
+            s.enterFrame(def.locals)
             var positional = args.positional[...]
             var used = Set<String>()
             for (name, defaultValue) in def.parameters {

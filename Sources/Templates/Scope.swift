@@ -20,9 +20,21 @@ final class Scope {
 
     func set(_ name: String, _ value: Value) { variables[name] = value }
 
-    /// Declares frame-local names that are assigned later in the frame (see `Scoping`).
-    func markUndefined(_ names: Set<String>) {
-        for n in names { variables[n] = .undefined(Undefined(hint: "'\(n)' is undefined")) }
+    /// The names of the template frame this scope belongs to (see `Scoping`).
+    private var frameSymbols: Set<String> = []
+
+    /// Enters a frame: names first assigned in it start undefined unless an enclosing frame knows them.
+    func enterFrame(_ names: FrameNames) {
+        frameSymbols = names.symbols
+        for n in names.storedFirst {
+            var s = parent
+            var known = false
+            while let scope = s, !known {
+                known = scope.frameSymbols.contains(n)
+                s = scope.parent
+            }
+            if !known { variables[n] = .undefined(Undefined(hint: "'\(n)' is undefined")) }
+        }
     }
 }
 

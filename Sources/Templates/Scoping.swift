@@ -2,13 +2,21 @@
 /// a name whose first use at a frame's own level is an assignment is that frame's local from the start,
 /// so loops and macros nested in the frame see it as undefined until the assignment runs, rather than the
 /// caller's variable of the same name. This computes those names for a frame body; the interpreter marks
-/// them undefined when it enters the frame.
+/// them undefined when it enters the frame, unless an enclosing frame knows the name (then jinja2 aliases
+/// the enclosing variable).
+struct FrameNames: Sendable {
+    /// Names whose first use at this frame's level is an assignment.
+    var storedFirst: Set<String> = []
+    /// Every name the frame's own level loads or stores.
+    var symbols: Set<String> = []
+}
+
 enum Scoping {
-    static func localsUndefinedAtEntry(_ body: [Stmt], parameters: [String] = []) -> Set<String> {
+    static func localsUndefinedAtEntry(_ body: [Stmt], parameters: [String] = []) -> FrameNames {
         var walker = Walker()
         for p in parameters { walker.seen.insert(p) }
         walker.visit(body, inBranch: false)
-        return walker.undefinedAtEntry
+        return FrameNames(storedFirst: walker.undefinedAtEntry, symbols: walker.seen)
     }
 
     private struct Walker {

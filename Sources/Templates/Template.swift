@@ -19,7 +19,7 @@ public struct TemplateOptions: Sendable {
 /// Parse once, render many times; rendering does not change the template.
 public struct Template: @unchecked Sendable {
     let body: [Stmt]
-    let rootLocals: Set<String>
+    let rootLocals: FrameNames
     public let options: TemplateOptions
 
     public init(_ source: String, options: TemplateOptions = TemplateOptions()) throws {
@@ -33,7 +33,7 @@ public struct Template: @unchecked Sendable {
     public func render(_ context: [String: Value] = [:]) throws -> String {
         let globals = Scope(parent: nil, Globals.standard(now: options.now))
         let scope = Scope(parent: Scope(parent: globals, context))
-        scope.markUndefined(rootLocals)
+        scope.enterFrame(rootLocals)
         let interpreter = Interpreter(options: options)
         _ = try interpreter.render(body, in: scope)
         return interpreter.output
