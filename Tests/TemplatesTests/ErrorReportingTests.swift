@@ -120,9 +120,7 @@ struct ErrorReportingTests {
                       "'", "\"", "(", ")", "[", "]", "{", "}", ".", ",", ":", "|", "is", "not", "1", "2.5", " ", "\n",
                       "macro", "endmacro", "raw", "endraw", "call", "endcall", "~", "*", "**", "/", "//", "%", "loop",
                       "else", "elif", "defined", "upper", "tojson", "range", "namespace", "ns.x", "break", "é", "\\"]
-        var rng = SystemRandomNumberGenerator()
         var generator = SeededGenerator(seed: 42)
-        _ = rng
         for _ in 0..<3000 {
             let n = Int.random(in: 1...25, using: &generator)
             let source = (0..<n).map { _ in pieces.randomElement(using: &generator)! }.joined()
