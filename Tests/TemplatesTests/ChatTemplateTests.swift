@@ -103,6 +103,13 @@ struct ValueTests {
         }
     }
 
+    @Test func subscriptsReadJSON() throws {
+        let v = try Value(jsonString: #"{"messages": [{"role": "user"}, {"role": "assistant"}]}"#)
+        #expect(v["messages"][-1]["role"].stringValue == "assistant")
+        #expect(v["messages"][5].isUndefined)
+        #expect(v["nope"]["deeper"].isUndefined)
+    }
+
     @Test func literalsBuildValues() throws {
         let v: Value = ["name": "x", "list": [1, 2.5, true, nil]]
         #expect(v.pythonRepr == "{'name': 'x', 'list': [1, 2.5, True, None]}")
