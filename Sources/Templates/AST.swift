@@ -46,6 +46,15 @@ struct MacroDefinition {
     var name: String
     var parameters: [(String, Expr?)]
     var body: [Stmt]
+    /// Names local to the macro body that start undefined (see `Scoping`).
+    var locals: FrameNames
+
+    init(name: String, parameters: [(String, Expr?)], body: [Stmt]) {
+        self.name = name
+        self.parameters = parameters
+        self.body = body
+        locals = Scoping.localsUndefinedAtEntry(body, parameters: parameters.map(\.0) + ["caller", "varargs", "kwargs"])
+    }
 }
 
 struct Stmt {
@@ -53,7 +62,8 @@ struct Stmt {
         case text(String)
         case output(Expr)
         case ifChain([(Expr, [Stmt])], otherwise: [Stmt])
-        case forLoop(target: AssignTarget, iterable: Expr, condition: Expr?, body: [Stmt], otherwise: [Stmt], recursive: Bool)
+        case forLoop(target: AssignTarget, iterable: Expr, condition: Expr?, body: [Stmt], otherwise: [Stmt], recursive: Bool,
+                     locals: FrameNames)
         case set(AssignTarget, Expr)
         case setBlock(AssignTarget, filters: [FilterCall], body: [Stmt])
         case macro(MacroDefinition)
@@ -63,6 +73,8 @@ struct Stmt {
         case breakLoop
         case continueLoop
         case sequence([Stmt])
+        /// A body rendered in its own frame (`generation`, `block`): assignments inside stay inside.
+        case scoped([Stmt], locals: FrameNames)
     }
     var kind: Kind
     var location: SourceLocation

@@ -39,9 +39,9 @@ public struct ChatTemplate: Sendable {
         if let bosToken { context["bos_token"] = .string(bosToken) }
         if let eosToken { context["eos_token"] = .string(eosToken) }
         for (k, v) in extraContext { context[k] = v }
-        context["messages"] = .list(messages.map(ChatTemplate.aliasReasoning))
-        context["tools"] = tools.map { .list($0) } ?? .none
-        context["documents"] = documents.map { .list($0) } ?? .none
+        context["messages"] = .list(messages.map(ChatTemplate.prepare))
+        context["tools"] = tools.map { Value.list($0) } ?? Value.none
+        context["documents"] = documents.map { Value.list($0) } ?? Value.none
         context["add_generation_prompt"] = .bool(addGenerationPrompt)
         let chosen = (tools != nil ? toolTemplate : nil) ?? template
         return try chosen.render(context)
@@ -64,15 +64,18 @@ public struct ChatTemplate: Sendable {
                           extraContext: extraContext.mapValues { Value(json: $0) })
     }
 
-    /// transformers copies a message's reasoning to both `reasoning_content` and `thinking`, from whichever
-    /// of `reasoning_content`, `thinking`, `reasoning` is set first, so templates reading either name see it.
-    static func aliasReasoning(_ message: Value) -> Value {
-        guard case .dict(let d) = message else { return message }
+    /// A message as transformers hands it to the template: keys whose value is null dropped (so
+    /// `"content": null` reads as undefined), and the reasoning copied to both `reasoning_content` and
+    /// `thinking`, from whichever of `reasoning_content`, `thinking`, `reasoning` is set first.
+    public static func prepare(_ message: Value) -> Value {
+        guard case .dict(let original) = message else { return message }
+        let d = DictStorage()
+        for (k, v) in original.pairs where !v.isNone { d[k] = v }
         var reasoning: Value? = nil
         for key in ["reasoning_content", "thinking", "reasoning"] {
             if let v = d[key], !v.isNone { reasoning = v; break }
         }
-        guard let reasoning else { return .dict(d.copy()) }
+        guard let reasoning else { return .dict(d) }
         let out = DictStorage()
         out["thinking"] = reasoning
         for (k, v) in d.pairs { out[k] = v }

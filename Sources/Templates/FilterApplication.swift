@@ -41,7 +41,12 @@ extension Interpreter {
                 throw TemplateError(message: "bad operand type for abs(): '\(v.typeName)'")
             }
         case "attr":
-            return try Access.attribute(v, string(0, "name") ?? "", options: options)
+            // Only real attributes (methods, namespace members), never items, as in jinja2.
+            try strict(v)
+            let attr = string(0, "name") ?? ""
+            if case .namespace(let d) = v, let x = d[attr] { return x }
+            return try Methods.member(of: v, attr, options: options)
+                ?? .undefined(Undefined(hint: "\(Access.objectName(v)) has no attribute '\(attr)'"))
         case "batch":
             let n = int(0, "linecount", 1)
             guard n > 0 else { throw TemplateError(message: "batch size must be positive") }
@@ -73,7 +78,8 @@ extension Interpreter {
                 guard case .tuple(let t) = p else { return p }
                 return byValue ? t[1] : t[0]
             })
-        case "e", "escape": return .string(Filters.htmlEscape(v.pythonString))
+        case "pprint": return .string(v.pythonRepr)
+        case "e", "escape", "forceescape": return .string(Filters.htmlEscape(v.pythonString))
         case "first":
             if case .dict(let d) = v { return d.keys.first ?? .undefined(Undefined(hint: "No first item, sequence was empty.")) }
             return try Filters.iterate(v).first ?? .undefined(Undefined(hint: "No first item, sequence was empty."))
@@ -214,6 +220,7 @@ extension Interpreter {
             return .list(out)
         case "wordcount": return .int(Filters.wordcount(v.pythonString))
         default:
+            if Filters.names.contains(name) { throw TemplateError(message: "filter '\(name)' is not supported") }
             throw TemplateError(message: "No filter named '\(name)'.")
         }
     }

@@ -2,11 +2,16 @@ import Foundation
 
 /// jinja2's builtin filters (with transformers' own `tojson`), applied as `value|name(args)`.
 enum Filters {
+    /// Every builtin filter name of jinja2 3.1: a name outside this set fails when the template is parsed,
+    /// as in jinja2. `filesizeformat`, `groupby`, `random`, `slice`, `striptags`, `urlencode`, `urlize`,
+    /// `wordwrap` and `xmlattr` parse but fail when applied (chat templates do not use them).
     static let names: Set<String> = [
-        "abs", "attr", "batch", "capitalize", "center", "count", "d", "default", "dictsort", "e", "escape", "first",
-        "float", "format", "indent", "int", "items", "join", "last", "length", "list", "lower", "map", "max", "min",
-        "reject", "rejectattr", "replace", "reverse", "round", "safe", "select", "selectattr", "sort", "string",
-        "sum", "title", "tojson", "trim", "truncate", "unique", "upper", "wordcount",
+        "abs", "attr", "batch", "capitalize", "center", "count", "d", "default", "dictsort", "e", "escape",
+        "filesizeformat", "first", "float", "forceescape", "format", "groupby", "indent", "int", "items", "join",
+        "last", "length", "list", "lower", "map", "max", "min", "pprint", "random", "reject", "rejectattr",
+        "replace", "reverse", "round", "safe", "select", "selectattr", "slice", "sort", "string", "striptags",
+        "sum", "title", "tojson", "trim", "truncate", "unique", "upper", "urlencode", "urlize", "wordcount",
+        "wordwrap", "xmlattr",
     ]
 
     static func iterate(_ v: Value) throws -> [Value] {

@@ -48,10 +48,10 @@ final class Interpreter {
                 return try render(body, in: scope)
             }
             return try render(otherwise, in: scope)
-        case .forLoop(let target, let iterable, let condition, let body, let otherwise, let recursive):
+        case .forLoop(let target, let iterable, let condition, let body, let otherwise, let recursive, let locals):
             let items = try iterate(try evaluate(iterable, in: scope))
             return try runLoop(items: items, target: target, condition: condition, body: body, otherwise: otherwise,
-                               recursive: recursive, depth: 1, in: scope)
+                               recursive: recursive, locals: locals, depth: 1, in: scope)
         case .set(let target, let e):
             try assign(target, try evaluate(e, in: scope), in: scope)
         case .setBlock(let target, let filters, let body):
@@ -71,10 +71,17 @@ final class Interpreter {
             output += try applyFilters(filters, to: v, in: scope).pythonString
         case .with(let assignments, let body):
             let inner = Scope(parent: scope)
+            inner.enterFrame(Scoping.localsUndefinedAtEntry(body, parameters: assignments.flatMap { a -> [String] in
+                if case .name(let n) = a.0 { return [n] } else { return [] }
+            }))
             for (target, e) in assignments { try assign(target, try evaluate(e, in: scope), in: inner) }
             return try render(body, in: inner)
         case .sequence(let body):
             return try render(body, in: scope)
+        case .scoped(let body, let locals):
+            let inner = Scope(parent: scope)
+            inner.enterFrame(locals)
+            return try render(body, in: inner)
         case .breakLoop:
             return .breakLoop
         case .continueLoop:
@@ -123,7 +130,7 @@ final class Interpreter {
     // MARK: loops
 
     private func runLoop(items all: [Value], target: AssignTarget, condition: Expr?, body: [Stmt], otherwise: [Stmt],
-                         recursive: Bool, depth: Int, in scope: Scope) throws -> Flow {
+                         recursive: Bool, locals: FrameNames, depth: Int, in scope: Scope) throws -> Flow {
         var items = all
         if let condition {
             items = try all.filter { item in
@@ -137,6 +144,7 @@ final class Interpreter {
         var lastChanged: [Value]? = nil
         for (index, item) in items.enumerated() {
             let iterationScope = Scope(parent: scope)
+            iterationScope.enterFrame(locals)
             try assign(target, item, in: iterationScope)
             let loop = DictStorage()
             loop["index0"] = .int(index)
@@ -167,7 +175,7 @@ final class Interpreter {
                     self.output = ""
                     defer { self.output = saved }
                     _ = try self.runLoop(items: inner, target: target, condition: condition, body: body, otherwise: [],
-                                         recursive: true, depth: depth + 1, in: scope)
+                                         recursive: true, locals: locals, depth: depth + 1, in: scope)
                     return .string(self.output)
                 })
             }
@@ -195,6 +203,7 @@ final class Interpreter {
         .function(Function(def.name) { [weak self] args in
             guard let self else { return .string("") }
             let s = Scope(parent: defining)
+            s.enterFrame(def.locals)
             var positional = args.positional[...]
             var used = Set<String>()
             for (name, defaultValue) in def.parameters {
@@ -227,7 +236,7 @@ final class Interpreter {
         switch f {
         case .function(let fn): return try fn.body(args)
         case .namespace(let ns):
-            if case .function(let fn) = ns["__call__"] ?? .none { return try fn.body(args) }
+            if case .function(let fn) = ns["__call__"] ?? Value.none { return try fn.body(args) }
             throw TemplateError(message: "'\(f.typeName)' object is not callable")
         case .undefined(let u): throw TemplateError(message: u.message)
         default: throw TemplateError(message: "'\(f.typeName)' object is not callable")

@@ -144,13 +144,13 @@ enum Methods {
 
     private static func listMethod(_ l: ListStorage, _ name: String) -> Value? {
         switch name {
-        case "append": return method(name) { a in l.items.append(a.get(0, "object") ?? .none); return .none }
-        case "extend": return method(name) { a in l.items += try Filters.iterate(a.get(0, "iterable") ?? .none); return .none }
+        case "append": return method(name) { a in l.items.append(a.get(0, "object") ?? Value.none); return .none }
+        case "extend": return method(name) { a in l.items += try Filters.iterate(a.get(0, "iterable") ?? Value.none); return .none }
         case "insert":
             return method(name) { a in
                 var i = a.get(0, "index")?.intValue ?? 0
                 if i < 0 { i = max(0, i + l.items.count) }
-                l.items.insert(a.get(1, "object") ?? .none, at: min(i, l.items.count))
+                l.items.insert(a.get(1, "object") ?? Value.none, at: min(i, l.items.count))
                 return .none
             }
         case "pop":
@@ -163,7 +163,7 @@ enum Methods {
             }
         case "remove":
             return method(name) { a in
-                let x = a.get(0, "value") ?? .none
+                let x = a.get(0, "value") ?? Value.none
                 guard let i = l.items.firstIndex(where: { Operators.equal($0, x) }) else {
                     throw TemplateError(message: "list.remove(x): x not in list")
                 }
@@ -180,7 +180,7 @@ enum Methods {
         case "copy": return method(name) { _ in .list(l.items) }
         case "index":
             return method(name) { a in
-                let x = a.get(0, "value") ?? .none
+                let x = a.get(0, "value") ?? Value.none
                 guard let i = l.items.firstIndex(where: { Operators.equal($0, x) }) else {
                     throw TemplateError(message: "\(x.pythonRepr) is not in list")
                 }
@@ -188,7 +188,7 @@ enum Methods {
             }
         case "count":
             return method(name) { a in
-                let x = a.get(0, "value") ?? .none
+                let x = a.get(0, "value") ?? Value.none
                 return .int(l.items.filter { Operators.equal($0, x) }.count)
             }
         default: return nil
@@ -200,7 +200,7 @@ enum Methods {
         case "items": return method(name) { _ in .list(d.pairs.map { .tuple([$0.key, $0.value]) }) }
         case "keys": return method(name) { _ in .list(d.keys) }
         case "values": return method(name) { _ in .list(d.valuesInOrder) }
-        case "get": return method(name) { a in d[a.get(0, "key") ?? .none] ?? a.get(1, "default") ?? .none }
+        case "get": return method(name) { a in d[a.get(0, "key") ?? Value.none] ?? a.get(1, "default") ?? Value.none }
         case "copy": return method(name) { _ in .dict(d.copy()) }
         case "update":
             return method(name) { a in
@@ -213,16 +213,16 @@ enum Methods {
             }
         case "pop":
             return method(name) { a in
-                let k = a.get(0, "key") ?? .none
+                let k = a.get(0, "key") ?? Value.none
                 if let v = d[k] { d[k] = nil; return v }
                 if let dflt = a.get(1, "default") { return dflt }
                 throw TemplateError(message: "KeyError: \(k.pythonRepr)")
             }
         case "setdefault":
             return method(name) { a in
-                let k = a.get(0, "key") ?? .none
+                let k = a.get(0, "key") ?? Value.none
                 if let v = d[k] { return v }
-                let v = a.get(1, "default") ?? .none
+                let v = a.get(1, "default") ?? Value.none
                 d[k] = v
                 return v
             }

@@ -110,6 +110,9 @@ enum Operators {
         case ("*", .list(let l), _), ("*", _, .list(let l)):
             guard let n = (a.intValue ?? b.intValue) else { break }
             return .list(try repeated(n, l.items.count) { Array([[Value]](repeating: l.items, count: max(n, 0)).joined()) })
+        case ("*", .tuple(let t), _), ("*", _, .tuple(let t)):
+            guard let n = (a.intValue ?? b.intValue) else { break }
+            return .tuple(try repeated(n, t.count) { Array([[Value]](repeating: t, count: max(n, 0)).joined()) })
         case ("%", .string(let format), _):
             return .string(try PercentFormat.format(format, a: b))
         default: break

@@ -19,6 +19,23 @@ final class Scope {
     }
 
     func set(_ name: String, _ value: Value) { variables[name] = value }
+
+    /// The names of the template frame this scope belongs to (see `Scoping`).
+    private var frameSymbols: Set<String> = []
+
+    /// Enters a frame: names first assigned in it start undefined unless an enclosing frame knows them.
+    func enterFrame(_ names: FrameNames) {
+        frameSymbols = names.symbols
+        for n in names.storedFirst {
+            var s = parent
+            var known = false
+            while let scope = s, !known {
+                known = scope.frameSymbols.contains(n)
+                s = scope.parent
+            }
+            if !known { variables[n] = .undefined(Undefined(hint: "'\(n)' is undefined")) }
+        }
+    }
 }
 
 /// The control flow a statement hands back to its enclosing loop.

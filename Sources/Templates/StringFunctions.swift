@@ -31,9 +31,7 @@ enum PyString {
                 while i < a.count, isSpace(a[i]) { i += 1 }
                 if i >= a.count { break }
                 if maxsplit >= 0 && out.count == maxsplit {
-                    var end = a.count
-                    while end > i, isSpace(a[end - 1]) { end -= 1 }
-                    out.append(string(a[i..<end]))
+                    out.append(string(a[i...]))
                     return out
                 }
                 let start = i

@@ -19,10 +19,12 @@ public struct TemplateOptions: Sendable {
 /// Parse once, render many times; rendering does not change the template.
 public struct Template: @unchecked Sendable {
     let body: [Stmt]
+    let rootLocals: FrameNames
     public let options: TemplateOptions
 
     public init(_ source: String, options: TemplateOptions = TemplateOptions()) throws {
         body = try Parser.parse(source)
+        rootLocals = Scoping.localsUndefinedAtEntry(body)
         self.options = options
     }
 
@@ -30,7 +32,8 @@ public struct Template: @unchecked Sendable {
     /// `dict`, `raise_exception`, `strftime_now`, `cycler`, `joiner`).
     public func render(_ context: [String: Value] = [:]) throws -> String {
         let globals = Scope(parent: nil, Globals.standard(now: options.now))
-        let scope = Scope(parent: globals, context)
+        let scope = Scope(parent: Scope(parent: globals, context))
+        scope.enterFrame(rootLocals)
         let interpreter = Interpreter(options: options)
         _ = try interpreter.render(body, in: scope)
         return interpreter.output

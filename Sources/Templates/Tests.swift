@@ -38,9 +38,11 @@ extension Interpreter {
             }
         case "odd", "even":
             if case .undefined(let u) = v { throw TemplateError(message: u.message) }
-            guard let i = v.intValue else { throw TemplateError(message: "not all arguments converted during string formatting") }
-            let odd = ((i % 2) + 2) % 2 == 1
-            return name == "odd" ? odd : !odd
+            guard v.isNumber else { throw TemplateError(message: "not all arguments converted during string formatting") }
+            // Python: value % 2 == 1 (so 2.5 is neither odd nor even... but even means value % 2 == 0).
+            let r = try Operators.binary("%", v, .int(2))
+            if name == "odd" { return Operators.equal(r, .int(1)) }
+            return Operators.equal(r, .int(0))
         case "divisibleby":
             guard let i = v.intValue, let n = other.intValue else {
                 if let x = v.doubleValue, let y = other.doubleValue, y != 0 { return x.truncatingRemainder(dividingBy: y) == 0 }

@@ -195,3 +195,25 @@ extension Value {
         }
     }
 }
+
+extension Value {
+    /// `value["key"]`: the dict entry, or undefined when missing or not a dict (no sandbox rules applied).
+    public subscript(key: String) -> Value {
+        switch self {
+        case .dict(let d), .namespace(let d): return d[key] ?? .undefinedValue
+        default: return .undefinedValue
+        }
+    }
+
+    /// `value[i]`: the list or tuple element (negative counts from the end), or undefined.
+    public subscript(index: Int) -> Value {
+        let items: [Value]
+        switch self {
+        case .list(let l): items = l.items
+        case .tuple(let t): items = t
+        default: return .undefinedValue
+        }
+        let j = index < 0 ? index + items.count : index
+        return j >= 0 && j < items.count ? items[j] : .undefinedValue
+    }
+}

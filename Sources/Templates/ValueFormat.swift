@@ -11,22 +11,33 @@ extension Value {
     }
 
     /// Python's `repr()`: how values print inside lists and dicts.
-    public var pythonRepr: String {
+    public var pythonRepr: String { repr(depth: 0) }
+
+    private func repr(depth: Int) -> String {
+        // Python prints a container that contains itself as `[...]`; a depth cap keeps us from recursing forever.
+        if depth > 200 {
+            switch self {
+            case .list: return "[...]"
+            case .dict, .namespace: return "{...}"
+            default: break
+            }
+        }
+        let r = { (v: Value) in v.repr(depth: depth + 1) }
         switch self {
-        case .undefined: return ""
+        case .undefined: return "Undefined"
         case .none: return "None"
         case .bool(let b): return b ? "True" : "False"
         case .int(let i): return String(i)
         case .float(let d): return Value.formatFloat(d)
         case .string(let s): return Value.reprString(s)
-        case .list(let l): return "[" + l.items.map(\.pythonRepr).joined(separator: ", ") + "]"
+        case .list(let l): return "[" + l.items.map(r).joined(separator: ", ") + "]"
         case .tuple(let t):
-            if t.count == 1 { return "(" + t[0].pythonRepr + ",)" }
-            return "(" + t.map(\.pythonRepr).joined(separator: ", ") + ")"
+            if t.count == 1 { return "(" + r(t[0]) + ",)" }
+            return "(" + t.map(r).joined(separator: ", ") + ")"
         case .dict(let d):
-            return "{" + d.pairs.map { $0.key.pythonRepr + ": " + $0.value.pythonRepr }.joined(separator: ", ") + "}"
+            return "{" + d.pairs.map { r($0.key) + ": " + r($0.value) }.joined(separator: ", ") + "}"
         case .namespace(let d):
-            return "<Namespace {" + d.pairs.map { $0.key.pythonRepr + ": " + $0.value.pythonRepr }.joined(separator: ", ") + "}>"
+            return "<Namespace {" + d.pairs.map { r($0.key) + ": " + r($0.value) }.joined(separator: ", ") + "}>"
         case .function(let f): return "<function \(f.name)>"
         }
     }

@@ -83,11 +83,3 @@ struct ConformanceTests {
         return "scalar \(i): got …\(ctx(x).debugDescription)… expected …\(ctx(y).debugDescription)…"
     }
 }
-
-extension Value {
-    /// Test convenience: `v["key"]` (undefined when missing or not a dict).
-    subscript(key: String) -> Value {
-        if case .dict(let d) = self, let v = d[key] { return v }
-        return .undefinedValue
-    }
-}

@@ -5,6 +5,16 @@ import Templates
 
 struct StatementTests {
     static let cases: [RenderCase] = [
+        RenderCase("{% for i in [1] %}{{ xs }}{% endfor %}{% set xs = 1 %}", "", ""),
+        RenderCase("{% if true %}{{ xs }}{% endif %}{% set xs = 1 %}", "", "[1, 2, 3]"),
+        RenderCase("{% macro m() %}{{ xs }}{% endmacro %}{{ m() }}{% set xs = 1 %}", "", ""),
+        RenderCase("{% for i in [1] %}{{ xs }}{% endfor %}{% if false %}{% set xs = 1 %}{% endif %}", "", "[1, 2, 3]"),
+        RenderCase("{% for i in [1] %}{% for j in [1] %}{{ xs }}{% endfor %}{% set xs = 5 %}{% endfor %}", "", ""),
+        RenderCase("{% for i in [1, 2] %}{{ xs }}{% set xs = 5 %}{{ xs }}{% endfor %}{{ xs }}", "", "[1, 2, 3]5[1, 2, 3]5[1, 2, 3]"),
+        RenderCase("{% set x = 1 %}{% macro m() %}{{ x }}{% endmacro %}{% set x = 2 %}{{ m() }}", "", "2"),
+        RenderCase("{% for i in [1] %}{{ (num, 1) }}{% endfor %}{% set num = 2 %}", "", "(Undefined, 1)"),
+        RenderCase("{% generation %}{% set g = 1 %}{{ g }}{% endgeneration %}{{ g is defined }}", "", "1False"),
+        RenderCase("{{ 2.5 is odd }} {{ 3.0 is odd }} {{ 4.0 is even }}", "", "False True True"),
         RenderCase("{% if t %}yes{% endif %}", "", "yes"),
         RenderCase("{% if f %}yes{% else %}no{% endif %}", "", "no"),
         RenderCase("{% if num > 10 %}big{% elif num > 5 %}mid{% elif num > 0 %}small{% else %}neg{% endif %}", "", "mid"),
