@@ -80,6 +80,7 @@ public final class AsyncLLM: Sendable {
     }
 
     private func loop(_ engine: LLMEngine) {
+        var statsLogger = StatsLogger()
         var streams: [String: AsyncThrowingStream<RequestOutput, Error>.Continuation] = [:]
         while true {
             let (commands, shuttingDown) = shared.withLock { s -> ([Command], Bool) in
@@ -121,6 +122,7 @@ public final class AsyncLLM: Sendable {
                 let stats = engine.stats
                 shared.withLock { $0.stats = stats }
                 onStep?(stats, outputs, monotonicSeconds() - start)
+                if let line = statsLogger.line(stats) { log(line) }
             } catch {
                 // A failed step (a backend error) fails the requests in flight, not the server.
                 for (id, continuation) in streams {
@@ -132,6 +134,12 @@ public final class AsyncLLM: Sendable {
         }
         stopped.signal()
     }
+}
+
+/// Engine log lines go to stderr with a timestamp, as vLLM's logger prints them.
+func log(_ message: String) {
+    let stamp = Date().formatted(.iso8601.year().month().day().time(includingFractionalSeconds: false))
+    FileHandle.standardError.write(Data("INFO \(stamp) [engine] \(message)\n".utf8))
 }
 
 /// Hands a non-Sendable value to the one thread that will own it.

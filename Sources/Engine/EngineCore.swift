@@ -23,6 +23,33 @@ public struct EngineStats: Sendable {
     public let prefixCacheQueries: Int
     public let prefixCacheHits: Int
     public let numPreemptions: Int
+    /// Totals since start: prompt tokens computed (prefill) and tokens generated.
+    public let promptTokens: Int
+    public let generationTokens: Int
+
+    public var prefixCacheHitRate: Double { prefixCacheQueries == 0 ? 0 : Double(prefixCacheHits) / Double(prefixCacheQueries) }
+}
+
+/// vLLM's periodic engine log line, from successive `EngineStats`.
+public struct StatsLogger {
+    private var last: (time: Double, prompt: Int, generation: Int)?
+    public let interval: Double
+
+    public init(interval: Double = 5) { self.interval = interval }
+
+    /// The line to log now, or nil when less than `interval` passed since the last one.
+    public mutating func line(_ stats: EngineStats, now: Double = monotonicSeconds()) -> String? {
+        guard let previous = last else {
+            last = (now, stats.promptTokens, stats.generationTokens)
+            return nil
+        }
+        let dt = now - previous.time
+        guard dt >= interval else { return nil }
+        last = (now, stats.promptTokens, stats.generationTokens)
+        return String(format: "Avg prompt throughput: %.1f tokens/s, Avg generation throughput: %.1f tokens/s, Running: %d reqs, Waiting: %d reqs, KV cache usage: %.1f%%, Prefix cache hit rate: %.1f%%",
+                      Double(stats.promptTokens - previous.prompt) / dt, Double(stats.generationTokens - previous.generation) / dt,
+                      stats.running, stats.waiting, stats.kvCacheUsage * 100, stats.prefixCacheHitRate * 100)
+    }
 }
 
 /// The token-level engine loop: `add` requests, call `step()` until nothing is left. Each step is
@@ -60,13 +87,15 @@ public final class EngineCore {
 
     public var kvCacheTokens: Int { scheduler.kvCache.numBlocks * config.blockSize }
     private(set) var numPreemptions = 0
+    private var promptTokens = 0
+    private var generationTokens = 0
 
     /// Queue lengths, KV usage and prefix-cache effectiveness, for logs and metrics.
     public var stats: EngineStats {
         let kv = scheduler.kvCache
         return EngineStats(running: scheduler.running.count, waiting: scheduler.waiting.count, kvCacheUsage: kv.usage,
                            prefixCacheQueries: kv.prefixQueries, prefixCacheHits: kv.prefixHits,
-                           numPreemptions: numPreemptions)
+                           numPreemptions: numPreemptions, promptTokens: promptTokens, generationTokens: generationTokens)
     }
     public var hasUnfinishedRequests: Bool { scheduler.hasWork }
 
@@ -103,6 +132,8 @@ public final class EngineCore {
         guard !batch.isEmpty else { return [] }
         let results = try runner.run(batch)
         for entry in batch.entries {
+            let prefill = max(0, min(entry.seq.promptCount, entry.seq.numComputedTokens + entry.numTokens) - entry.seq.numComputedTokens)
+            promptTokens += prefill
             entry.seq.numComputedTokens += entry.numTokens
             scheduler.kvCache.cacheFullBlocks(entry.seq)
         }
@@ -120,6 +151,7 @@ public final class EngineCore {
             let sample = Sampler.sample(logits: row, params: seq.params, history: seq.history,
                                         badWordsTokenIds: seq.badWordsTokenIds, eosTokenIds: seq.eosTokenIds, rng: &seq.rng)
             seq.append(sample.token)
+            generationTokens += 1
             outputs.append(StepOutput(requestId: seq.id, newTokenIds: [Int(sample.token)], finishReason: seq.finishReason,
                                       stopTokenId: seq.stopTokenId, sample: sample, promptLogprobs: promptLogprobs,
                                       numCachedTokens: seq.numCachedTokens))

@@ -11,5 +11,5 @@ struct Osprey: ParsableCommand {
 struct Bench: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Benchmarks; each prints its figure beside its hardware floor.",
-        subcommands: [BenchLatency.self, BenchKernels.self, BenchTokenizer.self])
+        subcommands: [BenchLatency.self, BenchThroughput.self, BenchKernels.self, BenchTokenizer.self])
 }
