@@ -39,7 +39,7 @@ struct GenerationTests {
         #expect(try engine(name) { $0.maxNumBatchedTokens = 7 }.generate(ids, params: Self.greedy) == expected)
         // Too few blocks for all at once: later requests are preempted and recomputed.
         let longest = ids.map(\.count).max()! + 32
-        let small = try engine(name) { $0.numBlocks = (longest + 15) / 16 + 2; $0.maxNumBatchedTokens = 512 }
+        let small = try engine(name) { $0.numBlocks = (longest + 15) / 16 + 2; $0.maxModelLen = longest + 1; $0.maxNumBatchedTokens = 512 }
         #expect(try small.generate(ids, params: Self.greedy) == expected)
         #expect(small.stats.numPreemptions > 0)
     }
