@@ -52,5 +52,6 @@ let package = Package(
         .testTarget(name: "ServerTests", dependencies: ["Server", "Engine"]),
         .testTarget(name: "TokenizersTests", dependencies: ["Tokenizers"]),
         .testTarget(name: "TemplatesTests", dependencies: ["Templates"]),
+        .testTarget(name: "SamplerTests", dependencies: ["Engine"]),
     ]
 )

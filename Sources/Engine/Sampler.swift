@@ -2,54 +2,224 @@ import Foundation
 
 /// A small, fast, seedable generator (SplitMix64), one per request so that a seeded request
 /// samples the same tokens whatever else is in the batch.
-struct SplitMix64: RandomNumberGenerator {
+public struct SplitMix64: RandomNumberGenerator, Sendable {
     private var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
+    public init(seed: UInt64) { state = seed }
+    public mutating func next() -> UInt64 {
         state &+= 0x9E37_79B9_7F4A_7C15
         var z = state
         z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
         z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
         return z ^ (z >> 31)
     }
+    /// Uniform in [0, 1) with 53 random bits.
+    public mutating func nextUnit() -> Double { Double(next() >> 11) * 0x1p-53 }
 }
 
-/// Picks the next token from one row of logits: greedy at temperature 0, otherwise temperature,
-/// top-k, top-p and min-p filtering then a draw.
-enum Sampler {
-    static func sample(_ logits: [Float], params: SamplingParams, rng: inout SplitMix64) -> Int32 {
-        if params.temperature == 0 { return argmax(logits) }
-        let t = Float(params.temperature)
-        var order = Array(logits.indices).sorted { logits[$0] > logits[$1] }
-        if params.topK > 0 { order = Array(order.prefix(params.topK)) }
-        let maxLogit = logits[order[0]]
-        var probs = order.map { expf((logits[$0] - maxLogit) / t) }
-        let total = probs.reduce(0, +)
-        probs = probs.map { $0 / total }
-        var keep = probs.count
-        if params.topP < 1 {
-            var cumulative: Float = 0
-            for (i, p) in probs.enumerated() {
-                cumulative += p
-                if cumulative >= Float(params.topP) { keep = i + 1; break }
-            }
+/// A token id with its log probability.
+public struct TokenLogprob: Sendable, Equatable {
+    public var id: Int32
+    public var logprob: Float
+    public init(id: Int32, logprob: Float) {
+        self.id = id
+        self.logprob = logprob
+    }
+}
+
+/// One drawn token (or, for prompt logprobs, one prompt token) and its log probabilities.
+/// `logprob` and `rank` are NaN and 0 when logprobs were not requested (they cost a pass over the
+/// vocabulary). `rank` is 1-based: how many tokens have a logprob at least the token's (vLLM).
+/// `topLogprobs` holds the requested number of most likely tokens, most likely first.
+public struct SampleResult: Sendable, Equatable {
+    public var token: Int32
+    public var logprob: Float
+    public var rank: Int
+    public var topLogprobs: [TokenLogprob]
+    public init(token: Int32, logprob: Float = .nan, rank: Int = 0, topLogprobs: [TokenLogprob] = []) {
+        self.token = token
+        self.logprob = logprob
+        self.rank = rank
+        self.topLogprobs = topLogprobs
+    }
+}
+
+/// The tokens a request has seen, in the form the penalties need. Kept per request and updated
+/// with `append`, so a step costs O(new tokens), not O(prompt).
+public struct SamplingHistory: Sendable {
+    /// Distinct prompt tokens (repetition penalty).
+    public private(set) var promptTokens: Set<Int32>
+    public private(set) var outputTokens: [Int32]
+    /// Occurrences in the output (frequency and presence penalties).
+    public private(set) var outputCounts: [Int32: Int]
+
+    public init<P: Collection<Int32>, O: Collection<Int32>>(prompt: P, output: O) {
+        promptTokens = Set(prompt)
+        outputTokens = []
+        outputCounts = [:]
+        for t in output { append(t) }
+    }
+    public init<P: Collection<Int32>>(prompt: P) { self.init(prompt: prompt, output: [Int32]()) }
+
+    public mutating func append(_ token: Int32) {
+        outputTokens.append(token)
+        outputCounts[token, default: 0] += 1
+    }
+}
+
+/// Picks the next token from one row of logits, as vLLM v1's sampler does, in its order:
+///
+/// 1. `allowedTokenIds` mask, 2. `badWords`, 3. `minTokens` (EOS and stop token ids banned while
+/// the output is shorter), 4. `logitBias`, 5. repetition penalty (prompt + output tokens: positive
+/// logits divided, negative multiplied), 6. frequency and presence penalties (output tokens), then
+/// 7. greedy argmax at temperature 0, otherwise temperature (raised to at least 0.01 as vLLM does),
+/// min-p, top-k, top-p (vLLM applies min-p before top-k/top-p), and a draw from what is left.
+///
+/// Logprobs follow vLLM's default `logprobs_mode = "raw_logprobs"`: the log-softmax of the model's
+/// raw logits, before any of the steps above (so a banned token still has its logprob).
+public enum Sampler {
+    /// Samples one token. `eosTokenIds` are needed for `minTokens`; `badWordsTokenIds` come from
+    /// `SamplingParams.badWordsTokenIds(encode:)`.
+    public static func sample(logits: [Float], params: SamplingParams, history: SamplingHistory,
+                              badWordsTokenIds: [[Int32]] = [], eosTokenIds: Set<Int32> = [],
+                              rng: inout SplitMix64) -> SampleResult {
+        let processed = processLogits(logits, params: params, history: history,
+                                      badWordsTokenIds: badWordsTokenIds, eosTokenIds: eosTokenIds)
+        let token: Int32
+        if params.isGreedy {
+            token = argmax(processed)
+        } else {
+            let kept = candidates(processed, params: params)
+            token = draw(kept, rng: &rng)
         }
-        if params.minP > 0 {
-            let threshold = Float(params.minP) * probs[0]
-            keep = min(keep, probs.prefix { $0 >= threshold }.count)
-        }
-        let kept = probs.prefix(keep)
-        var r = Float(Double(rng.next() >> 11) / Double(1 << 53)) * kept.reduce(0, +)
-        for (i, p) in kept.enumerated() {
-            r -= p
-            if r <= 0 { return Int32(order[i]) }
-        }
-        return Int32(order[keep - 1])
+        guard let k = params.logprobs else { return SampleResult(token: token) }
+        return logprobs(row: logits, token: token, top: k == -1 ? logits.count : k)
     }
 
-    static func argmax(_ logits: [Float]) -> Int32 {
+    /// Convenience for callers without a kept history (builds one: O(prompt + output)).
+    public static func sample(logits: [Float], params: SamplingParams, promptTokenIds: [Int32],
+                              outputTokenIds: [Int32], badWordsTokenIds: [[Int32]] = [],
+                              eosTokenIds: Set<Int32> = [], rng: inout SplitMix64) -> SampleResult {
+        sample(logits: logits, params: params, history: SamplingHistory(prompt: promptTokenIds, output: outputTokenIds),
+               badWordsTokenIds: badWordsTokenIds, eosTokenIds: eosTokenIds, rng: &rng)
+    }
+
+    /// The first sampler API: no history (no penalties, bans or bias from history).
+    static func sample(_ logits: [Float], params: SamplingParams, rng: inout SplitMix64) -> Int32 {
+        sample(logits: logits, params: params, history: SamplingHistory(prompt: [Int32]()), rng: &rng).token
+    }
+
+    /// Steps 1–6: the logits greedy decoding takes the argmax of (banned tokens are -inf).
+    public static func processLogits(_ logits: [Float], params: SamplingParams, history: SamplingHistory,
+                                     badWordsTokenIds: [[Int32]] = [], eosTokenIds: Set<Int32> = []) -> [Float] {
+        var l: [Float]
+        if let allowed = params.allowedTokenIds {
+            l = [Float](repeating: -.infinity, count: logits.count)
+            for id in allowed where id >= 0 && id < logits.count { l[id] = logits[id] }
+        } else {
+            l = logits
+        }
+        let output = history.outputTokens
+        for word in badWordsTokenIds where !word.isEmpty && word.count <= output.count + 1 {
+            let prefix = word.dropLast()
+            if output.suffix(prefix.count).elementsEqual(prefix), let last = word.last, Int(last) < l.count, last >= 0 {
+                l[Int(last)] = -.infinity
+            }
+        }
+        if output.count < params.minTokens {
+            for id in eosTokenIds where id >= 0 && Int(id) < l.count { l[Int(id)] = -.infinity }
+            for id in params.stopTokenIds where id >= 0 && id < l.count { l[id] = -.infinity }
+        }
+        for (id, bias) in params.logitBias where id >= 0 && id < l.count {
+            l[id] += Float(min(100, max(-100, bias)))
+        }
+        if params.repetitionPenalty != 1 {
+            let p = Float(params.repetitionPenalty)
+            func penalize(_ id: Int32) {
+                guard id >= 0, Int(id) < l.count else { return }
+                let v = l[Int(id)]
+                l[Int(id)] = v > 0 ? v / p : v * p
+            }
+            for id in history.promptTokens { penalize(id) }
+            for id in history.outputCounts.keys where !history.promptTokens.contains(id) { penalize(id) }
+        }
+        if params.frequencyPenalty != 0 || params.presencePenalty != 0 {
+            let f = Float(params.frequencyPenalty), pr = Float(params.presencePenalty)
+            for (id, count) in history.outputCounts where id >= 0 && Int(id) < l.count {
+                l[Int(id)] -= f * Float(count) + pr
+            }
+        }
+        return l
+    }
+
+    /// Index of the largest value; the first one on ties (as torch.argmax).
+    public static func argmax(_ values: [Float]) -> Int32 {
         var best = 0
-        for i in logits.indices where logits[i] > logits[best] { best = i }
+        var bestValue = -Float.infinity
+        for i in values.indices where values[i] > bestValue {
+            best = i
+            bestValue = values[i]
+        }
         return Int32(best)
+    }
+
+    /// The tokens that survive temperature, min-p, top-k and top-p, with their unnormalized
+    /// probabilities exp((l - max) / T). Never empty when any logit is finite.
+    public static func candidates(_ processed: [Float], params: SamplingParams) -> [(id: Int32, weight: Float)] {
+        let invT = Float(1 / max(params.effectiveTemperature, 1e-2))
+        var maxLogit = -Float.infinity
+        for v in processed where v > maxLogit { maxLogit = v }
+        guard maxLogit > -.infinity else { return [(Self.argmax(processed), 1)] }
+        // A token survives min-p and top-k iff its logit reaches a threshold; both keep the maximum.
+        var threshold = -Float.infinity
+        if params.minP > 0 {
+            threshold = maxLogit + Float(log(params.minP)) / invT
+        }
+        if let k = params.effectiveTopK, k < processed.count {
+            threshold = max(threshold, Selection.kthLargest(processed, k))
+        }
+        var kept: [(id: Int32, weight: Float)] = []
+        kept.reserveCapacity(threshold > -.infinity ? 64 : processed.count)
+        for (i, v) in processed.enumerated() where v >= threshold && v > -.infinity {
+            kept.append((Int32(i), expf((v - maxLogit) * invT)))
+        }
+        if params.topP < 1 { kept = Selection.nucleus(kept, topP: params.topP) }
+        return kept
+    }
+
+    /// Draws one candidate with probability proportional to its weight.
+    static func draw(_ kept: [(id: Int32, weight: Float)], rng: inout SplitMix64) -> Int32 {
+        var total = 0.0
+        for c in kept { total += Double(c.weight) }
+        let r = rng.nextUnit() * total
+        var cumulative = 0.0
+        for c in kept {
+            cumulative += Double(c.weight)
+            if r < cumulative { return c.id }
+        }
+        return kept.last { $0.weight > 0 }?.id ?? kept[0].id
+    }
+
+    /// Log-softmax facts about `token` in one row: its logprob, its 1-based rank, and the `top`
+    /// most likely tokens.
+    public static func logprobs(row: [Float], token: Int32, top: Int) -> SampleResult {
+        let lse = Selection.logSumExp(row)
+        let value = row[Int(token)]
+        var rank = 0
+        for v in row where v >= value { rank += 1 }
+        let topIds = Selection.topIndices(row, min(max(top, 0), row.count))
+        return SampleResult(token: token, logprob: value - lse, rank: max(rank, 1),
+                            topLogprobs: topIds.map { TokenLogprob(id: Int32($0), logprob: row[$0] - lse) })
+    }
+
+    /// Prompt logprobs (vLLM's `prompt_logprobs`): `rows[i]` are the logits after prompt position
+    /// `i`, which predict token `i + 1`. The first position has none (nil), as in vLLM; rows past
+    /// the prompt's end are ignored. Raw log-softmax, like sample logprobs.
+    public static func promptLogprobs(rows: [[Float]], promptTokenIds: [Int32], top: Int) -> [SampleResult?] {
+        var result: [SampleResult?] = [nil]
+        for position in 1..<max(promptTokenIds.count, 1) where position - 1 < rows.count {
+            let row = rows[position - 1]
+            result.append(logprobs(row: row, token: promptTokenIds[position], top: top == -1 ? row.count : top))
+        }
+        return result
     }
 }
