@@ -22,7 +22,7 @@ enum JSON {
     /// One server-sent event line.
     static func event(_ value: some Encodable) -> ByteBuffer {
         var bytes = Array("data: ".utf8)
-        bytes += (try? encoder.encode(value)) ?? Array("{}".utf8)
+        bytes += (try? encoder.encode(value)).map { Array($0) } ?? Array("{}".utf8)
         bytes += Array("\n\n".utf8)
         return ByteBuffer(bytes: bytes)
     }

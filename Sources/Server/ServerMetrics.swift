@@ -20,7 +20,6 @@ public final class ServerMetrics: Sendable {
     let successStop: Counter
     let successLength: Counter
     let successAbort: Counter
-    let httpRequests: Mutex<[String: Counter]> = Mutex([:])
     private let last = Mutex((queries: 0, hits: 0, preemptions: 0))
 
     public init(modelName: String) {

@@ -43,8 +43,7 @@ struct BenchServe: ParsableCommand {
               + "rate \(requestRate), max concurrency \(maxConcurrency.map(String.init) ?? "unlimited")")
         let slots = DispatchSemaphore(value: maxConcurrency ?? numPrompts)
         let group = DispatchGroup()
-        let lock = NSLock()
-        var results: [Result] = []
+        let results = ResultList()
         let start = Date()
         for (i, prompt) in prompts.enumerated() {
             if rate.isFinite, i > 0 {
@@ -56,13 +55,13 @@ struct BenchServe: ParsableCommand {
             let body = requestBody(prompt)
             Thread.detachNewThread {
                 let result = self.send(body: body, promptTokens: prompt.count)
-                lock.withLock { results.append(result) }
+                results.append(result)
                 slots.signal()
                 group.leave()
             }
         }
         group.wait()
-        report(results, duration: Date().timeIntervalSince(start))
+        report(results.all, duration: Date().timeIntervalSince(start))
     }
 
     func requestBody(_ prompt: [Int]) -> Data {
@@ -158,6 +157,14 @@ struct BenchServe: ParsableCommand {
         let lo = Int(rank.rounded(.down)), hi = Int(rank.rounded(.up))
         return sorted[lo] + (sorted[hi] - sorted[lo]) * (rank - Double(lo))
     }
+}
+
+/// Results gathered from the request threads.
+final class ResultList: @unchecked Sendable {
+    private let lock = NSLock()
+    private var results: [BenchServe.Result] = []
+    func append(_ result: BenchServe.Result) { lock.lock(); results.append(result); lock.unlock() }
+    var all: [BenchServe.Result] { lock.lock(); defer { lock.unlock() }; return results }
 }
 
 /// SplitMix64, for reproducible prompts without Foundation's global generator.

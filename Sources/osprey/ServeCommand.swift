@@ -68,8 +68,9 @@ struct Serve: ParsableCommand {
 
     func run() throws {
         LoggingSystem.bootstrap { StreamLogHandler.standardError(label: $0) }
-        var logger = Logger(label: "osprey.serve")
-        logger.logLevel = .info
+        var serverLogger = Logger(label: "osprey.serve")
+        serverLogger.logLevel = .info
+        let logger = serverLogger
         var options = model
         if let modelTag { options.model = modelTag }
         let loaded = try options.load()
@@ -107,7 +108,7 @@ struct Serve: ParsableCommand {
         print("KV cache: \(engine.kvCacheTokens) tokens; max_model_len \(engine.maxModelLen); max_num_seqs \(maxNumSeqs)")
         print("Serving \(config.servedModelNames.joined(separator: ", ")) on http://\(host):\(port)/v1 (docs: /docs)"
               + (config.apiKeys.isEmpty ? "" : "; API key required"))
-        fflush(stdout)
+        fflush(nil)
         let server = OpenAIServer(engine: engine, config: config, metrics: metrics)
         try runBlocking { try await server.run(logger: logger) }
         print("Shut down cleanly.")

@@ -128,7 +128,7 @@ def test_completion_stream_usage(client):
     chunks = list(client.completions.create(model=MODEL_NAME, prompt="Hello", max_tokens=4, stream=True,
                                             stream_options={"include_usage": True}))
     assert chunks[-1].usage is not None and chunks[-1].choices == []
-    assert chunks[-1].usage.completion_tokens == sum(1 for _ in range(0)) or chunks[-1].usage.completion_tokens > 0
+    assert 0 < chunks[-1].usage.completion_tokens <= 4
     assert any(c.choices and c.choices[0].finish_reason for c in chunks)
 
 

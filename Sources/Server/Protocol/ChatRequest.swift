@@ -20,12 +20,13 @@ public struct ChatMessage: Decodable, Sendable {
             throw DecodingError.dataCorruptedError(forKey: .role, in: c,
                 debugDescription: "unknown role '\(role)'; expected one of system, developer, user, assistant, tool.")
         }
-        if try c.decodeNil(forKey: .content) || !c.contains(.content) {
+        if try !c.contains(.content) || c.decodeNil(forKey: .content) {
             content = nil
         } else if let s = try? c.decode(String.self, forKey: .content) {
             content = s
-        } else if let parts = try? c.decode([ContentPart].self, forKey: .content) {
-            content = parts.compactMap(\.text).joined(separator: "\n")
+        } else if (try? c.nestedUnkeyedContainer(forKey: .content)) != nil {
+            // A list: decode it for real so a bad part names itself.
+            content = try c.decode([ContentPart].self, forKey: .content).compactMap(\.text).joined(separator: "\n")
         } else {
             throw DecodingError.typeMismatch(String.self, .init(codingPath: c.codingPath + [CodingKeys.content],
                 debugDescription: "expected a string or a list of content parts ({\"type\": \"text\", \"text\": ...})"))

@@ -83,17 +83,19 @@ extension OpenAIServer {
             }
             var parsers = (0..<n).map { _ in ChatOutputParsing(options: parsing) }
             var completionTokens = 0
+            var done = Set<Int>()
             do {
                 // The role first, then the echoed text, for every choice (vLLM's order).
                 for i in 0..<n { try await send(i, DeltaMessage(role: "assistant", content: "")) }
                 if let echoText, !echoText.isEmpty { for i in 0..<n { try await send(i, DeltaMessage(content: echoText)) } }
                 for try await output in stream {
-                    for completion in output.outputs {
+                    for completion in output.outputs where !done.contains(completion.index) {
                         completionTokens += completion.tokenIds.count
                         let i = completion.index
                         var delta = parsers[i].delta(completion.text, tokenIds: completion.tokenIds)
                         let logprobs = wantLogprobs ? ChatLogprobs(completion.logprobs ?? [], top: topLogprobs) : nil
                         if let finish = completion.finishReason {
+                            done.insert(i)
                             let reason = parsers[i].sawToolCall && finish == .stop ? "tool_calls" : finish.rawValue
                             try await send(i, delta ?? DeltaMessage(content: ""), logprobs: logprobs, finish: reason,
                                            stop: StopReasonValue(completion.stopReason))

@@ -15,18 +15,19 @@ extension OpenAIServer {
         }
         let echo = fields.echo ?? false
         let vocab = loaded.model.config.vocabSize
-        var prompts: [(text: String, ids: [Int])] = []
+        var collected: [(text: String, ids: [Int])] = []
         switch request.prompt {
         case .texts(let texts):
-            for text in texts { prompts.append((text, loaded.encode(text, addSpecialTokens: request.addSpecialTokens ?? true))) }
+            for text in texts { collected.append((text, loaded.encode(text, addSpecialTokens: request.addSpecialTokens ?? true))) }
         case .tokenLists(let lists):
             for ids in lists {
                 if let bad = ids.first(where: { $0 < 0 || $0 >= vocab }) {
                     throw APIError.badRequest("Token id \(bad) in the prompt is out of vocabulary (vocab size \(vocab)).", param: "prompt")
                 }
-                prompts.append((loaded.tokenizer.decode(ids), ids))
+                collected.append((loaded.tokenizer.decode(ids), ids))
             }
         }
+        let prompts = collected
         if prompts.contains(where: { $0.ids.isEmpty }) { throw APIError.badRequest("The prompt is empty.", param: "prompt") }
         var allParams: [SamplingParams] = []
         for prompt in prompts {
@@ -90,10 +91,12 @@ extension OpenAIServer {
             var perPrompt = [Int](repeating: 0, count: prompts.count)
             var echoed = Set<Int>()
             var textLength = [Int: Int]()
+            var done = Set<Int>()
             do {
                 for try await (p, output) in mergeOutputs(streams) {
-                    for completion in output.outputs {
+                    for completion in output.outputs where !done.contains(p * n + completion.index) {
                         let choiceIndex = p * n + completion.index
+                        if completion.finishReason != nil { done.insert(choiceIndex) }
                         var text = completion.text
                         var logprobs: CompletionLogprobs?
                         if request.logprobs != nil { logprobs = CompletionLogprobs() }

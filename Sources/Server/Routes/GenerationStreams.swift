@@ -1,5 +1,6 @@
 import Engine
 import Foundation
+import Synchronization
 
 /// Several requests' output streams read as one, each output tagged with its request's index.
 /// Ending the merged stream (a client gone) cancels the readers, which aborts the requests.
@@ -24,20 +25,19 @@ func mergeOutputs(_ streams: [AsyncThrowingStream<RequestOutput, Error>]) -> Asy
 
 /// Aborts whichever of a response's requests are still running when it is dropped (the client
 /// went away, or writing failed), so their KV blocks are freed at once.
-final class InFlightRequests: @unchecked Sendable {
+final class InFlightRequests: Sendable {
     private let engine: AsyncLLM
-    private let lock = NSLock()
-    private var running: Set<String>
+    private let running: Mutex<Set<String>>
 
     init(engine: AsyncLLM, ids: [String]) {
         self.engine = engine
-        running = Set(ids)
+        running = Mutex(Set(ids))
     }
 
-    func finished(_ id: String) { lock.withLock { _ = running.remove(id) } }
+    func finished(_ id: String) { running.withLock { _ = $0.remove(id) } }
 
     func abortRemaining() {
-        let ids = lock.withLock { () -> Set<String> in defer { running = [] }; return running }
+        let ids = running.withLock { set -> Set<String> in defer { set = [] }; return set }
         for id in ids { engine.abort(id) }
     }
 }
