@@ -99,7 +99,7 @@ struct BenchServe: ParsableCommand {
             while let end = buffer.range(of: Data("\n\n".utf8)) {
                 let event = String(decoding: buffer[..<end.lowerBound], as: UTF8.self)
                 buffer = Data(buffer[end.upperBound...])
-                for line in event.split(separator: "\n") where line.hasPrefix("data: ") {
+                for line in event.split(whereSeparator: \.isNewline) where line.hasPrefix("data: ") {
                     let payload = line.dropFirst(6)
                     if payload == "[DONE]" { result.ok = result.error.isEmpty; result.latency = Date().timeIntervalSince(start); return result }
                     guard let object = try? JSONSerialization.jsonObject(with: Data(payload.utf8)) as? [String: Any] else { continue }
