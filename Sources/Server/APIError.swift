@@ -74,7 +74,7 @@ public struct APIError: Error, Sendable, CustomStringConvertible {
         return out
     }
 
-    static func fromDecoding(_ error: DecodingError) -> APIError {
+    public static func fromDecoding(_ error: DecodingError) -> APIError {
         switch error {
         case .keyNotFound(let key, let ctx):
             let field = fieldName(ctx.codingPath + [key])

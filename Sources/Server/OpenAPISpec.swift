@@ -1,6 +1,6 @@
 /// `GET /openapi.json`: every route with its request and response schema (OpenAPI 3.1).
-enum OpenAPISpec {
-    static let json = #"""
+public enum OpenAPISpec {
+    public static let json = #"""
 {
   "openapi": "3.1.0",
   "info": {"title": "Osprey OpenAI-compatible API", "version": "0.1.0",

@@ -1,7 +1,7 @@
 import Engine
 import Foundation
 import Testing
-@testable import Server
+import Server
 
 @Suite struct ErrorShapes {
     @Test func errorBodyHasOpenAIShape() throws {

@@ -1,7 +1,7 @@
 import Engine
 import Foundation
 import Testing
-@testable import Server
+import Server
 
 func decodeRequest<T: Decodable>(_ type: T.Type, _ json: String) throws -> T {
     do {

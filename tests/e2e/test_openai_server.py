@@ -246,3 +246,23 @@ def test_api_key(keyed_server):
 
 def test_no_key_needed_without_api_key(server):
     assert requests.get(server.base_url + "/models", headers={"Authorization": "Bearer anything"}).status_code == 200
+
+
+# ---------------------------------------------------------------- shutdown
+
+def test_sigterm_drains_in_flight_stream():
+    """SIGTERM mid-stream: the stream still runs to [DONE], then the server exits 0."""
+    from conftest import Server
+    s = Server()
+    with requests.post(s.base_url + "/completions", stream=True,
+                       json={"prompt": "Once", "max_tokens": 24, "ignore_eos": True, "stream": True}) as r:
+        lines = r.iter_lines()
+        first = next(l for l in lines if l)
+        assert first.startswith(b"data: ")
+        s.process.terminate()
+        rest = [l for l in lines if l]
+    assert rest[-1] == b"data: [DONE]"
+    texts = [first] + [l for l in rest if l.startswith(b"data: {")]
+    assert len(texts) == 24
+    assert s.process.wait(timeout=60) == 0
+    s.log.close()

@@ -88,6 +88,14 @@ public struct CompletionChoice: Encodable, Sendable {
     enum CodingKeys: String, CodingKey {
         case index, text, logprobs, finishReason = "finish_reason", stopReason = "stop_reason"
     }
+
+    public init(index: Int, text: String, logprobs: CompletionLogprobs?, finishReason: String?, stopReason: StopReasonValue?) {
+        self.index = index
+        self.text = text
+        self.logprobs = logprobs
+        self.finishReason = finishReason
+        self.stopReason = stopReason
+    }
 }
 
 /// A completion, or one chunk of a streamed one (same object, as OpenAI sends it).

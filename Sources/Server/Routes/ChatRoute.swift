@@ -125,7 +125,7 @@ extension OpenAIServer {
     }
 
     /// True when the rendered prompt ends inside an opened `<think>` block.
-    static func promptOpensThinking(_ prompt: String) -> Bool {
+    public static func promptOpensThinking(_ prompt: String) -> Bool {
         guard let open = prompt.range(of: "<think>", options: .backwards) else { return false }
         return prompt.range(of: "</think>", range: open.upperBound..<prompt.endIndex) == nil
     }
