@@ -6,7 +6,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 python3 -m pip install -q openai requests httpx pytest
-[ -x .build/release/osprey ] || swift build -c release
+swift build -c release --product osprey
 python3 -m pytest -q tests/e2e "$@"
 if command -v chromium >/dev/null 2>&1 || command -v chromium-browser >/dev/null 2>&1; then
     scripts/docs-screenshot.sh

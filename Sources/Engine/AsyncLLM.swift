@@ -106,6 +106,10 @@ public final class AsyncLLM: Sendable {
                 }
             }
             if !engine.hasUnfinishedRequests {
+                // Publish the idle state too (aborts free blocks without a step).
+                let stats = engine.stats
+                shared.withLock { $0.stats = stats }
+                if !commands.isEmpty { onStep?(stats, [], 0) }
                 if shuttingDown { break }
                 wakeUp.lock()
                 if shared.withLock({ $0.commands.isEmpty && !$0.shuttingDown }) { wakeUp.wait(until: Date() + 1) }

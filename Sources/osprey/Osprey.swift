@@ -5,11 +5,11 @@ struct Osprey: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "osprey",
         abstract: "LLM inference and serving engine (vLLM-compatible command line).",
-        subcommands: [Generate.self, Tokenize.self, Bench.self])
+        subcommands: [Serve.self, Generate.self, Tokenize.self, Bench.self])
 }
 
 struct Bench: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Benchmarks; each prints its figure beside its hardware floor.",
-        subcommands: [BenchLatency.self, BenchThroughput.self, BenchKernels.self, BenchTokenizer.self])
+        subcommands: [BenchLatency.self, BenchThroughput.self, BenchServe.self, BenchKernels.self, BenchTokenizer.self])
 }
