@@ -77,7 +77,7 @@ I'll search first, then save the notes.
 
 let qwenToolCalls: [(name: String, arguments: String)] = [
     ("search", #"{"query": "Zürich \"Altstadt\" café", "filters": {"lang": ["de", "en"], "max_results": 5, "safe": true, "near": null}, "emoji": "🦅 😀", "path": "C:\\temp\\x"}"#),
-    ("write_file", #"{"path": "notes/osprey.md", "content": "# Osprey\n\nLine with \"quotes\" and a tab\there.\n", "mode": 420, "ratio": -1.5e-3, "tags": [], "meta": {}}"#),
+    ("write_file", ##"{"path": "notes/osprey.md", "content": "# Osprey\n\nLine with \"quotes\" and a tab\there.\n", "mode": 420, "ratio": -1.5e-3, "tags": [], "meta": {}}"##),
 ]
 
 /// GLM-4.5: a call per block, `<arg_key>`/`<arg_value>` pairs, values typed by the schema.
@@ -139,17 +139,29 @@ let weatherTool = ToolDefinition(name: "get_weather", parameters: JSONValue(pars
     }
 
     @Test func hermesMalformedJSONIsContent() throws {
-        let broken = "Let me check.\n<tool_call>\n{\"name\": \"get_weather\", \"arguments\": {\"city\": Tokyo}}\n</tool_call>"
+        // Python-style quotes: broken before the name is complete, so streaming agrees with
+        // `extract` and sends the whole text as content.
+        let broken = "Let me check.\n<tool_call>\n{'name': 'get_weather', 'arguments': {'city': 'Tokyo'}}\n</tool_call>"
         let parser = try ToolParsers.make("hermes")
         let whole = parser.extract(broken)
         #expect(whole.content == broken)
         #expect(whole.toolCalls.isEmpty)
-        // Streamed, the name was never sent, so the text comes back as content too.
         for deltas in StreamSplits.all(broken, randomRuns: 5) {
             let got = try stream("hermes", deltas)
             #expect(got.calls.isEmpty)
             #expect(got.content == broken)
         }
+        // Broken after the name was streamed: `extract` gives content; a stream cannot take the
+        // name back, so it stops that call's arguments where the JSON broke.
+        let late = "<tool_call>\n{\"name\": \"get_weather\", \"arguments\": {\"city\": Tokyo}}\n</tool_call>"
+        #expect(parser.extract(late).content == late)
+        #expect(parser.extract(late).toolCalls.isEmpty)
+        let lateStream = try stream("hermes", ["<tool_call>\n{\"name\": \"get_weather\", \"arguments\": {\"city\": ", "Tokyo}}\n</tool_call>"])
+        #expect(lateStream.calls.map(\.arguments) == [#"{"city": "#])
+        #expect(lateStream.content == "")
+        // Seen whole in one delta, the stream agrees with `extract`.
+        let oneDelta = try stream("hermes", [late])
+        #expect(oneDelta.calls.isEmpty && oneDelta.content == late)
         // Not an object, no name, truncated mid-JSON: content, never a crash.
         for text in ["<tool_call>[1, 2]</tool_call>", "<tool_call>{\"arguments\": {}}</tool_call>", "x<tool_call>{\"name\": \"f\", \"argu", "<tool_call>"] {
             let r = parser.extract(text)
@@ -170,8 +182,8 @@ let weatherTool = ToolDefinition(name: "get_weather", parameters: JSONValue(pars
         #expect(named?.toolCalls.first?.argumentsDelta == "{")
         #expect(isVLLMToolCallID(named?.toolCalls.first?.id ?? ""))
         #expect(parser.extractStreaming(delta: "ty\": \"Tok") == ToolStreamDelta(toolCalls: [DeltaToolCall(index: 0, argumentsDelta: #""city": "Tok"#)]))
-        #expect(parser.extractStreaming(delta: "yo\", \"days\": 1") == ToolStreamDelta(toolCalls: [DeltaToolCall(index: 0, argumentsDelta: #"yo""#)]), "a number that may grow waits")
-        #expect(parser.extractStreaming(delta: "0}}\n</tool") == ToolStreamDelta(toolCalls: [DeltaToolCall(index: 0, argumentsDelta: #", "days": 10}"#)]))
+        #expect(parser.extractStreaming(delta: "yo\", \"days\": 1") == ToolStreamDelta(toolCalls: [DeltaToolCall(index: 0, argumentsDelta: #"yo", "days": "#)]), "a number that may grow waits")
+        #expect(parser.extractStreaming(delta: "0}}\n</tool") == ToolStreamDelta(toolCalls: [DeltaToolCall(index: 0, argumentsDelta: "10}")]))
         #expect(parser.extractStreaming(delta: "_call>") == nil)
         #expect(parser.extractStreaming(delta: "<|im_end|>") == nil, "text after the calls is dropped")
         #expect(parser.finish() == nil)

@@ -30,8 +30,8 @@ indirect enum PartialJSON: Sendable, Equatable {
 
     /// Parses a JSON text prefix. Returns nil while the text is only whitespace; throws when the
     /// text can never become valid JSON (including anything but whitespace after a complete value).
-    static func parse<S: StringProtocol>(_ text: S) throws -> PartialJSON? {
-        var parser = PartialJSONParser(bytes: Array(text.utf8))
+    static func parse<S: StringProtocol>(_ text: S, textIsComplete: Bool = false) throws -> PartialJSON? {
+        var parser = PartialJSONParser(bytes: Array(text.utf8), textIsComplete: textIsComplete)
         let value = try parser.parseValue()
         if let value, value.isComplete {
             parser.skipWhitespace()
@@ -42,7 +42,7 @@ indirect enum PartialJSON: Sendable, Equatable {
 
     /// Parses text that must be one complete JSON value.
     static func parseComplete<S: StringProtocol>(_ text: S) -> PartialJSON? {
-        guard let value = try? parse(text), value.isComplete else { return nil }
+        guard let value = try? parse(text, textIsComplete: true), value.isComplete else { return nil }
         return value
     }
 }
@@ -53,9 +53,14 @@ enum PartialJSONError: Error, Equatable {
 
 struct PartialJSONParser {
     let bytes: [UInt8]
+    /// No more text will come: a number at the very end is finished.
+    let textIsComplete: Bool
     var pos = 0
 
-    init(bytes: [UInt8]) { self.bytes = bytes }
+    init(bytes: [UInt8], textIsComplete: Bool = false) {
+        self.bytes = bytes
+        self.textIsComplete = textIsComplete
+    }
 
     var atEnd: Bool { pos >= bytes.count }
 
@@ -213,7 +218,7 @@ struct PartialJSONParser {
         let start = pos
         while pos < bytes.count, "0123456789+-.eE".utf8.contains(bytes[pos]) { pos += 1 }
         let raw = String(decoding: bytes[start..<pos], as: UTF8.self)
-        if atEnd { return .number(raw, complete: false) }  // more digits may follow
+        if atEnd && !textIsComplete { return .number(raw, complete: false) }  // more digits may follow
         guard Self.isValidNumber(bytes[start..<pos]) else { throw fail() }
         return .number(raw, complete: true)
     }
