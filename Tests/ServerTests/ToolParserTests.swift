@@ -211,6 +211,9 @@ let weatherTool = ToolDefinition(name: "get_weather", parameters: JSONValue(pars
         try check("glm45", output, content: nil, calls: [("run", #"{"code": "print(\"hi\")\nx = 1", "escaped": {"a": [1, null]}, "none": null}"#)])
         // A call with no arguments.
         try check("glm45", "<tool_call>get_time\n</tool_call>", content: nil, calls: [("get_time", "{}")])
+        try check("glm45", "<tool_call>\nget_time</tool_call>", content: nil, calls: [("get_time", "{}")])
+        // No name at all: not a call, so the output is content.
+        try check("glm45", "<tool_call>\n<arg_key>a</arg_key><arg_value>1</arg_value></tool_call>", content: "<tool_call>\n<arg_key>a</arg_key><arg_value>1</arg_value></tool_call>", calls: [])
     }
 
     @Test func glm45UnclosedCallIsNotACall() throws {

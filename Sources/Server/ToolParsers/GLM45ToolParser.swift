@@ -41,7 +41,8 @@ public struct GLM45ToolParser: ToolParser {
     }
 
     /// `name\n<arg_key>k</arg_key>\n<arg_value>v</arg_value>…` → a call; nil when there is no name.
-    func parseCall(_ body: Substring) -> ToolCall? {
+    func parseCall(_ rawBody: Substring) -> ToolCall? {
+        let body = TagScanning.trimmingLeadingWhitespace(rawBody)
         let nameEnd = [body.firstIndex(of: "\n"), TagScanning.find(Self.keyOpen, in: body)?.lowerBound]
             .compactMap { $0 }.min() ?? body.endIndex
         let name = body[..<nameEnd].trimmingWhitespace()
