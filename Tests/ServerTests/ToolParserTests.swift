@@ -101,15 +101,17 @@ let glmToolOutput = """
 </tool_call>
 """
 
-let weatherTool = ToolDefinition(name: "get_weather", parameters: JSONValue(parsing: """
-{"type": "object", "properties": {"city": {"type": "string"}, "days": {"type": "integer"}, "zip": {"type": "string"}, "options": {"type": "object"}, "verbose": {"type": "boolean"}}, "required": ["city"]}
-"""))
+let weatherTool = ToolDefinition(name: "get_weather", parametersJSON: """
+{"type": "object", "properties": {"city": {"type": "string", "description": "城市"}, "days": {"type": "integer"}, "zip": {"type": "string"}, "options": {"type": "object"}, "verbose": {"type": "boolean"}}, "required": ["city"]}
+""")
 
 @Suite struct ToolParserTests {
     @Test func registryNamesAndUnknownName() throws {
         #expect(ToolParsers.names == ["glm45", "hermes"])
         #expect(throws: ToolParserError.unknownParser("mistral")) { try ToolParsers.make("mistral") }
         #expect(weatherTool.parameterType("city") == "string")
+        #expect(weatherTool.parameterTypes == ["city": "string", "days": "integer", "zip": "string", "options": "object", "verbose": "boolean"])
+        #expect(ToolDefinition(name: "f", parametersJSON: "not json").parameterTypes.isEmpty)
     }
 
     @Test func hermesMultipleCallsNestedUnicodeEscapes() throws {
@@ -181,9 +183,9 @@ let weatherTool = ToolDefinition(name: "get_weather", parameters: JSONValue(pars
         #expect(named?.toolCalls.first?.index == 0)
         #expect(named?.toolCalls.first?.argumentsDelta == "{")
         #expect(isVLLMToolCallID(named?.toolCalls.first?.id ?? ""))
-        #expect(parser.extractStreaming(delta: "ty\": \"Tok") == ToolStreamDelta(toolCalls: [DeltaToolCall(index: 0, argumentsDelta: #""city": "Tok"#)]))
-        #expect(parser.extractStreaming(delta: "yo\", \"days\": 1") == ToolStreamDelta(toolCalls: [DeltaToolCall(index: 0, argumentsDelta: #"yo", "days": "#)]), "a number that may grow waits")
-        #expect(parser.extractStreaming(delta: "0}}\n</tool") == ToolStreamDelta(toolCalls: [DeltaToolCall(index: 0, argumentsDelta: "10}")]))
+        #expect(parser.extractStreaming(delta: "ty\": \"Tok") == ToolStreamDelta(toolCalls: [ToolCallDelta(index: 0, argumentsDelta: #""city": "Tok"#)]))
+        #expect(parser.extractStreaming(delta: "yo\", \"days\": 1") == ToolStreamDelta(toolCalls: [ToolCallDelta(index: 0, argumentsDelta: #"yo", "days": "#)]), "a number that may grow waits")
+        #expect(parser.extractStreaming(delta: "0}}\n</tool") == ToolStreamDelta(toolCalls: [ToolCallDelta(index: 0, argumentsDelta: "10}")]))
         #expect(parser.extractStreaming(delta: "_call>") == nil)
         #expect(parser.extractStreaming(delta: "<|im_end|>") == nil, "text after the calls is dropped")
         #expect(parser.finish() == nil)

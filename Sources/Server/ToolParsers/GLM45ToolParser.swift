@@ -26,9 +26,9 @@ public struct GLM45ToolParser: ToolParser {
 
     // MARK: Whole output
 
-    public func extract(_ text: String) -> (content: String?, toolCalls: [ToolCall]) {
+    public func extract(_ text: String) -> (content: String?, toolCalls: [ParsedToolCall]) {
         guard let first = TagScanning.find(Self.openTag, in: text) else { return (text.nonEmpty, []) }
-        var calls: [ToolCall] = []
+        var calls: [ParsedToolCall] = []
         var rest = text[first.lowerBound...]
         while let open = TagScanning.find(Self.openTag, in: rest) {
             guard let close = TagScanning.find(Self.closeTag, in: rest[open.upperBound...]) else { break }
@@ -41,7 +41,7 @@ public struct GLM45ToolParser: ToolParser {
     }
 
     /// `name\n<arg_key>k</arg_key>\n<arg_value>v</arg_value>…` → a call; nil when there is no name.
-    func parseCall(_ rawBody: Substring) -> ToolCall? {
+    func parseCall(_ rawBody: Substring) -> ParsedToolCall? {
         let body = TagScanning.trimmingLeadingWhitespace(rawBody)
         let nameEnd = [body.firstIndex(of: "\n"), TagScanning.find(Self.keyOpen, in: body)?.lowerBound]
             .compactMap { $0 }.min() ?? body.endIndex
@@ -64,7 +64,7 @@ public struct GLM45ToolParser: ToolParser {
             count += 1
             rest = rest[valueClose.upperBound...]
         }
-        return ToolCall(name: String(name), arguments: arguments + "}")
+        return ParsedToolCall(name: String(name), arguments: arguments + "}")
     }
 
     /// The JSON text for an untyped argument value.
@@ -96,7 +96,7 @@ public struct GLM45ToolParser: ToolParser {
 
     private mutating func drain(final: Bool) -> ToolStreamDelta? {
         var content = ""
-        var calls: [DeltaToolCall] = []
+        var calls: [ToolCallDelta] = []
         while true {
             if malformed {
                 content += held
@@ -121,7 +121,7 @@ public struct GLM45ToolParser: ToolParser {
                         malformed = true
                         continue
                     }
-                    calls.append(DeltaToolCall(index: callsSent, id: call.id, name: call.name, argumentsDelta: call.arguments))
+                    calls.append(ToolCallDelta(index: callsSent, id: call.id, name: call.name, argumentsDelta: call.arguments))
                     callsSent += 1
                     held = String(held[close.upperBound...])
                     inCall = false

@@ -26,9 +26,9 @@ public struct HermesToolParser: ToolParser {
 
     // MARK: Whole output
 
-    public func extract(_ text: String) -> (content: String?, toolCalls: [ToolCall]) {
+    public func extract(_ text: String) -> (content: String?, toolCalls: [ParsedToolCall]) {
         guard let first = TagScanning.find(Self.openTag, in: text) else { return (text.nonEmpty, []) }
-        var calls: [ToolCall] = []
+        var calls: [ParsedToolCall] = []
         var rest = text[first.upperBound...]
         while true {
             let body: Substring
@@ -48,12 +48,12 @@ public struct HermesToolParser: ToolParser {
     }
 
     /// A complete `{"name": "…", "arguments": {…}}`; missing arguments read as `{}`.
-    static func parseCall(_ body: Substring) -> ToolCall? {
+    static func parseCall(_ body: Substring) -> ParsedToolCall? {
         guard let value = PartialJSON.parseComplete(body), case .object = value,
               case .some(.some(.string(let name, true))) = value.member("name") else { return nil }
         let arguments: String
         if case .some(.some(let args)) = value.member("arguments") { arguments = args.rendered } else { arguments = "{}" }
-        return ToolCall(name: name, arguments: arguments)
+        return ParsedToolCall(name: name, arguments: arguments)
     }
 
     // MARK: Streaming
@@ -69,7 +69,7 @@ public struct HermesToolParser: ToolParser {
 
     private mutating func drain(final: Bool) -> ToolStreamDelta? {
         var content = ""
-        var calls: [DeltaToolCall] = []
+        var calls: [ToolCallDelta] = []
         loop: while true {
             switch phase {
             case .content:
@@ -127,7 +127,7 @@ public struct HermesToolParser: ToolParser {
 
     /// Sends what the call's text so far adds: its name once complete, then argument text.
     /// `ended`: no more text will come for this call.
-    private mutating func advanceCall(ended: Bool, closeTag: Bool, content: inout String, calls: inout [DeltaToolCall]) {
+    private mutating func advanceCall(ended: Bool, closeTag: Bool, content: inout String, calls: inout [ToolCallDelta]) {
         let parsedOrNil: PartialJSON?
         do { parsedOrNil = try PartialJSON.parse(body) } catch { return giveUp(closeTag: closeTag, content: &content) }
         guard let parsed = parsedOrNil else {
@@ -163,7 +163,7 @@ public struct HermesToolParser: ToolParser {
             }
         }
         if id != nil || argumentsDelta != nil {
-            calls.append(DeltaToolCall(index: index, id: id, name: name, argumentsDelta: argumentsDelta))
+            calls.append(ToolCallDelta(index: index, id: id, name: name, argumentsDelta: argumentsDelta))
         }
         if ended && !parsed.isComplete { phase = .malformed }
     }

@@ -1,5 +1,5 @@
 /// One function call the model made: `arguments` is JSON text, as OpenAI's `tool_calls` carry it.
-public struct ToolCall: Sendable, Equatable {
+public struct ParsedToolCall: Sendable, Equatable {
     public let id: String
     public let name: String
     public let arguments: String
@@ -14,7 +14,7 @@ public struct ToolCall: Sendable, Equatable {
 /// One streamed piece of a tool call (`delta.tool_calls[i]`): the first piece of call `index`
 /// carries its `id` and `name`; the `argumentsDelta`s of a call, concatenated, are its final
 /// `arguments` string.
-public struct DeltaToolCall: Sendable, Equatable {
+public struct ToolCallDelta: Sendable, Equatable {
     public let index: Int
     public let id: String?
     public let name: String?
@@ -31,33 +31,51 @@ public struct DeltaToolCall: Sendable, Equatable {
 /// What one streamed chunk adds: answer text and/or tool-call pieces.
 public struct ToolStreamDelta: Sendable, Equatable {
     public var content: String?
-    public var toolCalls: [DeltaToolCall]
+    public var toolCalls: [ToolCallDelta]
 
-    public init(content: String? = nil, toolCalls: [DeltaToolCall] = []) {
+    public init(content: String? = nil, toolCalls: [ToolCallDelta] = []) {
         self.content = content
         self.toolCalls = toolCalls
     }
 
     /// nil when there is nothing to send.
-    static func make(content: String, toolCalls: [DeltaToolCall]) -> ToolStreamDelta? {
+    static func make(content: String, toolCalls: [ToolCallDelta]) -> ToolStreamDelta? {
         if content.isEmpty && toolCalls.isEmpty { return nil }
         return ToolStreamDelta(content: content.isEmpty ? nil : content, toolCalls: toolCalls)
     }
 }
 
-/// A tool the request offered (`tools[i].function`): its name and its parameters' JSON schema.
+/// A tool the request offered (`tools[i].function`), reduced to what the parsers read: its name
+/// and the schema type of each parameter (`parameters.properties.<name>.type`).
 public struct ToolDefinition: Sendable, Equatable {
     public let name: String
-    public let parameters: JSONValue?
+    /// Parameter name → its JSON schema `type` (`"string"`, `"integer"`, …), where the schema
+    /// names a single type.
+    public let parameterTypes: [String: String]
 
-    public init(name: String, parameters: JSONValue? = nil) {
+    public init(name: String, parameterTypes: [String: String] = [:]) {
         self.name = name
-        self.parameters = parameters
+        self.parameterTypes = parameterTypes
     }
 
-    /// The schema `type` of parameter `argument` (`properties.<argument>.type`), if it names one.
+    /// From the JSON text of the tool's `parameters` schema; a schema that does not parse gives
+    /// no types.
+    public init(name: String, parametersJSON: String) {
+        var types: [String: String] = [:]
+        if let schema = PartialJSON.parseComplete(parametersJSON),
+           case .some(.some(.object(let properties, _))) = schema.member("properties") {
+            for property in properties {
+                if case .some(.some(.string(let type, true))) = property.value?.member("type") {
+                    types[property.key] = types[property.key] ?? type
+                }
+            }
+        }
+        self.init(name: name, parameterTypes: types)
+    }
+
+    /// The schema type of parameter `argument`, if the schema names one.
     public func parameterType(_ argument: String) -> String? {
-        parameters?["properties"]?[argument]?["type"]?.stringValue
+        parameterTypes[argument]
     }
 }
 
@@ -70,7 +88,7 @@ public protocol ToolParser: Sendable {
     /// Whole answer → (content, tool calls). Content is the text before the first tool call (nil
     /// when empty); text after the calls is dropped, as vLLM does. Output that cannot be parsed
     /// comes back whole as content with no tool calls.
-    func extract(_ text: String) -> (content: String?, toolCalls: [ToolCall])
+    func extract(_ text: String) -> (content: String?, toolCalls: [ParsedToolCall])
 
     /// Streaming: the next piece of the answer → content and tool-call pieces to send now, or nil
     /// when nothing is to be sent yet.
