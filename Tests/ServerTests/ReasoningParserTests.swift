@@ -80,7 +80,7 @@ private func check(_ name: String, _ output: String, reasoning: String?, content
 // Recorded outputs, written in each model's real format.
 
 /// Qwen3-8B with thinking on: the template leaves `<think>` to the model.
-let qwen3Output = """
+private let qwen3Output = """
 <think>
 Okay, the user asks for 17 × 23. Let me compute: 17 × 20 = 340, 17 × 3 = 51, so 340 + 51 = 391. \
 Double-check with 23 × 17 = 230 + 161 = 391. Yes.
@@ -91,7 +91,7 @@ Double-check with 23 × 17 = 230 + 161 = 391. Yes.
 
 /// Qwen3-4B-Thinking-2507 and DeepSeek-R1-Distill: the template ends with `<think>\n`, the output
 /// starts inside the reasoning.
-let r1Output = """
+private let r1Output = """
 Okay, so I need to find the derivative of x² · sin(x). The product rule says (uv)' = u'v + uv'.
 
 Here u = x², u' = 2x; v = sin x, v' = cos x. So it's 2x·sin x + x²·cos x. Let me make sure I \
@@ -102,7 +102,7 @@ The derivative is \\( 2x\\sin x + x^2\\cos x \\).
 """
 
 /// GLM-4.5 writes `<think>` itself and closes it without whitespace.
-let glmOutput = "<think>用户想知道北京的天气。我应该调用 get_weather 工具，city 参数为“北京”。</think>\n我来帮你查询北京今天的天气。"
+private let glmOutput = "<think>用户想知道北京的天气。我应该调用 get_weather 工具，city 参数为“北京”。</think>\n我来帮你查询北京今天的天气。"
 
 @Suite struct ReasoningParserTests {
     @Test func registryNamesAndUnknownName() throws {

@@ -65,7 +65,7 @@ private func isVLLMToolCallID(_ id: String) -> Bool {
 // Recorded outputs (the content after reasoning), in each model's real format.
 
 /// Qwen3: text, then two calls with nested objects, arrays, unicode, escapes, numbers, literals.
-let qwenToolOutput = #"""
+private let qwenToolOutput = #"""
 I'll search first, then save the notes.
 <tool_call>
 {"name": "search", "arguments": {"query": "Zürich \"Altstadt\" café", "filters": {"lang": ["de", "en"], "max_results": 5, "safe": true, "near": null}, "emoji": "🦅 \ud83d\ude00", "path": "C:\\temp\\x"}}
@@ -75,13 +75,13 @@ I'll search first, then save the notes.
 </tool_call>
 """#
 
-let qwenToolCalls: [(name: String, arguments: String)] = [
+private let qwenToolCalls: [(name: String, arguments: String)] = [
     ("search", #"{"query": "Zürich \"Altstadt\" café", "filters": {"lang": ["de", "en"], "max_results": 5, "safe": true, "near": null}, "emoji": "🦅 😀", "path": "C:\\temp\\x"}"#),
     ("write_file", ##"{"path": "notes/osprey.md", "content": "# Osprey\n\nLine with \"quotes\" and a tab\there.\n", "mode": 420, "ratio": -1.5e-3, "tags": [], "meta": {}}"##),
 ]
 
 /// GLM-4.5: a call per block, `<arg_key>`/`<arg_value>` pairs, values typed by the schema.
-let glmToolOutput = """
+private let glmToolOutput = """
 我来帮你查询北京和上海的天气。
 <tool_call>get_weather
 <arg_key>city</arg_key>
@@ -101,7 +101,7 @@ let glmToolOutput = """
 </tool_call>
 """
 
-let weatherTool = ToolDefinition(name: "get_weather", parametersJSON: """
+private let weatherTool = ToolDefinition(name: "get_weather", parametersJSON: """
 {"type": "object", "properties": {"city": {"type": "string", "description": "城市"}, "days": {"type": "integer"}, "zip": {"type": "string"}, "options": {"type": "object"}, "verbose": {"type": "boolean"}}, "required": ["city"]}
 """)
 
@@ -189,6 +189,24 @@ let weatherTool = ToolDefinition(name: "get_weather", parametersJSON: """
         #expect(parser.extractStreaming(delta: "_call>") == nil)
         #expect(parser.extractStreaming(delta: "<|im_end|>") == nil, "text after the calls is dropped")
         #expect(parser.finish() == nil)
+    }
+
+    @Test func hermesTagSplitAcrossDeltasIsHeldBack() throws {
+        var parser = try ToolParsers.make("hermes")
+        #expect(parser.extractStreaming(delta: "Sure <") == ToolStreamDelta(content: "Sure "))
+        #expect(parser.extractStreaming(delta: "tool") == nil)
+        #expect(parser.extractStreaming(delta: "_ca") == nil)
+        let call = parser.extractStreaming(delta: "ll>{\"name\": \"f\", \"arguments\": {}}</")
+        #expect(call?.content == nil)
+        #expect(call?.toolCalls.map(\.name) == ["f"])
+        #expect(call?.toolCalls.map(\.argumentsDelta) == ["{}"])
+        #expect(parser.finish() == nil, "a held `</` after the call is not content")
+        // A held prefix that is not a tag is released.
+        var other = try ToolParsers.make("hermes")
+        #expect(other.extractStreaming(delta: "a <tool") == ToolStreamDelta(content: "a "))
+        #expect(other.extractStreaming(delta: "box> b") == ToolStreamDelta(content: "<toolbox> b"))
+        #expect(other.extractStreaming(delta: " <tool_c") == ToolStreamDelta(content: " "))
+        #expect(other.finish() == ToolStreamDelta(content: "<tool_c"), "held text comes out at the end")
     }
 
     @Test func hermesCallIDsAreUnique() throws {
