@@ -112,7 +112,7 @@ public final class AsyncLLM: Sendable {
                 if !commands.isEmpty { onStep?(stats, [], 0) }
                 if shuttingDown { break }
                 wakeUp.lock()
-                if shared.withLock({ $0.commands.isEmpty && !$0.shuttingDown }) { wakeUp.wait(until: Date() + 1) }
+                if shared.withLock({ $0.commands.isEmpty && !$0.shuttingDown }) { _ = wakeUp.wait(until: Date() + 1) }
                 wakeUp.unlock()
                 continue
             }

@@ -2,9 +2,6 @@ import Foundation
 
 /// Splits one chat choice's output into reasoning, content and tool calls, whole or as stream
 /// deltas. Reasoning comes first; the tool parser sees only content, after reasoning ended.
-///
-/// The parsers themselves live in `Reasoning/` and `ToolParsers/`. Until they land this passes
-/// the text through as content; the marked lines are where they plug in.
 struct ChatOutputParsing {
     struct Options: Sendable {
         var reasoningParser: String?
@@ -15,38 +12,65 @@ struct ChatOutputParsing {
         var thinkingDisabled = false
         /// Tools were given and `tool_choice` is not "none".
         var toolsEnabled = false
+        /// The request's tools (GLM-4.5 types arguments by their schema).
+        var tools: [ToolDefinition] = []
     }
 
     let options: Options
-    /// Text of this choice so far (what parsers call `previous_text`).
-    private(set) var text = ""
     private(set) var sawToolCall = false
+    private var reasoning: (any ReasoningParser)?
+    private var tools: (any ToolParser)?
 
-    // PLUG-IN (reasoning): var reasoning = options.reasoningParser.map {
-    //     ReasoningParsers.make($0, promptOpensThinking: options.promptOpensThinking, thinkingDisabled: options.thinkingDisabled) }
-    // PLUG-IN (tools): var tools = options.toolsEnabled ? options.toolParser.map { ToolParsers.make($0) } : nil
-
-    init(options: Options) { self.options = options }
+    /// Throws for a parser name no registry knows (the server checks names at start-up).
+    init(options: Options) throws {
+        self.options = options
+        reasoning = try options.reasoningParser.map {
+            try ReasoningParsers.make($0, promptOpensThinking: options.promptOpensThinking,
+                                      thinkingDisabled: options.thinkingDisabled)
+        }
+        tools = options.toolsEnabled ? try options.toolParser.map { try ToolParsers.make($0, tools: options.tools) } : nil
+    }
 
     /// The whole output: (reasoning, content, tool calls).
     func parse(_ output: String) -> (reasoning: String?, content: String?, toolCalls: [ToolCall]) {
-        // PLUG-IN: let (reasoning, content) = reasoning?.extract(output) ?? (nil, output)
-        let reasoning: String? = nil
-        let content: String? = output
-        // PLUG-IN: if let tools, let content { let r = tools.extract(content); return (reasoning, r.content, r.toolCalls) }
-        return (reasoning, content, [])
+        let (thinking, content) = reasoning?.extract(output) ?? (nil, output)
+        guard let tools, let content else { return (thinking, content, []) }
+        let parsed = tools.extract(content)
+        let calls = parsed.toolCalls.map {
+            ToolCall(id: $0.id, type: "function", function: ToolCallFunction(name: $0.name, arguments: $0.arguments))
+        }
+        return (thinking, parsed.content, calls)
     }
 
-    /// One stream step: the new text and token ids → what to send, or nil to send nothing yet.
-    mutating func delta(_ newText: String, tokenIds: [Int]) -> DeltaMessage? {
-        let previous = text
-        text += newText
-        _ = previous
-        // PLUG-IN: var message = reasoning?.extractStreaming(previous: previous, current: text, delta: newText, deltaTokenIds: tokenIds)
-        //              ?? DeltaMessage(content: newText)
-        // PLUG-IN: if let tools, let content = message.content, reasoning ended {
-        //              message = tools.extractStreaming(previous:…, current:…, delta: content, …); sawToolCall = sawToolCall || message.toolCalls != nil }
-        if newText.isEmpty { return nil }
-        return DeltaMessage(content: newText)
+    /// One stream step: the new text → what to send, or nil to send nothing yet. `final` flushes
+    /// what the parsers held back as a possible tag.
+    mutating func delta(_ newText: String, tokenIds: [Int], final: Bool = false) -> DeltaMessage? {
+        var thinking = "", content = ""
+        if var parser = reasoning {
+            for piece in [parser.extractStreaming(delta: newText), final ? parser.finish() : nil] {
+                thinking += piece?.reasoning ?? ""
+                content += piece?.content ?? ""
+            }
+            reasoning = parser
+        } else {
+            content = newText
+        }
+        var calls: [ToolCall] = []
+        if var parser = tools, !content.isEmpty || final {
+            var passed = ""
+            for piece in [content.isEmpty ? nil : parser.extractStreaming(delta: content), final ? parser.finish() : nil] {
+                passed += piece?.content ?? ""
+                calls += (piece?.toolCalls ?? []).map {
+                    ToolCall(index: $0.index, id: $0.id, type: $0.id == nil ? nil : "function",
+                             function: ToolCallFunction(name: $0.name, arguments: $0.argumentsDelta))
+                }
+            }
+            content = passed
+            tools = parser
+            if !calls.isEmpty { sawToolCall = true }
+        }
+        if thinking.isEmpty && content.isEmpty && calls.isEmpty { return nil }
+        return DeltaMessage(content: content.isEmpty ? nil : content, reasoningContent: thinking.isEmpty ? nil : thinking,
+                            toolCalls: calls.isEmpty ? nil : calls)
     }
 }

@@ -62,9 +62,8 @@ struct Serve: ParsableCommand {
         if modelTag != nil && model.model != nil { throw ValidationError("give the model either as an argument or with --model, not both") }
     }
 
-    // The registries' names (Server/Reasoning and Server/ToolParsers own them once they land).
-    static let reasoningParsers = ["deepseek_r1", "qwen3", "glm45"]
-    static let toolParsers = ["hermes", "glm45"]
+    static var reasoningParsers: [String] { ReasoningParsers.names }
+    static var toolParsers: [String] { ToolParsers.names }
 
     func run() throws {
         LoggingSystem.bootstrap { StreamLogHandler.standardError(label: $0) }

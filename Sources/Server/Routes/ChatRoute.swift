@@ -30,7 +30,12 @@ extension OpenAIServer {
         let parsing = ChatOutputParsing.Options(
             reasoningParser: config.reasoningParser, toolParser: config.toolCallParser,
             promptOpensThinking: Self.promptOpensThinking(prompt), thinkingDisabled: thinkingDisabled,
-            toolsEnabled: toolsGiven && toolChoice != "none")
+            toolsEnabled: toolsGiven && toolChoice != "none",
+            tools: (request.tools ?? []).compactMap { tool -> ToolDefinition? in
+                guard let function = tool["function"], let name = function["name"]?.string else { return nil }
+                let properties = function["parameters"]?["properties"]?.object ?? [:]
+                return ToolDefinition(name: name, parameterTypes: properties.compactMapValues { $0["type"]?.string })
+            })
         // `echo` repeats the final message when it is the assistant's (vLLM).
         let echoText: String? = (fields.echo ?? false) && request.messages.last?.role == "assistant"
             ? request.messages.last?.content ?? "" : nil
@@ -55,7 +60,7 @@ extension OpenAIServer {
             let completionTokens = final.outputs.reduce(0) { $0 + $1.tokenIds.count }
             record(final, promptTokens: promptIds.count, outputTokens: completionTokens)
             let choices = final.outputs.map { completion -> ChatChoice in
-                let parser = ChatOutputParsing(options: parsing)
+                let parser = try ChatOutputParsing(options: parsing)
                 let (reasoning, content, toolCalls) = parser.parse(completion.text)
                 let calls = toolCalls.enumerated().map { i, call in
                     ToolCall(id: call.id ?? Self.newId("chatcmpl-tool-"), type: "function", function: call.function)
@@ -81,7 +86,7 @@ extension OpenAIServer {
                     ChatChunkChoice(index: index, delta: delta, logprobs: logprobs, finishReason: finish, stopReason: stop)])
                 try await writer.write(JSON.event(chunk))
             }
-            var parsers = (0..<n).map { _ in ChatOutputParsing(options: parsing) }
+            var parsers = try (0..<n).map { _ in try ChatOutputParsing(options: parsing) }
             var completionTokens = 0
             var done = Set<Int>()
             do {
@@ -92,7 +97,8 @@ extension OpenAIServer {
                     for completion in output.outputs where !done.contains(completion.index) {
                         completionTokens += completion.tokenIds.count
                         let i = completion.index
-                        var delta = parsers[i].delta(completion.text, tokenIds: completion.tokenIds)
+                        var delta = parsers[i].delta(completion.text, tokenIds: completion.tokenIds,
+                                                     final: completion.finishReason != nil)
                         let logprobs = wantLogprobs ? ChatLogprobs(completion.logprobs ?? [], top: topLogprobs) : nil
                         if let finish = completion.finishReason {
                             done.insert(i)
