@@ -61,8 +61,8 @@ struct BenchKernels: ParsableCommand {
         }
 
         print("CPU kernels, \(threads) threads, SmolLM2-135M shapes (Q4_1 layers, Q8_0 lm_head)")
-        let floor = copyBandwidth()
-        print(String(format: "memory floor: single-thread memcpy of 256 MB = %.1f GB/s", floor))
+        let floor = HostBandwidth.measure() / 1e9
+        print(String(format: "memory floor: single-thread memcpy of 256 MB, read + write = %.1f GB/s", floor))
 
         // Per-op overhead: a tiny op is all dispatch (Swift tensor allocation, pool wake-up, join).
         let tiny = try activations(1, Self.hidden)
@@ -150,21 +150,5 @@ struct BenchKernels: ParsableCommand {
         var ts = timespec()
         clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts)
         return Double(ts.tv_sec) + Double(ts.tv_nsec) / 1e9
-    }
-
-    func copyBandwidth() -> Double {
-        let count = 256 << 20
-        let a = UnsafeMutableRawPointer.allocate(byteCount: count, alignment: 64)
-        let b = UnsafeMutableRawPointer.allocate(byteCount: count, alignment: 64)
-        defer { a.deallocate(); b.deallocate() }
-        memset(a, 1, count)
-        memset(b, 2, count)
-        var best = Double.infinity
-        for _ in 0..<3 {
-            let start = DispatchTime.now().uptimeNanoseconds
-            memcpy(b, a, count)
-            best = min(best, Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9)
-        }
-        return Double(count) / best / 1e9
     }
 }

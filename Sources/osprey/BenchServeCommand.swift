@@ -1,4 +1,5 @@
 import ArgumentParser
+import Engine
 import Foundation
 #if canImport(Glibc)
 import Glibc
@@ -37,7 +38,7 @@ struct BenchServe: ParsableCommand {
 
     func run() throws {
         let rate = requestRate == "inf" ? Double.infinity : (Double(requestRate) ?? .infinity)
-        var rng = SplitMix(seed: seed)
+        var rng = SplitMix64(seed: seed)
         let prompts = (0..<numPrompts).map { _ in (0..<randomInputLen).map { _ in 100 + Int(rng.next() % UInt64(max(1, randomVocabLimit - 100))) } }
         print("Benchmarking \(host):\(port)\(endpoint): \(numPrompts) prompts, input \(randomInputLen), output \(randomOutputLen), "
               + "rate \(requestRate), max concurrency \(maxConcurrency.map(String.init) ?? "unlimited")")
@@ -165,19 +166,6 @@ final class ResultList: @unchecked Sendable {
     private var results: [BenchServe.Result] = []
     func append(_ result: BenchServe.Result) { lock.lock(); results.append(result); lock.unlock() }
     var all: [BenchServe.Result] { lock.lock(); defer { lock.unlock() }; return results }
-}
-
-/// SplitMix64, for reproducible prompts without Foundation's global generator.
-struct SplitMix {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
 }
 
 /// A blocking TCP connection (the benchmark runs one thread per request).

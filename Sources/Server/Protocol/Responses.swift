@@ -61,7 +61,7 @@ public struct CompletionLogprobs: Encodable, Sendable {
     public init() {}
 
     /// Appends positions; `offset` is where the first one's text starts in the choice's text.
-    mutating func append(_ positions: [[TokenLogprob]], startingAt offset: Int) {
+    mutating func append(_ positions: [[Logprob]], startingAt offset: Int) {
         var offset = offset
         for candidates in positions {
             guard let sampled = candidates.first else { continue }
@@ -123,7 +123,7 @@ public struct ChatLogprobEntry: Encodable, Sendable {
 
     enum CodingKeys: String, CodingKey { case token, logprob, bytes, topLogprobs = "top_logprobs" }
 
-    init(_ candidates: [TokenLogprob], top: Int) {
+    init(_ candidates: [Logprob], top: Int) {
         let sampled = candidates[0]
         token = sampled.decodedToken
         logprob = Double(max(sampled.logprob, -9999))
@@ -137,7 +137,7 @@ public struct ChatLogprobEntry: Encodable, Sendable {
 public struct ChatLogprobs: Encodable, Sendable {
     public var content: [ChatLogprobEntry]
 
-    init?(_ positions: [[TokenLogprob]]?, top: Int) {
+    init?(_ positions: [[Logprob]]?, top: Int) {
         guard let positions else { return nil }
         content = positions.filter { !$0.isEmpty }.map { ChatLogprobEntry($0, top: top) }
     }

@@ -69,11 +69,12 @@ public struct SamplingFields: Decodable, Sendable {
         }
         var params = SamplingParams(
             n: n ?? 1, bestOf: bestOf,
-            presencePenalty: presencePenalty ?? 0, frequencyPenalty: frequencyPenalty ?? 0,
-            repetitionPenalty: repetitionPenalty, temperature: temperature, topP: topP, topK: topK, minP: minP,
-            seed: seed.map { UInt64(bitPattern: Int64($0)) }, stop: stop?.values ?? [], stopTokenIds: stopTokenIds ?? [],
+            temperature: temperature, topP: topP, topK: topK, minP: minP,
+            seed: seed.map { UInt64(bitPattern: Int64($0)) }, maxTokens: maxTokens, minTokens: minTokens ?? 0,
+            stop: stop?.values ?? [], stopTokenIds: stopTokenIds ?? [],
             includeStopStrInOutput: includeStopStrInOutput ?? false, ignoreEos: ignoreEos ?? false,
-            maxTokens: maxTokens, minTokens: minTokens ?? 0, logprobs: logprobs, promptLogprobs: promptLogprobs,
+            presencePenalty: presencePenalty ?? 0, frequencyPenalty: frequencyPenalty ?? 0,
+            repetitionPenalty: repetitionPenalty, logprobs: logprobs, promptLogprobs: promptLogprobs,
             logitBias: bias, allowedTokenIds: allowedTokenIds, badWords: badWords ?? [],
             skipSpecialTokens: skipSpecialTokens ?? true, spacesBetweenSpecialTokens: spacesBetweenSpecialTokens ?? true)
         params.applyDefaults(from: defaults)

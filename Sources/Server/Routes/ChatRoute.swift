@@ -59,7 +59,7 @@ extension OpenAIServer {
             guard let final else { throw APIError(.internalServerError, "the engine ended the request without output") }
             let completionTokens = final.outputs.reduce(0) { $0 + $1.tokenIds.count }
             record(final, promptTokens: promptIds.count, outputTokens: completionTokens)
-            let choices = final.outputs.map { completion -> ChatChoice in
+            let choices = try final.outputs.map { completion -> ChatChoice in
                 let parser = try ChatOutputParsing(options: parsing)
                 let (reasoning, content, toolCalls) = parser.parse(completion.text)
                 let calls = toolCalls.enumerated().map { i, call in

@@ -147,7 +147,7 @@ extension APIError.Body {
 
 extension CompletionLogprobs {
     /// The prompt's positions for `echo`: the first has no logprob (nothing precedes it).
-    mutating func appendPrompt(ids: [Int], logprobs: [[TokenLogprob]?]?, decode: ([Int]) -> String) {
+    mutating func appendPrompt(ids: [Int], logprobs: [[Logprob]?]?, decode: ([Int]) -> String) {
         var offset = 0
         for (i, id) in ids.enumerated() {
             let candidates = logprobs.flatMap { i < $0.count ? $0[i] : nil }
