@@ -9,5 +9,6 @@ if ! command -v chromium >/dev/null 2>&1 && command -v apt-get >/dev/null 2>&1 &
   (apt-get install -y -qq chromium >/dev/null 2>&1 || (apt-get update -qq && apt-get install -y -qq chromium >/dev/null 2>&1)) \
     || echo "chromium could not be installed; the /docs check will be skipped"
 fi
-swift test -c release "$@"
+# Same flags as `swift build -c release`, so the e2e step reuses this build instead of redoing it.
+swift test -c release --disable-testable-imports "$@"
 scripts/test-e2e.sh

@@ -104,7 +104,6 @@ def test_completion_n(client):
     assert {c.choices[0].index for c in chunks if c.choices} == {0, 1}
 
 
-@pytest.mark.xfail(reason="engine: stop strings are not applied by LLMEngine yet (StopChecker lands with the engine work)", strict=False)
 def test_completion_stop(client):
     base = client.completions.create(model=MODEL_NAME, prompt="1, 2, 3, 4,", max_tokens=12, temperature=0).choices[0].text
     word = base.strip().split()[0] if base.strip() else None
@@ -123,7 +122,6 @@ def test_completion_echo(client):
     assert streamed == r.choices[0].text
 
 
-@pytest.mark.xfail(reason="engine: LLMEngine reports no logprobs yet (CompletionOutput.logprobs is nil)", strict=False)
 def test_completion_logprobs(client):
     lp = client.completions.create(model=MODEL_NAME, prompt="Paris is", max_tokens=3, temperature=0, logprobs=2)
     logprobs = lp.choices[0].logprobs
@@ -181,7 +179,6 @@ def test_chat_max_completion_tokens_and_parts(client):
     assert r.usage.completion_tokens == 3 and r.choices[0].finish_reason == "length"
 
 
-@pytest.mark.xfail(reason="engine: LLMEngine reports no logprobs yet (CompletionOutput.logprobs is nil)", strict=False)
 def test_chat_n_and_logprobs(client):
     r = client.chat.completions.create(model=MODEL_NAME, messages=CHAT, max_tokens=4, n=2, temperature=0.8,
                                        logprobs=True, top_logprobs=3)
@@ -192,7 +189,6 @@ def test_chat_n_and_logprobs(client):
         assert entry.logprob <= 0 and len(entry.top_logprobs) == 3
 
 
-@pytest.mark.xfail(reason="engine: stop strings are not applied by LLMEngine yet (StopChecker lands with the engine work)", strict=False)
 def test_chat_stop(client):
     full = client.chat.completions.create(model=MODEL_NAME, messages=CHAT, max_tokens=10, temperature=0).choices[0].message.content
     word = full.split()[1] if len(full.split()) > 1 else None
