@@ -12,6 +12,7 @@ struct BenchLatency: ParsableCommand {
     @Option(help: "Prompt tokens per request.") var inputLen = 128
     @Option(help: "Generated tokens per request.") var outputLen = 64
     @Option(help: "Timed iterations (after one warm-up).") var numIters = 3
+    @Option(help: "Write the results as JSON to this file.") var outputJson: String?
 
     func run() throws {
         let loaded = try model.load(maxModelLen: inputLen + outputLen + 16)
@@ -35,18 +36,31 @@ struct BenchLatency: ParsableCommand {
             prefillTimes.append(Double(firstDone - start) / 1e9)
             decodeTimes.append(Double(end - firstDone) / 1e9)
         }
-        let prefill = prefillTimes.sorted()[prefillTimes.count / 2]
-        let decode = decodeTimes.sorted()[decodeTimes.count / 2]
+        let prefill = percentile(prefillTimes, 50)
+        let decode = percentile(decodeTimes, 50)
         let decodeSteps = Double(outputLen - 1)
         let weightBytes = Double(loaded.weightBytes)
         let bandwidth = HostBandwidth.measure()
         let floorStep = weightBytes / bandwidth
         print("model: \(loaded.description)")
         print("batch \(batchSize), input \(inputLen), output \(outputLen), median of \(numIters)")
-        print(String(format: "prefill: %.1f ms, %.1f tokens/s", prefill * 1e3, Double(batchSize * inputLen) / prefill))
-        print(String(format: "decode:  %.2f ms/step, %.1f tokens/s", decode / decodeSteps * 1e3, Double(batchSize) * decodeSteps / decode))
+        print(String(format: "prefill (time to first token): median %.1f ms, p99 %.1f ms, %.1f tokens/s",
+                     prefill * 1e3, percentile(prefillTimes, 99) * 1e3, Double(batchSize * inputLen) / prefill))
+        print(String(format: "decode (time per output token): median %.2f ms, p99 %.2f ms, %.1f tokens/s",
+                     decode / decodeSteps * 1e3, percentile(decodeTimes, 99) / decodeSteps * 1e3, Double(batchSize) * decodeSteps / decode))
         print(String(format: "floor:   %.1f MB of weights per step / %.1f GB/s copy bandwidth = %.2f ms/step (%.0f steps/s); decode at %.0f%% of floor",
                      weightBytes / 1e6, bandwidth / 1e9, floorStep * 1e3, 1 / floorStep, floorStep / (decode / decodeSteps) * 100))
+        if let outputJson {
+            let object: [String: Any] = [
+                "batch_size": batchSize, "input_len": inputLen, "output_len": outputLen,
+                "median_ttft_ms": prefill * 1e3, "p99_ttft_ms": percentile(prefillTimes, 99) * 1e3,
+                "median_tpot_ms": decode / decodeSteps * 1e3, "p99_tpot_ms": percentile(decodeTimes, 99) / decodeSteps * 1e3,
+                "prefill_tokens_per_second": Double(batchSize * inputLen) / prefill,
+                "decode_tokens_per_second": Double(batchSize) * decodeSteps / decode,
+                "floor_ms_per_step": floorStep * 1e3,
+            ]
+            try JSONSerialization.data(withJSONObject: object, options: [.prettyPrinted, .sortedKeys]).write(to: URL(fileURLWithPath: outputJson))
+        }
     }
 }
 
