@@ -70,7 +70,7 @@ public struct CompletionLogprobs: Encodable, Sendable {
             textOffset.append(offset)
             offset += sampled.decodedToken.count
             var top: [String: Double] = [:]
-            for candidate in candidates.dropFirst() where top[candidate.decodedToken] == nil {
+            for candidate in candidates where top[candidate.decodedToken] == nil {
                 top[candidate.decodedToken] = Double(candidate.logprob)
             }
             topLogprobs.append(top)
@@ -128,7 +128,8 @@ public struct ChatLogprobEntry: Encodable, Sendable {
         token = sampled.decodedToken
         logprob = Double(max(sampled.logprob, -9999))
         bytes = Array(sampled.decodedToken.utf8)
-        topLogprobs = candidates.dropFirst().prefix(top).map {
+        // The k most likely tokens, the sampled one among them when it ranks within k (vLLM).
+        topLogprobs = candidates.sorted { $0.rank < $1.rank }.prefix(top).map {
             Top(token: $0.decodedToken, logprob: Double(max($0.logprob, -9999)), bytes: Array($0.decodedToken.utf8))
         }
     }
