@@ -102,11 +102,6 @@ public enum Sampler {
                badWordsTokenIds: badWordsTokenIds, eosTokenIds: eosTokenIds, rng: &rng)
     }
 
-    /// The first sampler API: no history (no penalties, bans or bias from history).
-    static func sample(_ logits: [Float], params: SamplingParams, rng: inout SplitMix64) -> Int32 {
-        sample(logits: logits, params: params, history: SamplingHistory(prompt: [Int32]()), rng: &rng).token
-    }
-
     /// Steps 1–6: the logits greedy decoding takes the argmax of (banned tokens are -inf).
     public static func processLogits(_ logits: [Float], params: SamplingParams, history: SamplingHistory,
                                      badWordsTokenIds: [[Int32]] = [], eosTokenIds: Set<Int32> = []) -> [Float] {

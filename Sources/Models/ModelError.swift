@@ -1,5 +1,7 @@
 /// Everything that can go wrong turning files on disk into a runnable model. Messages name the file
 /// and the problem so a user can act on them.
+import Foundation
+
 public enum ModelError: Error, CustomStringConvertible, Equatable {
     case fileNotFound(path: String)
     case invalidConfig(path: String, reason: String)
@@ -29,5 +31,12 @@ public enum ModelError: Error, CustomStringConvertible, Equatable {
         case .shapeMismatch(let name, let expected, let found):
             "tensor '\(name)' has shape \(found), expected \(expected)"
         }
+    }
+}
+
+extension ModelError {
+    /// The bytes of a model file, or `fileNotFound` naming it.
+    static func read(_ url: URL) throws -> Data {
+        do { return try Data(contentsOf: url) } catch { throw ModelError.fileNotFound(path: url.path) }
     }
 }

@@ -3,13 +3,7 @@ import Foundation
 extension GenerationConfig {
     /// Reads `generation_config.json`.
     public init(contentsOf url: URL) throws {
-        let data: Data
-        do {
-            data = try Data(contentsOf: url)
-        } catch {
-            throw ModelError.fileNotFound(path: url.path)
-        }
-        try self.init(data: data, path: url.path)
+        try self.init(data: ModelError.read(url), path: url.path)
     }
 
     /// Parses the text of a `generation_config.json`; `path` names it in errors.
