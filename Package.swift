@@ -27,6 +27,9 @@ let package = Package(
         .target(name: "Tensors"),
         .target(name: "CPUKernels", cSettings: kernelFlags, linkerSettings: [.linkedLibrary("pthread")]),
         .target(name: "CPUBackend", dependencies: ["Tensors", "CPUKernels"]),
+        .target(name: "CUDABackend", dependencies: ["Tensors"],
+                resources: [.embedInCode("Kernels/common.cu"), .embedInCode("Kernels/elementwise.cu"),
+                            .embedInCode("Kernels/attention.cu"), .embedInCode("Kernels/sampling.cu")]),
         .target(name: "Models", dependencies: ["Tensors"]),
         .target(name: "Tokenizers"),
         .target(name: "Templates"),
@@ -43,7 +46,8 @@ let package = Package(
         .executableTarget(
             name: "osprey",
             dependencies: [
-                "Tensors", "CPUBackend", "Models", "Engine", "Server", "Tokenizers", "Templates",
+                "Tensors", "CPUBackend", "CUDABackend", "Models", "Engine", "Server", "Tokenizers", "Templates",
+                "OspreyTestSupport",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
         .testTarget(name: "CPUBackendTests", dependencies: ["Tensors", "CPUBackend"], exclude: ["Fixtures"]),

@@ -9,6 +9,11 @@ public struct EngineConfig: Sendable {
     public var enableChunkedPrefill = true
     /// Bytes given to KV blocks (CPU; the GPU sizes from gpu_memory_utilization).
     public var kvCacheBytes = 4 << 30
+    /// Fraction of device memory the engine may use (weights, activations, KV cache) on backends
+    /// that report their memory (the GPU), as vLLM's `--gpu-memory-utilization`.
+    public var gpuMemoryUtilization = 0.9
+    /// Run every step eagerly (no captured decode graphs), as vLLM's `--enforce-eager`.
+    public var enforceEager = false
     /// Explicit block count (tests); overrides kvCacheBytes.
     public var numBlocks: Int?
 

@@ -72,7 +72,9 @@ public final class EngineCore {
             * model.backend.activationDType.blockBytes
         // More blocks than max_num_seqs full-length sequences could ever hold only waste memory.
         let usable = config.maxNumSeqs * ((maxModelLen + config.blockSize - 1) / config.blockSize)
-        let numBlocks = config.numBlocks ?? max(1, min(config.kvCacheBytes / bytesPerBlock, usable))
+        let budget = try config.numBlocks == nil
+            ? KVCacheSizing.deviceBudget(model: model, config: config, maxModelLen: maxModelLen) : nil
+        let numBlocks = config.numBlocks ?? max(1, min((budget ?? config.kvCacheBytes) / bytesPerBlock, usable))
         guard numBlocks * config.blockSize >= min(maxModelLen, config.maxNumBatchedTokens) else {
             throw EngineError.kvCacheTooSmall("KV cache holds \(numBlocks * config.blockSize) tokens, less than one request of max_model_len \(maxModelLen)")
         }
@@ -81,7 +83,8 @@ public final class EngineCore {
         scheduler = Scheduler(kvCache: kv, maxNumSeqs: config.maxNumSeqs,
                               maxNumBatchedTokens: config.maxNumBatchedTokens,
                               enableChunkedPrefill: config.enableChunkedPrefill)
-        runner = try ModelRunner(model: model, numBlocks: numBlocks, blockSize: config.blockSize)
+        runner = try ModelRunner(model: model, numBlocks: numBlocks, blockSize: config.blockSize, maxModelLen: maxModelLen,
+                                 maxNumSeqs: config.maxNumSeqs, useGraphs: !config.enforceEager)
         self.eosTokenIds = Set((eosTokenIds.isEmpty ? model.config.eosTokenIds : eosTokenIds).map { Int32($0) })
     }
 
@@ -141,15 +144,17 @@ public final class EngineCore {
         for result in results {
             let seq = result.seq
             seq.promptLogitRows += result.promptRows
-            guard let row = result.sampleRow else { continue }
+            guard result.sampleRow != nil || result.greedyToken != nil else { continue }
             var promptLogprobs: [SampleResult?]?
             if let top = seq.params.promptLogprobs, seq.numOutputTokens == 0 {
                 promptLogprobs = Sampler.promptLogprobs(rows: seq.promptLogitRows, promptTokenIds: Array(seq.tokens),
                                                         top: top)
                 seq.promptLogitRows = []
             }
-            let sample = Sampler.sample(logits: row, params: seq.params, history: seq.history,
-                                        badWordsTokenIds: seq.badWordsTokenIds, eosTokenIds: seq.eosTokenIds, rng: &seq.rng)
+            let sample = if let token = result.greedyToken { SampleResult(token: token) } else {
+                Sampler.sample(logits: result.sampleRow!, params: seq.params, history: seq.history,
+                               badWordsTokenIds: seq.badWordsTokenIds, eosTokenIds: seq.eosTokenIds, rng: &seq.rng)
+            }
             seq.append(sample.token)
             generationTokens += 1
             outputs.append(StepOutput(requestId: seq.id, newTokenIds: [Int(sample.token)], finishReason: seq.finishReason,

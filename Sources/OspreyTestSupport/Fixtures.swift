@@ -12,7 +12,10 @@ public func logSoftmax(_ x: [Float]) -> [Float] {
 
 /// The committed fixture checkpoints and their references (see Fixtures/README.md).
 public enum Fixtures {
-    public static let directory = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+    /// `OSPREY_FIXTURES` when set (a binary run away from its build tree, as on the GPU machine),
+    /// else the folder in this checkout.
+    public static let directory = ProcessInfo.processInfo.environment["OSPREY_FIXTURES"].map { URL(fileURLWithPath: $0) }
+        ?? URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
         .appendingPathComponent("Tests/ModelsTests/Fixtures")
 
     public static var modelNames: [String] {
@@ -65,7 +68,11 @@ public enum Fixtures {
     }
 
     public static func loadModel(_ name: String, backend: any Backend) throws -> any CausalLM {
-        let files = try ModelFiles.load(path: directory.appendingPathComponent(name).path)
+        try loadModel(path: directory.appendingPathComponent(name).path, backend: backend)
+    }
+
+    public static func loadModel(path: String, backend: any Backend) throws -> any CausalLM {
+        let files = try ModelFiles.load(path: path)
         return try ModelRegistry.load(config: files.config, weights: WeightLoader(source: files.weights!, backend: backend),
                                       maxPositions: 512)
     }

@@ -30,6 +30,21 @@ public struct AttentionMetadata: Sendable {
     public var maxQueryLen: Int { (0..<numSeqs).map { Int(queryStart[$0 + 1] - queryStart[$0]) }.max() ?? 0 }
     public var maxSeqLen: Int { Int(seqLens.max() ?? 0) }
 
+    /// Metadata over existing device tensors (a captured graph's static inputs), whose values may
+    /// differ from the host arrays: those then only bound the shapes kernels plan for.
+    public init(blockSize: Int, positions: [Int32], slotMapping: [Int32], queryStart: [Int32],
+                seqLens: [Int32], blockTables: [Int32], maxBlocksPerSeq: Int,
+                tensors: (positions: Tensor, slotMapping: Tensor, queryStart: Tensor, seqLens: Tensor, blockTables: Tensor)) {
+        self.blockSize = blockSize
+        self.positions = positions
+        self.slotMapping = slotMapping
+        self.queryStart = queryStart
+        self.seqLens = seqLens
+        self.blockTables = blockTables
+        self.maxBlocksPerSeq = maxBlocksPerSeq
+        (positionsTensor, slotMappingTensor, queryStartTensor, seqLensTensor, blockTablesTensor) = tensors
+    }
+
     public init(blockSize: Int, positions: [Int32], slotMapping: [Int32], queryStart: [Int32],
                 seqLens: [Int32], blockTables: [Int32], maxBlocksPerSeq: Int, backend: any Backend) throws {
         precondition(positions.count == slotMapping.count)

@@ -63,6 +63,26 @@ public protocol Backend: AnyObject, Sendable {
     func download(_ tensor: Tensor) throws -> [Float]
     /// Allocates a zero-filled paged KV cache for one layer.
     func allocateKVCache(numBlocks: Int, blockSize: Int, numKVHeads: Int, headDim: Int) throws -> KVCacheLayer
+    /// Uploads a weight matrix, converting it where the backend's matrix kernels want another dtype
+    /// (the GPU computes in bf16). Default: `upload`.
+    func uploadMatrix(_ host: HostTensor) throws -> Tensor
+    /// Free and total device memory in bytes, for sizing the KV cache; nil where the backend shares
+    /// host memory (the CPU).
+    func memoryInfo() -> (free: Int, total: Int)?
+    /// Waits until all queued work is done (for timing; downloads wait on their own).
+    func synchronize() throws
+    /// Overwrites the device buffer `tensor` with `host`'s bytes (static inputs of a captured graph).
+    func copy(_ host: HostTensor, into tensor: Tensor) throws
+
+    // Graphs
+    /// Whether `capture` records work for replay (CUDA graphs); false on the CPU.
+    var supportsGraphs: Bool { get }
+    /// Records the device work `body` enqueues, without running it, as a graph to replay; returns
+    /// it with `body`'s output, which each replay overwrites. nil where graphs are not supported.
+    func capture(_ body: () throws -> Tensor) throws -> (graph: any CapturedGraph, output: Tensor)?
+    /// Index of the largest value of each row of `logits` [rows, vocab] (first on ties) as i32
+    /// [rows], computed where the logits are; nil where copying the rows back costs no more.
+    func argmaxRows(_ logits: Tensor) throws -> Tensor?
 
     // Ops
     /// Rows of `table` [vocab, hidden] picked by `ids` (i32 [n]) -> [n, hidden] in activationDType.
@@ -86,4 +106,21 @@ public protocol Backend: AnyObject, Sendable {
                    numHeads: Int, scale: Float) throws -> Tensor
     /// Rows `indices` (i32 [m]) of x [n, d] -> [m, d].
     func gatherRows(_ x: Tensor, indices: Tensor) throws -> Tensor
+}
+
+extension Backend {
+    public func uploadMatrix(_ host: HostTensor) throws -> Tensor { try upload(host) }
+    public func memoryInfo() -> (free: Int, total: Int)? { nil }
+    public func synchronize() throws {}
+    public func copy(_ host: HostTensor, into tensor: Tensor) throws {
+        throw BackendError.unsupported("\(name) has no static buffers to copy into")
+    }
+    public var supportsGraphs: Bool { false }
+    public func capture(_ body: () throws -> Tensor) throws -> (graph: any CapturedGraph, output: Tensor)? { nil }
+    public func argmaxRows(_ logits: Tensor) throws -> Tensor? { nil }
+}
+
+/// Device work recorded once and replayed as one launch.
+public protocol CapturedGraph: AnyObject {
+    func replay() throws
 }

@@ -1,4 +1,6 @@
 import ArgumentParser
+import CUDABackend
+import Tensors
 import Engine
 import Foundation
 
@@ -13,10 +15,20 @@ struct BenchLatency: ParsableCommand {
     @Option(help: "Generated tokens per request.") var outputLen = 64
     @Option(help: "Timed iterations (after one warm-up).") var numIters = 3
     @Option(help: "Write the results as JSON to this file.") var outputJson: String?
+    @Flag(help: "Run decode steps eagerly instead of replaying captured CUDA graphs.") var enforceEager = false
+    @Option(help: "Fraction of GPU memory for weights, activations and KV cache (GPU only).") var gpuMemoryUtilization = 0.9
 
     func run() throws {
+        let t0 = monotonicSeconds()
         let loaded = try model.load(maxModelLen: inputLen + outputLen + 16)
-        let engine = try loaded.engine(maxNumSeqs: max(batchSize, 1))
+        let t1 = monotonicSeconds()
+        let engine = try loaded.engine(maxNumSeqs: max(batchSize, 1)) {
+            $0.enforceEager = enforceEager
+            $0.gpuMemoryUtilization = gpuMemoryUtilization
+        }
+        let ready = monotonicSeconds() - t0
+        print(String(format: "ready in %.2f s (weights %.2f s, engine and KV cache %.2f s); KV cache %d tokens",
+                     ready, t1 - t0, ready - (t1 - t0), engine.kvCacheTokens))
         var rng = SystemRandomNumberGenerator()
         let vocab = loaded.model.config.vocabSize
         let params = SamplingParams(temperature: 0, maxTokens: outputLen, ignoreEos: true)
@@ -40,7 +52,7 @@ struct BenchLatency: ParsableCommand {
         let decode = percentile(decodeTimes, 50)
         let decodeSteps = Double(outputLen - 1)
         let weightBytes = Double(loaded.weightBytes)
-        let bandwidth = HostBandwidth.measure()
+        let bandwidth = try DeviceBandwidth.measure(loaded.model.backend)
         let floorStep = weightBytes / bandwidth
         print("model: \(loaded.description)")
         print("batch \(batchSize), input \(inputLen), output \(outputLen), median of \(numIters)")
@@ -48,8 +60,8 @@ struct BenchLatency: ParsableCommand {
                      prefill * 1e3, percentile(prefillTimes, 99) * 1e3, Double(batchSize * inputLen) / prefill))
         print(String(format: "decode (time per output token): median %.2f ms, p99 %.2f ms, %.1f tokens/s",
                      decode / decodeSteps * 1e3, percentile(decodeTimes, 99) / decodeSteps * 1e3, Double(batchSize) * decodeSteps / decode))
-        print(String(format: "floor:   %.1f MB of weights per step / %.1f GB/s copy bandwidth = %.2f ms/step (%.0f steps/s); decode at %.0f%% of floor",
-                     weightBytes / 1e6, bandwidth / 1e9, floorStep * 1e3, 1 / floorStep, floorStep / (decode / decodeSteps) * 100))
+        print(String(format: "floor:   %.1f MB of weights per step / %.1f GB/s copy bandwidth on %@ = %.2f ms/step (%.0f steps/s); decode at %.0f%% of floor",
+                     weightBytes / 1e6, bandwidth / 1e9, loaded.model.backend.name, floorStep * 1e3, 1 / floorStep, floorStep / (decode / decodeSteps) * 100))
         if let outputJson {
             let object: [String: Any] = [
                 "batch_size": batchSize, "input_len": inputLen, "output_len": outputLen,
@@ -57,10 +69,18 @@ struct BenchLatency: ParsableCommand {
                 "median_tpot_ms": decode / decodeSteps * 1e3, "p99_tpot_ms": percentile(decodeTimes, 99) / decodeSteps * 1e3,
                 "prefill_tokens_per_second": Double(batchSize * inputLen) / prefill,
                 "decode_tokens_per_second": Double(batchSize) * decodeSteps / decode,
-                "floor_ms_per_step": floorStep * 1e3,
+                "floor_ms_per_step": floorStep * 1e3, "ready_seconds": ready, "device": loaded.model.backend.name,
             ]
             try JSONSerialization.data(withJSONObject: object, options: [.prettyPrinted, .sortedKeys]).write(to: URL(fileURLWithPath: outputJson))
         }
+    }
+}
+
+/// The decode floor's bandwidth: a device-to-device copy on the GPU, a host copy on the CPU.
+enum DeviceBandwidth {
+    static func measure(_ backend: any Backend) throws -> Double {
+        if let gpu = backend as? CUDABackend { return try gpu.measureCopyBandwidth() }
+        return HostBandwidth.measure()
     }
 }
 

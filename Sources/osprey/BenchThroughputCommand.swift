@@ -1,4 +1,6 @@
 import ArgumentParser
+import CUDABackend
+import Tensors
 import Engine
 import Foundation
 
@@ -55,6 +57,14 @@ struct BenchThroughput: ParsableCommand {
                      elapsed, Double(numPrompts) / elapsed, total / elapsed, generated / elapsed))
         print(String(format: "TTFT median %.1f ms p99 %.1f ms; TPOT median %.2f ms p99 %.2f ms",
                      percentile(ttfts, 50) * 1e3, percentile(ttfts, 99) * 1e3, percentile(tpots, 50) * 1e3, percentile(tpots, 99) * 1e3))
+        if let gpu = loaded.model.backend as? CUDABackend {
+            // Every token (prompt or output) costs 2 FLOPs per weight in the matrix products.
+            let rate = try gpu.measureMatmulRate()
+            let flopsPerToken = 2 * Double(loaded.weightBytes) / Double(DType.bf16.byteCount(elements: 1))
+            let ceiling = rate / flopsPerToken
+            print(String(format: "floor:   %.1f GFLOP per token at %.0f TFLOP/s (bf16 matmul measured) = %.0f tokens/s; at %.0f%% of the FLOP ceiling",
+                         flopsPerToken / 1e9, rate / 1e12, ceiling, total / elapsed / ceiling * 100))
+        }
         if let outputJson {
             let object: [String: Any] = ["elapsed_time": elapsed, "num_requests": numPrompts,
                                          "requests_per_second": Double(numPrompts) / elapsed,

@@ -1,8 +1,10 @@
 import ArgumentParser
 import CPUBackend
+import CUDABackend
 import Engine
 import Foundation
 import Models
+import Tensors
 
 /// Where the model comes from and how it is run; shared by every command that loads one.
 /// Flag names follow vLLM's.
@@ -17,13 +19,28 @@ struct ModelOptions: ParsableArguments {
     var chatTemplate: String?
     @Option(help: "CPU threads (default: all cores).")
     var threads: Int?
+    @Option(help: "auto (the GPU when there is one, else the CPU), cuda or cpu.")
+    var device = "auto"
 
     func load(maxModelLen override: Int? = nil) throws -> LoadedModel {
         let path = try model ?? DefaultModel.path()
         var chatTemplateSource: String?
         if let chatTemplate { chatTemplateSource = try String(contentsOfFile: chatTemplate, encoding: .utf8) }
-        return try LoadedModel.load(path: path, loadFormat: loadFormat, backend: CPUBackend(threads: threads),
+        return try LoadedModel.load(path: path, loadFormat: loadFormat, backend: backend(for: path),
                                     maxModelLen: override ?? maxModelLen, chatTemplate: chatTemplateSource)
+    }
+
+    /// The backend `--device` asks for. `auto` takes the GPU when CUDA loads and a device is there,
+    /// except for GGUF files, whose quantized kernels live on the CPU.
+    func backend(for path: String) throws -> any Backend {
+        switch device {
+        case "cpu": return CPUBackend(threads: threads)
+        case "cuda", "gpu": return try CUDABackend()
+        case "auto":
+            if path.hasSuffix(".gguf") { return CPUBackend(threads: threads) }
+            return (try? CUDABackend()) ?? CPUBackend(threads: threads)
+        default: throw ValidationError("--device must be auto, cuda or cpu; got \(device)")
+        }
     }
 }
 

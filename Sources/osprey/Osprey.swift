@@ -5,7 +5,7 @@ struct Osprey: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "osprey",
         abstract: "LLM inference and serving engine (vLLM-compatible command line).",
-        subcommands: [Serve.self, Generate.self, Chat.self, Tokenize.self, Bench.self])
+        subcommands: [Serve.self, Generate.self, Chat.self, Tokenize.self, Bench.self, GPUCheck.self])
 }
 
 struct Bench: ParsableCommand {

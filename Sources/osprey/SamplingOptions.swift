@@ -40,12 +40,13 @@ struct EngineOptions: ParsableArguments {
     @Option(help: "Tokens per KV block.") var blockSize = 16
     @Option(help: "Fix the number of KV blocks, whatever the device.") var numGpuBlocksOverride: Int?
     @Flag(inversion: .prefixedNo, help: "Reuse KV blocks of shared prompt prefixes.") var enablePrefixCaching = true
-    @Option(help: "Device: auto, cpu (cuda is not built yet).") var device = "auto"
+    @Option(help: "Fraction of GPU memory for weights, activations and KV cache (GPU only).") var gpuMemoryUtilization = 0.9
+    @Flag(help: "Run decode steps eagerly instead of replaying captured CUDA graphs.") var enforceEager = false
     @Option(help: "Activation dtype: auto, float32 (the CPU computes in float32).") var dtype = "auto"
 
     func validate() throws {
-        guard ["auto", "cpu"].contains(device) else {
-            throw ValidationError("--device \(device) is not available in this build; use cpu or auto")
+        guard gpuMemoryUtilization > 0 && gpuMemoryUtilization <= 1 else {
+            throw ValidationError("--gpu-memory-utilization must be in (0, 1], got \(gpuMemoryUtilization)")
         }
         guard ["auto", "float32", "float", "bfloat16", "float16", "half"].contains(dtype) else {
             throw ValidationError("--dtype must be one of auto, float32, bfloat16, float16")
@@ -58,5 +59,7 @@ struct EngineOptions: ParsableArguments {
         config.blockSize = blockSize
         config.numBlocks = numGpuBlocksOverride
         config.enablePrefixCaching = enablePrefixCaching
+        config.gpuMemoryUtilization = gpuMemoryUtilization
+        config.enforceEager = enforceEager
     }
 }

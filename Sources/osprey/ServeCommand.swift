@@ -34,7 +34,7 @@ struct Serve: ParsableCommand {
     @Option(help: "Tensor-parallel GPUs (GPU backends only).") var tensorParallelSize = 1
     @Option(help: "Largest request body in bytes (413 beyond).") var maxRequestBodyBytes = 32 << 20
     @Flag(help: "Accepted for compatibility; Osprey runs no remote code.") var trustRemoteCode = false
-    @Flag(help: "Accepted for compatibility (no CUDA graphs on the CPU).") var enforceEager = false
+    @Flag(help: "Run decode steps eagerly instead of replaying captured CUDA graphs.") var enforceEager = false
     @Flag(help: "Accepted for compatibility.") var disableLogRequests = false
     @Flag(help: "Accepted for compatibility.") var disableLogStats = false
     @Flag(inversion: .prefixedNo, help: "Split long prefills across steps.") var enableChunkedPrefill = true
@@ -45,7 +45,7 @@ struct Serve: ParsableCommand {
             throw ValidationError("--gpu-memory-utilization must be in (0, 1], got \(gpuMemoryUtilization)")
         }
         if tensorParallelSize != 1 {
-            throw ValidationError("--tensor-parallel-size \(tensorParallelSize) needs a GPU backend; the CPU backend runs with 1")
+            throw ValidationError("--tensor-parallel-size \(tensorParallelSize): Osprey runs one device per process for now")
         }
         if !["auto", "float32", "float", "float16", "half", "bfloat16"].contains(dtype) {
             throw ValidationError("--dtype must be one of auto, float32, float16, half, bfloat16; got \(dtype)")
@@ -75,10 +75,7 @@ struct Serve: ParsableCommand {
         let loaded = try options.load()
         let path = loaded.path
         print("Loaded \(loaded.description)")
-        if gpuMemoryUtilization != 0.9 || tensorParallelSize != 1 {
-            print("Note: --gpu-memory-utilization and --tensor-parallel-size do not apply to the CPU backend.")
-        }
-        if dtype != "auto" { print("Note: --dtype \(dtype): the CPU backend keeps the checkpoint's weights and computes in its activation dtype.") }
+        if dtype != "auto" { print("Note: --dtype \(dtype): Osprey keeps bf16/f16 checkpoints as they are and computes in the backend's activation dtype (f32 on the CPU, bf16 on the GPU).") }
 
         var engineConfig = EngineConfig()
         engineConfig.maxModelLen = loaded.maxModelLen
@@ -86,6 +83,8 @@ struct Serve: ParsableCommand {
         engineConfig.blockSize = blockSize
         engineConfig.enablePrefixCaching = enablePrefixCaching
         engineConfig.enableChunkedPrefill = enableChunkedPrefill
+        engineConfig.gpuMemoryUtilization = gpuMemoryUtilization
+        engineConfig.enforceEager = enforceEager
         engineConfig.maxNumBatchedTokens = maxNumBatchedTokens ?? max(8192, enableChunkedPrefill ? 2048 : loaded.maxModelLen)
         let env = ProcessInfo.processInfo.environment
         if let gib = (env["OSPREY_CPU_KVCACHE_SPACE"] ?? env["VLLM_CPU_KVCACHE_SPACE"]).flatMap(Double.init), gib > 0 {

@@ -2,7 +2,8 @@ import Tensors
 
 /// Moves named checkpoint tensors onto a backend, checking shapes. Small 1-D tensors (norm weights,
 /// biases) are converted to f32 on the way: they cost nothing and keep every kernel's vector
-/// operands in one dtype. Matrices keep their dtype (quantized ones stay quantized).
+/// operands in one dtype. Matrices keep their dtype (quantized ones stay quantized) unless the
+/// backend's matrix kernels want another (`Backend.uploadMatrix`).
 public final class WeightLoader {
     public let source: any WeightSource
     public let backend: any Backend
@@ -39,9 +40,9 @@ public final class WeightLoader {
 
     /// A matrix or embedding table, in its stored dtype.
     public func matrix(_ name: String, shape: [Int]) throws -> Tensor {
-        let host = try host(name, shape: shape)
-        loadedBytes += host.bytes.count
-        return try backend.upload(host)
+        let tensor = try backend.uploadMatrix(try host(name, shape: shape))
+        loadedBytes += tensor.byteCount
+        return tensor
     }
 
     /// A vector (norm weight, bias) as f32.
@@ -57,9 +58,9 @@ public final class WeightLoader {
         let parts = try zip(names, shapes).map { name, shape in
             try host(name, shape: shape)
         }
-        let stacked = HostTensor.stackRows(parts)
-        loadedBytes += stacked.bytes.count
-        return try backend.upload(stacked)
+        let tensor = try backend.uploadMatrix(HostTensor.stackRows(parts))
+        loadedBytes += tensor.byteCount
+        return tensor
     }
 
     private func check(_ name: String, _ host: HostTensor, _ shape: [Int]) throws {

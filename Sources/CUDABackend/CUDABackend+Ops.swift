@@ -1,0 +1,152 @@
+import Tensors
+
+/// The model ops, each one kernel launch (or one cuBLASLt call) on the backend's stream.
+extension CUDABackend {
+    private func check(_ condition: Bool, _ message: @autoclosure () -> String) throws {
+        if !condition { throw BackendError.failure(message()) }
+    }
+
+    private func bf16(_ t: Tensor, _ what: String) throws -> CUdeviceptr {
+        guard t.dtype == .bf16 else { throw BackendError.unsupported("\(what) must be bf16 on the GPU, got \(t.dtype)") }
+        return ptr(t)
+    }
+
+    private func f32(_ t: Tensor, _ what: String) throws -> CUdeviceptr {
+        guard t.dtype == .f32 else { throw BackendError.unsupported("\(what) must be f32, got \(t.dtype)") }
+        return ptr(t)
+    }
+
+    private func i32(_ t: Tensor, _ what: String) throws -> CUdeviceptr {
+        guard t.dtype == .i32 else { throw BackendError.unsupported("\(what) must be i32, got \(t.dtype)") }
+        return ptr(t)
+    }
+
+    /// Threads for a row kernel over `d` elements: a multiple of 32, at most 1024.
+    private func rowThreads(_ d: Int) -> Int { min(1024, max(32, (d + 31) / 32 * 32)) }
+
+    private func elementwiseGrid(_ n: Int) -> (Int, Int, Int) { ((n + 255) / 256, 1, 1) }
+
+    public func embedding(_ table: Tensor, ids: Tensor) throws -> Tensor {
+        let n = ids.count, hidden = table.lastDim
+        let out = try empty([n, hidden])
+        if n == 0 { return out }
+        try launch("embedding_bf16", grid: (n, 1, 1), block: rowThreads(min(hidden, 256)),
+                   [.ptr(try bf16(table, "embedding table")), .ptr(try i32(ids, "ids")), .ptr(ptr(out)), .i32(hidden), .i32(table.rows)])
+        return out
+    }
+
+    public func linear(_ x: Tensor, weight: Tensor, bias: Tensor?) throws -> Tensor {
+        let n = x.rows, k = x.lastDim, m = weight.shape[0]
+        try check(weight.lastDim == k, "linear: x \(x.shape) and weight \(weight.shape) disagree")
+        let out = try empty([n, m])
+        if n == 0 { return out }
+        try blas.matmul(x: try bf16(x, "linear input"), w: try bf16(weight, "linear weight"), y: ptr(out),
+                        n: n, m: m, k: k, outType: CuBLASLt.r16BF, stream: stream)
+        if let bias {
+            try launch("add_bias_bf16", grid: elementwiseGrid(n * m), block: 256,
+                       [.ptr(ptr(out)), .ptr(try f32(bias, "bias")), .i32(m), .i64(n * m)])
+        }
+        return out
+    }
+
+    public func rmsNorm(_ x: Tensor, weight: Tensor, eps: Float) throws -> Tensor {
+        let d = x.lastDim, rows = x.rows
+        let out = try empty(x.shape)
+        if rows == 0 { return out }
+        try launch("rmsnorm_bf16", grid: (rows, 1, 1), block: rowThreads(d),
+                   [.ptr(try bf16(x, "rmsNorm input")), .ptr(try f32(weight, "norm weight")), .ptr(ptr(out)), .i32(d), .f32(eps)])
+        return out
+    }
+
+    public func addRMSNorm(_ x: Tensor, residual: Tensor, weight: Tensor, eps: Float) throws -> Tensor {
+        try check(x.shape == residual.shape, "addRMSNorm: \(x.shape) vs residual \(residual.shape)")
+        let d = x.lastDim, rows = x.rows
+        let out = try empty(x.shape)
+        if rows == 0 { return out }
+        try launch("add_rmsnorm_bf16", grid: (rows, 1, 1), block: rowThreads(d),
+                   [.ptr(try bf16(x, "x")), .ptr(try bf16(residual, "residual")), .ptr(try f32(weight, "norm weight")),
+                    .ptr(ptr(out)), .i32(d), .f32(eps)])
+        return out
+    }
+
+    public func add(_ a: Tensor, _ b: Tensor) throws -> Tensor {
+        try check(a.shape == b.shape, "add: \(a.shape) vs \(b.shape)")
+        let out = try empty(a.shape)
+        if a.count == 0 { return out }
+        try launch("add_bf16", grid: elementwiseGrid(a.count), block: 256,
+                   [.ptr(try bf16(a, "a")), .ptr(try bf16(b, "b")), .ptr(ptr(out)), .i64(a.count)])
+        return out
+    }
+
+    public func siluAndMul(_ x: Tensor) throws -> Tensor {
+        let inter = x.lastDim / 2, rows = x.rows
+        let out = try empty([rows, inter])
+        if rows == 0 { return out }
+        try launch("silu_mul_bf16", grid: elementwiseGrid(rows * inter), block: 256,
+                   [.ptr(try bf16(x, "siluAndMul input")), .ptr(ptr(out)), .i32(inter), .i64(rows * inter)])
+        return out
+    }
+
+    public func applyRotary(q: Tensor, k: Tensor, positions: Tensor, headDim: Int, table: RotaryTable) throws {
+        let n = positions.count
+        if n == 0 { return }
+        try check(q.count % (n * headDim) == 0 && k.count % (n * headDim) == 0,
+                  "rotary: q \(q.shape), k \(k.shape) for \(n) positions of headDim \(headDim)")
+        let nq = q.count / (n * headDim), nk = k.count / (n * headDim)
+        try launch("rotary_bf16", grid: (n, 1, 1), block: 128,
+                   [.ptr(try bf16(q, "q")), .ptr(try bf16(k, "k")), .ptr(try i32(positions, "positions")),
+                    .ptr(try f32(table.cos, "cos")), .ptr(try f32(table.sin, "sin")),
+                    .i32(nq), .i32(nk), .i32(headDim), .i32(table.rotaryDim), .i32(table.cos.rows), .i32(table.neoxStyle ? 1 : 0)])
+    }
+
+    public func attention(q: Tensor, k: Tensor, v: Tensor, cache: KVCacheLayer, metadata: AttentionMetadata,
+                          numHeads: Int, scale: Float) throws -> Tensor {
+        let n = metadata.numTokens, d = cache.headDim, kvh = cache.numKVHeads
+        try check(q.count == n * numHeads * d && k.count == n * kvh * d && v.count == k.count,
+                  "attention: q \(q.shape), k \(k.shape), v \(v.shape) for \(n) tokens")
+        try check(numHeads % kvh == 0, "attention: \(numHeads) heads over \(kvh) KV heads")
+        let out = try empty([n, numHeads * d])
+        if n == 0 { return out }
+        try launch("write_kv_cache", grid: (n, 1, 1), block: rowThreads(min(kvh * d, 1024)),
+                   [.ptr(try bf16(k, "k")), .ptr(try bf16(v, "v")), .ptr(ptr(cache.key)), .ptr(ptr(cache.value)),
+                    .ptr(try i32(metadata.slotMappingTensor, "slot mapping")), .i32(kvh * d)])
+        let numSplits = attentionSplits(metadata: metadata, numHeads: numHeads)
+        let parts = numSplits > 1 ? try empty([n * numHeads * numSplits, d], dtype: .f32) : out
+        let maxes = numSplits > 1 ? try empty([n * numHeads * numSplits], dtype: .f32) : out
+        let sums = numSplits > 1 ? try empty([n * numHeads * numSplits], dtype: .f32) : out
+        let shared = (d + 2 * 256) * 4
+        try launch("attention_paged", grid: (numHeads, n, numSplits), block: 128, shared: shared,
+                   [.ptr(try bf16(q, "q")), .ptr(ptr(cache.key)), .ptr(ptr(cache.value)),
+                    .ptr(ptr(metadata.queryStartTensor)), .ptr(ptr(metadata.seqLensTensor)), .ptr(ptr(metadata.blockTablesTensor)),
+                    .ptr(ptr(out)), .ptr(ptr(parts)), .ptr(ptr(maxes)), .ptr(ptr(sums)),
+                    .i32(metadata.numSeqs), .i32(numHeads), .i32(kvh), .i32(d), .i32(metadata.blockSize),
+                    .i32(max(metadata.maxBlocksPerSeq, 1)), .i32(Self.minKeysPerSplit), .f32(scale)])
+        if numSplits > 1 {
+            try launch("attention_combine", grid: (n, numHeads, 1), block: rowThreads(d),
+                       [.ptr(ptr(parts)), .ptr(ptr(maxes)), .ptr(ptr(sums)), .ptr(ptr(out)), .i32(numHeads), .i32(d), .i32(numSplits)])
+        }
+        return out
+    }
+
+    static let minKeysPerSplit = 64
+
+    /// Thread blocks per (token, head): long contexts with few query rows are split so that every
+    /// multiprocessor has work (decode); prefill has enough rows already.
+    func attentionSplits(metadata: AttentionMetadata, numHeads: Int) -> Int {
+        let rows = metadata.numTokens * numHeads
+        let wanted = 2 * multiprocessorCount
+        if rows >= wanted { return 1 }
+        let byLength = (metadata.maxSeqLen + Self.minKeysPerSplit - 1) / Self.minKeysPerSplit
+        return max(1, min((wanted + rows - 1) / rows, byLength))
+    }
+
+    public func gatherRows(_ x: Tensor, indices: Tensor) throws -> Tensor {
+        let m = indices.count, d = x.lastDim
+        let out = try empty([m, d], dtype: x.dtype)
+        if m == 0 { return out }
+        try check(x.dtype == .bf16, "gatherRows on the GPU takes bf16 rows, got \(x.dtype)")
+        try launch("gather_rows", grid: (m, 1, 1), block: rowThreads(min(d, 256)),
+                   [.ptr(ptr(x)), .ptr(try i32(indices, "indices")), .ptr(ptr(out)), .i32(d)])
+        return out
+    }
+}

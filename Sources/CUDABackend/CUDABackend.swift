@@ -1,0 +1,214 @@
+import Foundation
+import Tensors
+
+/// The NVIDIA GPU implementation of `Backend`: bf16 activations and KV cache, bf16 weights
+/// (float checkpoints are converted on upload), cuBLASLt for matrix products and NVRTC-compiled
+/// kernels for the rest. Everything runs in order on one stream; the host only waits when it
+/// downloads a result.
+public final class CUDABackend: Backend, @unchecked Sendable {
+    public let name: String
+    public let activationDType: DType = .bf16
+    public let deviceName: String
+    public let computeCapability: Int
+    public let multiprocessorCount: Int
+    let driver: CUDADriver
+    let allocator: DeviceAllocator
+    let stream: CUhandle
+    let module: CUhandle
+    let blas: CuBLASLt
+    private var functions: [String: CUhandle] = [:]
+    private let workspace: CUDAStorage
+
+    /// Opens GPU `device` (0 by default), compiling the kernels on first use on this machine.
+    public init(device: Int = 0) throws {
+        let driver = try CUDADriver()
+        try driver.check(driver.cuInit(0), "cuInit")
+        var count: Int32 = 0
+        try driver.check(driver.cuDeviceGetCount(&count), "cuDeviceGetCount")
+        guard device < count else { throw BackendError.unsupported("CUDA device \(device) asked for, \(count) found") }
+        var dev: Int32 = 0
+        try driver.check(driver.cuDeviceGet(&dev, Int32(device)), "cuDeviceGet")
+        var ctx: CUhandle = nil
+        try driver.check(driver.cuDevicePrimaryCtxRetain(&ctx, dev), "cuDevicePrimaryCtxRetain")
+        try driver.check(driver.cuCtxSetCurrent(ctx), "cuCtxSetCurrent")
+        var nameBytes = [CChar](repeating: 0, count: 256)
+        _ = driver.cuDeviceGetName(&nameBytes, 256, dev)
+        let deviceName = String(decoding: nameBytes.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+        func attribute(_ a: CUDeviceAttribute) throws -> Int {
+            var v: Int32 = 0
+            try driver.check(driver.cuDeviceGetAttribute(&v, a.rawValue, dev), "cuDeviceGetAttribute")
+            return Int(v)
+        }
+        let capability = try attribute(.computeCapabilityMajor) * 10 + attribute(.computeCapabilityMinor)
+        multiprocessorCount = try attribute(.multiprocessorCount)
+        var s: CUhandle = nil
+        try driver.check(driver.cuStreamCreate(&s, 1), "cuStreamCreate")  // non-blocking: capturable
+        let allocator = DeviceAllocator(driver: driver)
+        let cubin = try NVRTC.cubin(source: KernelSources.all, arch: capability)
+        var m: CUhandle = nil
+        try cubin.withUnsafeBytes { try driver.check(driver.cuModuleLoadData(&m, $0.baseAddress!), "cuModuleLoadData") }
+        let workspaceSize = 32 << 20
+        let workspace = try allocator.allocate(workspaceSize, pooled: false)
+        blas = try CuBLASLt(workspace: workspace.pointer, workspaceSize: workspaceSize)
+        self.driver = driver
+        self.deviceName = deviceName
+        self.computeCapability = capability
+        self.name = "cuda:\(device) (\(deviceName))"
+        self.stream = s
+        self.allocator = allocator
+        self.module = m
+        self.workspace = workspace
+    }
+
+    // MARK: memory
+
+    public func upload(_ host: HostTensor) throws -> Tensor {
+        guard host.dtype == .f32 || host.dtype == .bf16 || host.dtype == .f16 || host.dtype == .i32 else {
+            throw BackendError.unsupported("\(host.dtype) weights on the GPU (GGUF quantized models run with --device cpu)")
+        }
+        let storage = try allocator.allocate(host.bytes.count, pooled: false)
+        if host.bytes.count > 0 {
+            try driver.check(driver.cuMemcpyHtoDAsync(storage.pointer, host.bytes.baseAddress, host.bytes.count, stream), "upload")
+        }
+        return Tensor(shape: host.shape, dtype: host.dtype, storage: storage)
+    }
+
+    /// Matrices go to bf16, the dtype of the matrix kernels (as vLLM's `--dtype auto` does for
+    /// float32 checkpoints).
+    public func uploadMatrix(_ host: HostTensor) throws -> Tensor {
+        switch host.dtype {
+        case .bf16: return try upload(host)
+        case .f32, .f16: return try upload(host.convertedToBF16())
+        default: return try upload(host)
+        }
+    }
+
+    public func download(_ tensor: Tensor) throws -> [Float] {
+        let count = tensor.count
+        guard count > 0 else { return [] }
+        switch tensor.dtype {
+        case .f32:
+            var out = [Float](repeating: 0, count: count)
+            try out.withUnsafeMutableBytes { try copyToHost($0.baseAddress!, tensor, bytes: count * 4) }
+            return out
+        case .i32:
+            var out = [Int32](repeating: 0, count: count)
+            try out.withUnsafeMutableBytes { try copyToHost($0.baseAddress!, tensor, bytes: count * 4) }
+            return out.map { Float($0) }
+        case .bf16:
+            var raw = [UInt16](repeating: 0, count: count)
+            try raw.withUnsafeMutableBytes { try copyToHost($0.baseAddress!, tensor, bytes: count * 2) }
+            return raw.map { Float(bitPattern: UInt32($0) << 16) }
+        case .f16:
+            var raw = [UInt16](repeating: 0, count: count)
+            try raw.withUnsafeMutableBytes { try copyToHost($0.baseAddress!, tensor, bytes: count * 2) }
+            return raw.map { Float(Float16(bitPattern: $0)) }
+        default:
+            throw BackendError.unsupported("download of \(tensor.dtype)")
+        }
+    }
+
+    private func copyToHost(_ dst: UnsafeMutableRawPointer, _ t: Tensor, bytes: Int) throws {
+        try driver.check(driver.cuMemcpyDtoHAsync(dst, ptr(t), bytes, stream), "download")
+        try synchronize()
+    }
+
+    public func synchronize() throws {
+        try driver.check(driver.cuStreamSynchronize(stream), "cuStreamSynchronize")
+    }
+
+    public func allocateKVCache(numBlocks: Int, blockSize: Int, numKVHeads: Int, headDim: Int) throws -> KVCacheLayer {
+        guard headDim % 8 == 0, headDim <= 256 else {
+            throw BackendError.unsupported("head_dim \(headDim) on the GPU (multiples of 8 up to 256)")
+        }
+        let shape = [numBlocks, blockSize, numKVHeads, headDim]
+        let bytes = DType.bf16.byteCount(elements: shape.reduce(1, *))
+        func zeroed() throws -> Tensor {
+            let s = try allocator.allocate(bytes, pooled: false)
+            try driver.check(driver.cuMemsetD8Async(s.pointer, 0, bytes, stream), "memset")
+            return Tensor(shape: shape, dtype: .bf16, storage: s)
+        }
+        return KVCacheLayer(key: try zeroed(), value: try zeroed())
+    }
+
+    public func memoryInfo() -> (free: Int, total: Int)? {
+        var free = 0, total = 0
+        guard driver.cuMemGetInfo(&free, &total) == 0 else { return nil }
+        return (free, total)
+    }
+
+    // MARK: helpers
+
+    func ptr(_ t: Tensor) -> CUdeviceptr {
+        guard let s = t.storage as? CUDAStorage else { preconditionFailure("tensor does not live on the CUDA backend") }
+        return s.pointer + UInt64(t.offset)
+    }
+
+    /// A fresh activation tensor from the caching allocator (contents undefined).
+    func empty(_ shape: [Int], dtype: DType = .bf16) throws -> Tensor {
+        let bytes = dtype.byteCount(elements: shape.reduce(1, *))
+        return Tensor(shape: shape, dtype: dtype, storage: try allocator.allocate(bytes, pooled: true))
+    }
+
+    func function(_ name: String) throws -> CUhandle {
+        if let f = functions[name] { return f }
+        var f: CUhandle = nil
+        try driver.check(driver.cuModuleGetFunction(&f, module, name), "cuModuleGetFunction(\(name))")
+        functions[name] = f
+        return f
+    }
+
+    enum Arg {
+        case ptr(CUdeviceptr)
+        case i32(Int)
+        case i64(Int)
+        case f32(Float)
+    }
+
+    /// Launches kernel `name` on the stream with `args` in the kernel's parameter order.
+    func launch(_ name: String, grid: (Int, Int, Int), block: Int, shared: Int = 0, _ args: [Arg]) throws {
+        let f = try function(name)
+        if shared > 48 * 1024 { _ = driver.cuFuncSetAttribute(f, 8, Int32(shared)) }
+        var storage = [UInt64](repeating: 0, count: args.count)
+        try storage.withUnsafeMutableBufferPointer { buf in
+            var pointers = [UnsafeMutableRawPointer?]()
+            pointers.reserveCapacity(args.count)
+            for (i, arg) in args.enumerated() {
+                let slot = UnsafeMutableRawPointer(buf.baseAddress! + i)
+                switch arg {
+                case .ptr(let p): slot.storeBytes(of: p, as: UInt64.self)
+                case .i32(let v): slot.storeBytes(of: Int32(v), as: Int32.self)
+                case .i64(let v): slot.storeBytes(of: Int64(v), as: Int64.self)
+                case .f32(let v): slot.storeBytes(of: v, as: Float.self)
+                }
+                pointers.append(slot)
+            }
+            try pointers.withUnsafeMutableBufferPointer { p in
+                try driver.check(driver.cuLaunchKernel(f, UInt32(grid.0), UInt32(grid.1), UInt32(grid.2), UInt32(block), 1, 1,
+                                                       UInt32(shared), stream, p.baseAddress, nil), "launch \(name)")
+            }
+        }
+    }
+}
+
+extension HostTensor {
+    /// bf16 copy of an f32 or f16 tensor (round to nearest even).
+    func convertedToBF16() -> HostTensor {
+        let count = self.count
+        let out = OwnedBytes(count: count * 2)
+        let dst = out.pointer.assumingMemoryBound(to: UInt16.self)
+        func round(_ v: Float) -> UInt16 {
+            let bits = v.bitPattern
+            if v.isNaN { return 0x7FC0 }
+            return UInt16(truncatingIfNeeded: (bits &+ 0x7FFF &+ ((bits >> 16) & 1)) >> 16)
+        }
+        if dtype == .f32 {
+            let src = bytes.bindMemory(to: Float.self)
+            for i in 0..<count { dst[i] = round(src[i]) }
+        } else {
+            let src = bytes.bindMemory(to: UInt16.self)
+            for i in 0..<count { dst[i] = round(Float(Float16(bitPattern: src[i]))) }
+        }
+        return HostTensor(shape: shape, dtype: .bf16, bytes: out.buffer, owner: out)
+    }
+}

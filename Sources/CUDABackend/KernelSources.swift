@@ -1,0 +1,10 @@
+/// The `.cu` files of `Kernels/`, embedded in the binary at build time (so the one static binary
+/// carries them) and compiled together as one NVRTC program.
+enum KernelSources {
+    static var all: String {
+        [PackageResources.common_cu, PackageResources.elementwise_cu, PackageResources.attention_cu,
+         PackageResources.sampling_cu]
+            .map { String(decoding: $0, as: UTF8.self) }
+            .joined(separator: "\n")
+    }
+}

@@ -1,0 +1,119 @@
+// Paged attention over the KV cache, one thread block per (head, query token, split of the keys);
+// heads vary fastest so the blocks of one GQA group run side by side and share K/V through L2.
+//
+// Token t belongs to sequence s (found in queryStart); it sees keys [0, ctx) of its sequence with
+// ctx = seqLens[s] - (queryStart[s+1] - 1 - t): causal within the new tokens, and every cached
+// token before them (chunked prefill, prefix-cache hits). Keys are read through the block table.
+// The keys are cut into gridDim.z splits of equal size (at least minChunk keys) from the context
+// length read on the device, so one launch shape (a captured graph) serves every length.
+// With one split the block writes the bf16 result; with several, each writes an unnormalised
+// partial (accumulator, running max, running sum) and attention_combine merges them.
+#define ATTN_THREADS 128
+#define ATTN_CHUNK 256
+
+extern "C" __global__ void __launch_bounds__(ATTN_THREADS)
+attention_paged(const bf16* q, const bf16* kc, const bf16* vc, const int* queryStart, const int* seqLens,
+                const int* blockTables, bf16* out, float* partOut, float* partMax, float* partSum,
+                int numSeqs, int numHeads, int numKVHeads, int D, int blockSize, int maxBlocks,
+                int minChunk, float scale) {
+    extern __shared__ float smem[];
+    float* qs = smem;                         // [D]
+    float* sc = smem + D;                     // [ATTN_CHUNK] scores, then probabilities
+    int* slots = (int*)(sc + ATTN_CHUNK);     // [ATTN_CHUNK]
+    __shared__ float red[32];
+
+    int h = blockIdx.x, t = blockIdx.y, split = blockIdx.z, numSplits = gridDim.z;
+    int lo = 0, hi = numSeqs - 1;
+    while (lo < hi) {
+        int mid = (lo + hi + 1) >> 1;
+        if (queryStart[mid] <= t) lo = mid; else hi = mid - 1;
+    }
+    int s = lo;
+    int ctx = seqLens[s] - (queryStart[s + 1] - 1 - t);
+    int kvh = h / (numHeads / numKVHeads);
+    int kvDim = numKVHeads * D;
+    int chunk = max(minChunk, (ctx + numSplits - 1) / numSplits);
+    int begin = split * chunk, end = min(ctx, begin + chunk);
+    const int* table = blockTables + (long)s * maxBlocks;
+
+    const bf16* qrow = q + ((long)t * numHeads + h) * D;
+    for (int i = threadIdx.x; i < D; i += blockDim.x) qs[i] = bf2f(qrow[i]) * scale;
+    __syncthreads();
+
+    float m = -INF, l = 0.f;
+    float acc0 = 0.f, acc1 = 0.f;  // output dims threadIdx.x and threadIdx.x + 128 (D <= 256)
+    int d0 = threadIdx.x, d1 = threadIdx.x + ATTN_THREADS;
+    for (int c0 = begin; c0 < end; c0 += ATTN_CHUNK) {
+        int cn = min(ATTN_CHUNK, end - c0);
+        for (int j = threadIdx.x; j < cn; j += blockDim.x) {
+            int key = c0 + j;
+            int slot = table[key / blockSize] * blockSize + key % blockSize;
+            slots[j] = slot;
+            const uint4* krow = (const uint4*)(kc + (long)slot * kvDim + kvh * D);
+            float dot = 0.f;
+            for (int i = 0; i < D / 8; ++i) {
+                float kv[8];
+                unpack8(krow[i], kv);
+#pragma unroll
+                for (int e = 0; e < 8; ++e) dot += qs[i * 8 + e] * kv[e];
+            }
+            sc[j] = dot;
+        }
+        __syncthreads();
+        float cmax = -INF;
+        for (int j = threadIdx.x; j < cn; j += blockDim.x) cmax = fmaxf(cmax, sc[j]);
+        cmax = block_reduce(cmax, red, true);
+        float newM = fmaxf(m, cmax);
+        float corr = __expf(m - newM);
+        float csum = 0.f;
+        for (int j = threadIdx.x; j < cn; j += blockDim.x) {
+            float p = __expf(sc[j] - newM);
+            sc[j] = p;
+            csum += p;
+        }
+        csum = block_reduce(csum, red, false);  // also orders the writes to sc before the reads below
+        l = l * corr + csum;
+        acc0 *= corr;
+        acc1 *= corr;
+        const bf16* vbase = vc + kvh * D;
+        if (d0 < D) {
+#pragma unroll 8
+            for (int j = 0; j < cn; ++j) {
+                const bf16* vrow = vbase + (long)slots[j] * kvDim;
+                acc0 += sc[j] * bf2f(vrow[d0]);
+                if (d1 < D) acc1 += sc[j] * bf2f(vrow[d1]);
+            }
+        }
+        m = newM;
+        __syncthreads();
+    }
+    if (numSplits == 1) {
+        bf16* o = out + ((long)t * numHeads + h) * D;
+        float inv = l > 0.f ? 1.f / l : 0.f;
+        if (d0 < D) o[d0] = f2bf(acc0 * inv);
+        if (d1 < D) o[d1] = f2bf(acc1 * inv);
+    } else {
+        long idx = ((long)t * numHeads + h) * numSplits + split;
+        if (d0 < D) partOut[idx * D + d0] = acc0;
+        if (d1 < D) partOut[idx * D + d1] = acc1;
+        if (threadIdx.x == 0) { partMax[idx] = m; partSum[idx] = l; }
+    }
+}
+
+// Merges the splits of attention_paged: one block per (token, head), one thread per output dim.
+extern "C" __global__ void attention_combine(const float* partOut, const float* partMax, const float* partSum,
+                                             bf16* out, int numHeads, int D, int numSplits) {
+    long row = (long)blockIdx.x * numHeads + blockIdx.y;
+    const float* pm = partMax + row * numSplits;
+    const float* ps = partSum + row * numSplits;
+    float M = -INF;
+    for (int j = 0; j < numSplits; ++j) M = fmaxf(M, pm[j]);
+    float L = 0.f;
+    for (int j = 0; j < numSplits; ++j) L += ps[j] > 0.f ? ps[j] * __expf(pm[j] - M) : 0.f;
+    for (int d = threadIdx.x; d < D; d += blockDim.x) {
+        float acc = 0.f;
+        for (int j = 0; j < numSplits; ++j)
+            if (ps[j] > 0.f) acc += partOut[(row * numSplits + j) * D + d] * __expf(pm[j] - M);
+        out[row * D + d] = f2bf(L > 0.f ? acc / L : 0.f);
+    }
+}

@@ -1,0 +1,45 @@
+// Shared helpers for every Osprey kernel. Compiled by NVRTC with no headers: bf16 values are
+// carried as raw 16-bit patterns and converted by hand (round to nearest even).
+typedef unsigned short bf16;
+typedef unsigned int u32;
+
+#define INF __int_as_float(0x7f800000)
+
+__device__ __forceinline__ float bf2f(bf16 x) { return __uint_as_float(((u32)x) << 16); }
+
+__device__ __forceinline__ bf16 f2bf(float f) {
+    u32 u = __float_as_uint(f);
+    if ((u & 0x7fffffffu) > 0x7f800000u) return (bf16)0x7fc0;
+    u += 0x7fffu + ((u >> 16) & 1u);
+    return (bf16)(u >> 16);
+}
+
+// Eight bf16 values packed in a 16-byte load.
+__device__ __forceinline__ void unpack8(uint4 p, float* out) {
+    out[0] = __uint_as_float(p.x << 16); out[1] = __uint_as_float(p.x & 0xffff0000u);
+    out[2] = __uint_as_float(p.y << 16); out[3] = __uint_as_float(p.y & 0xffff0000u);
+    out[4] = __uint_as_float(p.z << 16); out[5] = __uint_as_float(p.z & 0xffff0000u);
+    out[6] = __uint_as_float(p.w << 16); out[7] = __uint_as_float(p.w & 0xffff0000u);
+}
+
+__device__ __forceinline__ float warp_sum(float v) {
+    for (int o = 16; o > 0; o >>= 1) v += __shfl_xor_sync(0xffffffffu, v, o);
+    return v;
+}
+
+__device__ __forceinline__ float warp_max(float v) {
+    for (int o = 16; o > 0; o >>= 1) v = fmaxf(v, __shfl_xor_sync(0xffffffffu, v, o));
+    return v;
+}
+
+// Sum (or max) over the block; every thread gets the result. `red` holds 32 floats.
+__device__ float block_reduce(float v, float* red, bool isMax) {
+    int lane = threadIdx.x & 31, warp = threadIdx.x >> 5, warps = (blockDim.x + 31) >> 5;
+    v = isMax ? warp_max(v) : warp_sum(v);
+    __syncthreads();
+    if (lane == 0) red[warp] = v;
+    __syncthreads();
+    float r = lane < warps ? red[lane] : (isMax ? -INF : 0.f);
+    r = isMax ? warp_max(r) : warp_sum(r);
+    return r;
+}

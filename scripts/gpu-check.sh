@@ -1,0 +1,58 @@
+#!/usr/bin/env bash
+# GPU verification, run on the GPU machine with a binary built elsewhere (that machine has no
+# Swift): the GPU test suite, then the benchmarks of the CUDA issue, then one table.
+#
+#   swift build -c release --static-swift-stdlib --build-path .build-static
+#   mkdir -p bin && strip -o bin/osprey .build-static/release/osprey
+#   scripts/gpu-check.sh [bin/osprey] [steps...]     # steps: test sanitizer latency hf throughput (default: all)
+set -uo pipefail
+cd "$(dirname "$0")/.."
+BIN=${1:-bin/osprey}; shift || true
+STEPS=${*:-"test sanitizer latency hf throughput"}
+OUT=${OUT:-/tmp/osprey-gpu-check}; mkdir -p "$OUT"
+export OSPREY_FIXTURES=$PWD/Tests/ModelsTests/Fixtures
+export OSPREY_CACHE=${OSPREY_CACHE:-/tmp/osprey-cache}
+for d in /usr/local/cuda/lib64 /usr/local/cuda/targets/x86_64-linux/lib; do
+  [ -d "$d" ] && export LD_LIBRARY_PATH=$d:${LD_LIBRARY_PATH:-}
+done
+CONFIG=model-configs/qwen3-8b
+nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader
+declare -A R
+has() { [[ " $STEPS " == *" $1 "* ]]; }
+status=0
+
+if has test; then
+  echo "== gpu-check (fixtures vs transformers, vs CPU, batching, prefix cache)"
+  if "$BIN" gpu-check 2>&1 | tee "$OUT/gpu-check.log"; then R[test]=passed; else R[test]=FAILED; status=1; fi
+fi
+if has sanitizer && command -v compute-sanitizer >/dev/null; then
+  echo "== compute-sanitizer memcheck on one fixture run"
+  compute-sanitizer --tool memcheck --error-exitcode 3 "$BIN" generate --model "$OSPREY_FIXTURES/qwen3-untied" --device cuda \
+      --load-format safetensors --prompt "The quick brown fox" --max-tokens 8 --temperature 0 > "$OUT/sanitizer.log" 2>&1
+  rc=$?; tail -3 "$OUT/sanitizer.log"
+  if [ $rc -eq 0 ]; then R[sanitizer]="no errors"; else R[sanitizer]="FAILED (rc $rc)"; status=1; fi
+fi
+if has latency; then
+  echo "== osprey bench latency, dummy Qwen3-8B, bf16, batch 1, 128 in / 256 out"
+  "$BIN" bench latency --model $CONFIG --load-format dummy --device cuda --batch-size 1 --input-len 128 \
+      --output-len 256 --num-iters 3 --output-json "$OUT/latency.json" 2>&1 | tee "$OUT/latency.log"
+  R[latency]=$(grep -E "^decode|^floor|^ready" "$OUT/latency.log" | tr '\n' ' ')
+fi
+if has hf; then
+  echo "== transformers, same config and case"
+  PYTHONUNBUFFERED=1 python3 scripts/gpu/transformers_latency.py $CONFIG --input-len 128 --output-len 256 2>&1 \
+      | tee "$OUT/hf.log" | tail -2
+  R[hf]=$(grep '^transformers' "$OUT/hf.log")
+fi
+if has throughput; then
+  echo "== osprey bench throughput, dummy Qwen3-8B, 1000 prompts, 1024 in / 512 out"
+  "$BIN" bench throughput --model $CONFIG --load-format dummy --device cuda --num-prompts ${NUM_PROMPTS:-1000} \
+      --input-len 1024 --output-len 512 --output-json "$OUT/throughput.json" 2>&1 | tee "$OUT/throughput.log" | tail -8
+  R[throughput]=$(grep -iE "throughput|floor" "$OUT/throughput.log" | tr '\n' ' ')
+fi
+
+echo
+echo "| check | result |"
+echo "| --- | --- |"
+for k in test sanitizer latency hf throughput; do [ -n "${R[$k]:-}" ] && echo "| $k | ${R[$k]} |"; done
+exit $status
