@@ -4,11 +4,11 @@
 #
 #   swift build -c release --static-swift-stdlib --build-path .build-static
 #   mkdir -p bin && strip -o bin/osprey .build-static/release/osprey
-#   scripts/gpu-check.sh [bin/osprey] [steps...]     # steps: test sanitizer latency hf throughput (default: all)
+#   scripts/gpu-check.sh [bin/osprey] [steps...]     # steps: test sanitizer latency eager hf throughput (default: all)
 set -uo pipefail
 cd "$(dirname "$0")/.."
 BIN=${1:-bin/osprey}; shift || true
-STEPS=${*:-"test sanitizer latency hf throughput"}
+STEPS=${*:-"test sanitizer latency eager hf throughput"}
 OUT=${OUT:-/tmp/osprey-gpu-check}; mkdir -p "$OUT"
 export OSPREY_FIXTURES=$PWD/Tests/ModelsTests/Fixtures
 export OSPREY_CACHE=${OSPREY_CACHE:-/tmp/osprey-cache}
@@ -17,6 +17,7 @@ for d in /usr/local/cuda/lib64 /usr/local/cuda/targets/x86_64-linux/lib; do
 done
 CONFIG=model-configs/qwen3-8b
 nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader
+ls /usr/local/cuda/lib64 2>/dev/null | grep -E "^lib(nvrtc|cublasLt)\.so" | tr '\n' ' '; echo
 declare -A R
 has() { [[ " $STEPS " == *" $1 "* ]]; }
 status=0
@@ -38,6 +39,12 @@ if has latency; then
       --output-len 256 --num-iters 3 --output-json "$OUT/latency.json" 2>&1 | tee "$OUT/latency.log"
   R[latency]=$(grep -E "^decode|^floor|^ready" "$OUT/latency.log" | tr '\n' ' ')
 fi
+if has eager; then
+  echo "== the same latency case with --enforce-eager (no CUDA graphs)"
+  "$BIN" bench latency --model $CONFIG --load-format dummy --device cuda --batch-size 1 --input-len 128 \
+      --output-len 256 --num-iters 3 --enforce-eager 2>&1 | tee "$OUT/eager.log" | grep -E "^decode|^prefill"
+  R[eager]=$(grep -E "^decode" "$OUT/eager.log")
+fi
 if has hf; then
   echo "== transformers, same config and case"
   PYTHONUNBUFFERED=1 python3 scripts/gpu/transformers_latency.py $CONFIG --input-len 128 --output-len 256 2>&1 \
@@ -46,7 +53,7 @@ if has hf; then
 fi
 if has throughput; then
   echo "== osprey bench throughput, dummy Qwen3-8B, 1000 prompts, 1024 in / 512 out"
-  "$BIN" bench throughput --model $CONFIG --load-format dummy --device cuda --num-prompts ${NUM_PROMPTS:-1000} \
+  timeout ${THROUGHPUT_TIMEOUT:-360} "$BIN" bench throughput --model $CONFIG --load-format dummy --device cuda --num-prompts ${NUM_PROMPTS:-1000} \
       --input-len 1024 --output-len 512 --output-json "$OUT/throughput.json" 2>&1 | tee "$OUT/throughput.log" | tail -8
   R[throughput]=$(grep -iE "throughput|floor" "$OUT/throughput.log" | tr '\n' ' ')
 fi
@@ -54,5 +61,5 @@ fi
 echo
 echo "| check | result |"
 echo "| --- | --- |"
-for k in test sanitizer latency hf throughput; do [ -n "${R[$k]:-}" ] && echo "| $k | ${R[$k]} |"; done
+for k in test sanitizer latency eager hf throughput; do [ -n "${R[$k]:-}" ] && echo "| $k | ${R[$k]} |"; done
 exit $status

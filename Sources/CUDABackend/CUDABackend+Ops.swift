@@ -49,6 +49,16 @@ extension CUDABackend {
         return out
     }
 
+    public func lmHead(_ x: Tensor, weight: Tensor) throws -> Tensor {
+        let n = x.rows, k = x.lastDim, m = weight.shape[0]
+        try check(weight.lastDim == k, "lmHead: x \(x.shape) and weight \(weight.shape) disagree")
+        let out = try empty([n, m], dtype: .f32)
+        if n == 0 { return out }
+        try blas.matmul(x: try bf16(x, "lm_head input"), w: try bf16(weight, "lm_head weight"), y: ptr(out),
+                        n: n, m: m, k: k, outType: CuBLASLt.r32F, stream: stream)
+        return out
+    }
+
     public func rmsNorm(_ x: Tensor, weight: Tensor, eps: Float) throws -> Tensor {
         let d = x.lastDim, rows = x.rows
         let out = try empty(x.shape)
@@ -110,6 +120,17 @@ extension CUDABackend {
         try launch("write_kv_cache", grid: (n, 1, 1), block: rowThreads(min(kvh * d, 1024)),
                    [.ptr(try bf16(k, "k")), .ptr(try bf16(v, "v")), .ptr(ptr(cache.key)), .ptr(ptr(cache.value)),
                     .ptr(try i32(metadata.slotMappingTensor, "slot mapping")), .i32(kvh * d)])
+        if metadata.maxQueryLen >= Self.prefillKernelMinRows {
+            // Tiles of 64 query rows share each K/V tile through shared memory.
+            let shared = (64 * (d + 1) * 2 + 64 * d + 64 * 65) * 4
+            try launch("attention_prefill", grid: (numHeads, (metadata.maxQueryLen + 63) / 64, metadata.numSeqs), block: 128,
+                       shared: shared,
+                       [.ptr(try bf16(q, "q")), .ptr(ptr(cache.key)), .ptr(ptr(cache.value)),
+                        .ptr(ptr(metadata.queryStartTensor)), .ptr(ptr(metadata.seqLensTensor)), .ptr(ptr(metadata.blockTablesTensor)),
+                        .ptr(ptr(out)), .i32(numHeads), .i32(kvh), .i32(d), .i32(metadata.blockSize),
+                        .i32(max(metadata.maxBlocksPerSeq, 1)), .f32(scale)])
+            return out
+        }
         let numSplits = attentionSplits(metadata: metadata, numHeads: numHeads)
         let parts = numSplits > 1 ? try empty([n * numHeads * numSplits, d], dtype: .f32) : out
         let maxes = numSplits > 1 ? try empty([n * numHeads * numSplits], dtype: .f32) : out
@@ -129,6 +150,8 @@ extension CUDABackend {
     }
 
     static let minKeysPerSplit = 64
+    /// Batches with a sequence of at least this many new tokens use the tiled prefill kernel.
+    static let prefillKernelMinRows = 16
 
     /// Thread blocks per (token, head): long contexts with few query rows are split so that every
     /// multiprocessor has work (decode); prefill has enough rows already.

@@ -3,7 +3,7 @@
 enum KernelSources {
     static var all: String {
         [PackageResources.common_cu, PackageResources.elementwise_cu, PackageResources.attention_cu,
-         PackageResources.sampling_cu]
+         PackageResources.sampling_cu, PackageResources.prefill_cu]
             .map { String(decoding: $0, as: UTF8.self) }
             .joined(separator: "\n")
     }

@@ -16,6 +16,9 @@ public struct PromptFormatter: Sendable {
             tokenizer = try Tokenizer(directory: directory)
         } else if let gguf = files.gguf {
             tokenizer = try Tokenizer(gguf: GGUFVocabulary(gguf))
+        } else if files.loadFormat == .dummy {
+            // Dummy weights from a bare config.json (benchmarks): any tokenizer serves random ids.
+            tokenizer = try Tokenizer.byteLevel()
         } else {
             throw EngineError.invalidParameter("no tokenizer found for \(path) (expected tokenizer.json or a GGUF vocabulary)")
         }

@@ -89,6 +89,9 @@ public protocol Backend: AnyObject, Sendable {
     func embedding(_ table: Tensor, ids: Tensor) throws -> Tensor
     /// x [n, k] times weight [m, k] transposed, plus bias [m] -> [n, m].
     func linear(_ x: Tensor, weight: Tensor, bias: Tensor?) throws -> Tensor
+    /// The final projection to the vocabulary: like `linear` without bias, but the logits come back
+    /// in f32 whatever the activation dtype (bf16 logits of magnitude 8 are 0.06 apart).
+    func lmHead(_ x: Tensor, weight: Tensor) throws -> Tensor
     /// Root-mean-square norm of each row of x [n, d] times weight [d].
     func rmsNorm(_ x: Tensor, weight: Tensor, eps: Float) throws -> Tensor
     /// residual += x in place, then returns rmsNorm(residual).
@@ -110,6 +113,7 @@ public protocol Backend: AnyObject, Sendable {
 
 extension Backend {
     public func uploadMatrix(_ host: HostTensor) throws -> Tensor { try upload(host) }
+    public func lmHead(_ x: Tensor, weight: Tensor) throws -> Tensor { try linear(x, weight: weight, bias: nil) }
     public func memoryInfo() -> (free: Int, total: Int)? { nil }
     public func synchronize() throws {}
     public func copy(_ host: HostTensor, into tensor: Tensor) throws {

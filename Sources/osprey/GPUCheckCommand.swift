@@ -17,12 +17,16 @@ struct GPUCheck: ParsableCommand {
     @Option(help: "Folder of fixture checkpoints (default: OSPREY_FIXTURES or this checkout's).") var fixtures: String?
     @Option(help: "Greedy tokens per prompt.") var tokens = 24
 
-    /// Tolerance in log-probability for bf16 weights and activations against float32 references.
-    /// bf16 keeps 8 bits of mantissa: each rounding of an activation moves it by up to 2^-9
-    /// relative; the tiny fixtures' logits span a few units, so a few layers of such rounding give
-    /// |Δ log p| of order 1e-2. A real bug (wrong rotary layout, missing bias, bad block table)
-    /// moves log-probabilities by 0.3 or more, as the same check on the CPU side shows (2e-4).
-    static let tolerance: Float = 0.08
+    /// Log-probabilities are held to transformers' own bf16 run: its distance from the float32
+    /// reference (Fixtures/bf16-baseline.json, from scripts/make_bf16_baseline.py) with 25% and
+    /// 0.02 of slack. Both sides round weights, activations and the residual stream to bf16, so the
+    /// errors are of one size (0.2-0.7 over the whole vocabulary, mostly in the unlikely tail);
+    /// the top-5 statistic is the one sampling sees. A real bug (wrong rotary layout, missing bias,
+    /// bad block table) moves log-probabilities by several units.
+    static func tolerance(_ baseline: Double) -> Float { Float(1.25 * baseline + 0.02) }
+    /// Logit gap under which two greedy runs may pick differently: twice what transformers' own
+    /// bf16 run moves the top log-probabilities of this model.
+    static func nearTie(_ baseline: Baseline?) -> Float { Float(2 * (baseline?.top5 ?? 0.05)) }
 
     func run() throws {
         if let fixtures { setenv("OSPREY_FIXTURES", fixtures, 1) }
@@ -34,6 +38,7 @@ struct GPUCheck: ParsableCommand {
             print((ok ? "  ok    " : "  FAIL  ") + message)
             if !ok { failures.append(message) }
         }
+        let baselines = try Self.baselines()
         let names = Fixtures.modelNames
         guard !names.isEmpty else { throw ValidationError("no fixtures found in \(Fixtures.directory.path)") }
         for name in names {
@@ -44,20 +49,30 @@ struct GPUCheck: ParsableCommand {
             let vocab = onGPU.config.vocabSize
 
             // 1. Log-probabilities of every prompt position against transformers.
-            var worst: Float = 0, worstCPU: Float = 0
+            var worst: Float = 0, worstTop: Float = 0, worstCPU: Float = 0
             for prompt in reference.prompts {
                 let g = try Fixtures.prefillLogits(onGPU, ids: prompt.ids)
                 let c = try Fixtures.prefillLogits(onCPU, ids: prompt.ids)
                 for pos in prompt.ids.indices {
                     let row = pos * vocab ..< (pos + 1) * vocab
                     let ours = logSoftmax(Array(g[row])), cpuRow = logSoftmax(Array(c[row]))
-                    for (i, theirs) in prompt.logprobs[pos].enumerated() {
-                        worst = max(worst, abs(ours[i] - theirs))
-                        worstCPU = max(worstCPU, abs(cpuRow[i] - theirs))
+                    let theirs = prompt.logprobs[pos]
+                    for i in theirs.indices {
+                        worst = max(worst, abs(ours[i] - theirs[i]))
+                        worstCPU = max(worstCPU, abs(cpuRow[i] - theirs[i]))
+                    }
+                    for i in theirs.indices.sorted(by: { theirs[$0] > theirs[$1] }).prefix(5) {
+                        worstTop = max(worstTop, abs(ours[i] - theirs[i]))
                     }
                 }
             }
-            expect(worst < Self.tolerance, String(format: "log-probs vs transformers: max |Δ| %.4f (tolerance %.2f; CPU f32 %.1e)", worst, Self.tolerance, worstCPU))
+            if let base = baselines[name] {
+                expect(worst <= Self.tolerance(base.all) && worstTop <= Self.tolerance(base.top5),
+                       String(format: "log-probs vs transformers f32: max |Δ| %.3f (all tokens), %.3f (top 5); transformers bf16: %.3f, %.3f; CPU f32: %.1e",
+                              worst, worstTop, base.all, base.top5, worstCPU))
+            } else {
+                expect(false, "no bf16 baseline for \(name) in bf16-baseline.json (run scripts/make_bf16_baseline.py)")
+            }
 
             // 2. Greedy decoding through the engine (paged decode kernels) against the CPU's,
             // exact except where the CPU's own top-2 gap is inside the bf16 tolerance.
@@ -65,15 +80,7 @@ struct GPUCheck: ParsableCommand {
             let prompts = reference.prompts.map(\.ids)
             let gpuOut = try engine(onGPU).generate(prompts, params: params)
             let cpuOut = try engine(onCPU).generate(prompts, params: params)
-            var exact = 0, ties = 0, wrong = 0
-            for (i, prompt) in prompts.enumerated() {
-                if gpuOut[i] == cpuOut[i] { exact += 1; continue }
-                let k = zip(gpuOut[i], cpuOut[i]).prefix { $0 == $1 }.count
-                let logits = try Fixtures.prefillLogits(onCPU, ids: prompt + cpuOut[i].prefix(k))
-                let last = Array(logits[(prompt.count + k - 1) * vocab ..< (prompt.count + k) * vocab])
-                let gap = last[cpuOut[i][k]] - last[gpuOut[i][k]]
-                if gap < 2 * Self.tolerance { ties += 1 } else { wrong += 1; print("    prompt \(i): diverges at token \(k), CPU top-1 ahead by \(gap)") }
-            }
+            let (exact, ties, wrong) = try compare(gpuOut, cpuOut, prompts: prompts, judge: onCPU, nearTie: Self.nearTie(baselines[name]))
             expect(wrong == 0, "greedy vs CPU: \(exact) of \(prompts.count) prompts identical, \(ties) part at a near-tie, \(wrong) wrong")
 
             // 3. Batch invariance: alone or all together, the same tokens.
@@ -89,11 +96,42 @@ struct GPUCheck: ParsableCommand {
             expect(hit == fresh, "prefix-cache hit equals the uncached run")
 
             // 5. Chunked prefill (chunks of 7 tokens mixed with decodes) changes nothing.
+            // The per-row and the tiled attention kernels sum in different orders, so bf16 results
+            // may differ in the last bit: equal up to near-ties.
             let chunked = try engine(onGPU) { $0.maxNumBatchedTokens = 7 }.generate(prompts, params: params)
-            expect(chunked == gpuOut, "chunked prefill equals whole-prompt prefill")
+            let c = try compare(chunked, gpuOut, prompts: prompts, judge: onGPU, nearTie: Self.nearTie(baselines[name]))
+            expect(c.wrong == 0, "chunked prefill equals whole-prompt prefill (\(c.exact) identical, \(c.ties) part at a near-tie)")
         }
         print(failures.isEmpty ? "gpu-check: all passed" : "gpu-check: \(failures.count) failed")
         if !failures.isEmpty { throw ExitCode(1) }
+    }
+
+    /// Compares greedy outputs `a` with `b`: identical, or diverging only where `judge`'s logits
+    /// after the common prefix put `b`'s pick less than `nearTie` above `a`'s.
+    func compare(_ a: [[Int]], _ b: [[Int]], prompts: [[Int]], judge: any CausalLM, nearTie: Float) throws -> (exact: Int, ties: Int, wrong: Int) {
+        let vocab = judge.config.vocabSize
+        var exact = 0, ties = 0, wrong = 0
+        for (i, prompt) in prompts.enumerated() {
+            if a[i] == b[i] { exact += 1; continue }
+            let k = zip(a[i], b[i]).prefix { $0 == $1 }.count
+            guard k < a[i].count, k < b[i].count else { wrong += 1; continue }
+            let logits = try Fixtures.prefillLogits(judge, ids: prompt + b[i].prefix(k))
+            let last = Array(logits[(prompt.count + k - 1) * vocab ..< (prompt.count + k) * vocab])
+            let gap = last[b[i][k]] - last[a[i][k]]
+            if gap < nearTie { ties += 1 } else { wrong += 1; print("    prompt \(i): diverges at token \(k), ahead by \(gap)") }
+        }
+        return (exact, ties, wrong)
+    }
+
+    struct Baseline { let all: Double, top5: Double }
+
+    static func baselines() throws -> [String: Baseline] {
+        let url = Fixtures.directory.appendingPathComponent("bf16-baseline.json")
+        guard let object = try JSONSerialization.jsonObject(with: Data(contentsOf: url)) as? [String: Any],
+              let models = object["models"] as? [String: [String: Double]] else {
+            throw ValidationError("\(url.path) is not a bf16 baseline")
+        }
+        return models.compactMapValues { m in m["max_abs"].flatMap { a in m["top5_max_abs"].map { Baseline(all: a, top5: $0) } } }
     }
 
     func engine(_ model: any CausalLM, prefixCaching: Bool = true, _ configure: (inout EngineConfig) -> Void = { _ in }) throws -> EngineCore {

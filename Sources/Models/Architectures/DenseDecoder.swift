@@ -53,6 +53,6 @@ public final class DenseDecoder: CausalLM {
             x = try layer.mlp(layer.postAttentionNorm(attn, residual: residual, b), b)
         }
         let hidden = layers.isEmpty ? try norm(residual, b) : try norm(x, residual: residual, b)
-        return try b.linear(b.gatherRows(hidden, indices: logitsIndices), weight: lmHead, bias: nil)
+        return try b.lmHead(b.gatherRows(hidden, indices: logitsIndices), weight: lmHead)
     }
 }
