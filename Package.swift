@@ -54,7 +54,13 @@ let package = Package(
         .testTarget(name: "CPUBackendTests", dependencies: ["Tensors", "CPUBackend"], exclude: ["Fixtures"]),
         .testTarget(name: "ModelsTests", dependencies: ["Tensors", "CPUBackend", "Models", "Tokenizers", "OspreyTestSupport"], exclude: ["Fixtures"]),
         .testTarget(name: "EngineTests", dependencies: ["Tensors", "CPUBackend", "Models", "Engine", "Tokenizers", "Templates", "OspreyTestSupport"]),
-        .testTarget(name: "ServerTests", dependencies: ["Server", "Engine"]),
+        .testTarget(
+            name: "ServerTests",
+            dependencies: [
+                "Server", "Engine", "Models", "Tensors", "CPUBackend", "OspreyTestSupport",
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log"),
+            ]),
         .testTarget(name: "TokenizersTests", dependencies: ["Tokenizers"], exclude: ["Fixtures"]),
         .testTarget(name: "TemplatesTests", dependencies: ["Templates"], exclude: ["Fixtures"]),
         .testTarget(name: "SamplerTests", dependencies: ["Engine"]),

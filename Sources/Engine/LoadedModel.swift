@@ -31,7 +31,8 @@ public final class LoadedModel: Sendable {
                            weightBytes: weights.loadedBytes, maxModelLen: contextLength)
     }
 
-    init(path: String, files: ModelFiles, model: any CausalLM, formatter: PromptFormatter, weightBytes: Int, maxModelLen: Int) {
+    /// A model built elsewhere (tests serve a scripted `CausalLM` with a real tokenizer this way).
+    public init(path: String, files: ModelFiles, model: any CausalLM, formatter: PromptFormatter, weightBytes: Int, maxModelLen: Int) {
         self.path = path
         self.files = files
         self.model = model

@@ -42,9 +42,10 @@ struct Chat: ParsableCommand {
             }
             history.append(["role": "user", "content": input])
             let prompt = try loaded.applyChatTemplate(messages: history, addGenerationPrompt: true, kwargs: kwargs)
+            let opensThinking = prompt.hasSuffix("<think>\n") || prompt.hasSuffix("<think>")
+            // A template that ignores enable_thinking (DeepSeek-R1's) still opens `<think>`: the model thinks.
             var parser = try parserName.map {
-                try ReasoningParsers.make($0, promptOpensThinking: prompt.hasSuffix("<think>\n") || prompt.hasSuffix("<think>"),
-                                          thinkingDisabled: thinkingDisabled)
+                try ReasoningParsers.make($0, promptOpensThinking: opensThinking, thinkingDisabled: thinkingDisabled && !opensThinking)
             }
             turn += 1
             try engine.addRequest("turn-\(turn)", prompt: .tokens(loaded.encode(prompt, addSpecialTokens: false)),

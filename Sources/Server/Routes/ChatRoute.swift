@@ -26,10 +26,13 @@ extension OpenAIServer {
         let params = try makeParams(fields, maxTokens: request.maxCompletionTokens ?? request.maxTokens, defaultMaxTokens: nil,
                                     logprobs: wantLogprobs ? topLogprobs : nil, promptTokens: promptIds.count)
 
-        let thinkingDisabled: Bool = if case .bool(false) = request.chatTemplateKwargs?["enable_thinking"] { true } else { false }
+        // `enable_thinking: false` only counts when the template obeyed it: a template that ignores
+        // it (DeepSeek-R1's) still opens `<think>`, and the model thinks.
+        let promptOpensThinking = Self.promptOpensThinking(prompt)
+        let thinkingDisabled: Bool = if case .bool(false) = request.chatTemplateKwargs?["enable_thinking"] { !promptOpensThinking } else { false }
         let parsing = ChatOutputParsing.Options(
             reasoningParser: config.reasoningParser, toolParser: config.toolCallParser,
-            promptOpensThinking: Self.promptOpensThinking(prompt), thinkingDisabled: thinkingDisabled,
+            promptOpensThinking: promptOpensThinking, thinkingDisabled: thinkingDisabled,
             toolsEnabled: toolsGiven && toolChoice != "none",
             tools: (request.tools ?? []).compactMap { tool -> ToolDefinition? in
                 guard let function = tool["function"], let name = function["name"]?.string else { return nil }
@@ -62,13 +65,16 @@ extension OpenAIServer {
             let choices = try final.outputs.map { completion -> ChatChoice in
                 let parser = try ChatOutputParsing(options: parsing)
                 let (reasoning, content, toolCalls) = parser.parse(completion.text)
-                let calls = toolCalls.enumerated().map { i, call in
-                    ToolCall(id: call.id ?? Self.newId("chatcmpl-tool-"), type: "function", function: call.function)
+                let calls = toolCalls.map {
+                    ToolCall(id: $0.id ?? Self.newId("chatcmpl-tool-"), type: "function", function: $0.function)
                 }
                 var finish = completion.finishReason?.rawValue
                 if !calls.isEmpty, finish == "stop" { finish = "tool_calls" }
                 return ChatChoice(index: completion.index,
-                                  message: ChatResponseMessage(content: (echoText ?? "") + (content ?? ""), reasoningContent: reasoning,
+                                  // null, not "", when the parsers found no answer text (all
+                                  // reasoning, or only tool calls), as vLLM sends it.
+                                  message: ChatResponseMessage(content: echoText.map { $0 + (content ?? "") } ?? content,
+                                                               reasoningContent: reasoning,
                                                                toolCalls: calls),
                                   logprobs: wantLogprobs ? ChatLogprobs(completion.logprobs ?? [], top: topLogprobs) : nil,
                                   finishReason: finish, stopReason: StopReasonValue(completion.stopReason))
