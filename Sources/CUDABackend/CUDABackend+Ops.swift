@@ -120,33 +120,67 @@ extension CUDABackend {
         try launch("write_kv_cache", grid: (n, 1, 1), block: rowThreads(min(kvh * d, 1024)),
                    [.ptr(try bf16(k, "k")), .ptr(try bf16(v, "v")), .ptr(ptr(cache.key)), .ptr(ptr(cache.value)),
                     .ptr(try i32(metadata.slotMappingTensor, "slot mapping")), .i32(kvh * d)])
+        var rowTokens: Tensor?  // the tokens left to the per-row kernel when some go to the tiled one
+        var rowCount = n
         if metadata.maxQueryLen >= Self.prefillKernelMinRows {
+            let plan = try attentionPlan(metadata)
             // Tiles of 64 query rows share each K/V tile through shared memory.
             let shared = (64 * (d + 1) * 2 + 64 * d + 64 * 65) * 4
-            try launch("attention_prefill", grid: (numHeads, (metadata.maxQueryLen + 63) / 64, metadata.numSeqs), block: 128,
-                       shared: shared,
+            try launch("attention_prefill", grid: (numHeads, plan.numTiles, 1), block: 128, shared: shared,
                        [.ptr(try bf16(q, "q")), .ptr(ptr(cache.key)), .ptr(ptr(cache.value)),
                         .ptr(ptr(metadata.queryStartTensor)), .ptr(ptr(metadata.seqLensTensor)), .ptr(ptr(metadata.blockTablesTensor)),
                         .ptr(ptr(out)), .i32(numHeads), .i32(kvh), .i32(d), .i32(metadata.blockSize),
-                        .i32(max(metadata.maxBlocksPerSeq, 1)), .f32(scale)])
-            return out
+                        .i32(max(metadata.maxBlocksPerSeq, 1)), .f32(scale), .ptr(ptr(plan.tiles))])
+            guard let short = plan.shortTokens else { return out }
+            rowTokens = short
+            rowCount = short.count
         }
-        let numSplits = attentionSplits(metadata: metadata, numHeads: numHeads)
+        let numSplits = attentionSplits(rows: rowCount * numHeads, maxSeqLen: metadata.maxSeqLen)
         let parts = numSplits > 1 ? try empty([n * numHeads * numSplits, d], dtype: .f32) : out
         let maxes = numSplits > 1 ? try empty([n * numHeads * numSplits], dtype: .f32) : out
         let sums = numSplits > 1 ? try empty([n * numHeads * numSplits], dtype: .f32) : out
         let shared = (d + 2 * 256) * 4
-        try launch("attention_paged", grid: (numHeads, n, numSplits), block: 128, shared: shared,
+        try launch("attention_paged", grid: (numHeads, rowCount, numSplits), block: 128, shared: shared,
                    [.ptr(try bf16(q, "q")), .ptr(ptr(cache.key)), .ptr(ptr(cache.value)),
                     .ptr(ptr(metadata.queryStartTensor)), .ptr(ptr(metadata.seqLensTensor)), .ptr(ptr(metadata.blockTablesTensor)),
                     .ptr(ptr(out)), .ptr(ptr(parts)), .ptr(ptr(maxes)), .ptr(ptr(sums)),
                     .i32(metadata.numSeqs), .i32(numHeads), .i32(kvh), .i32(d), .i32(metadata.blockSize),
-                    .i32(max(metadata.maxBlocksPerSeq, 1)), .i32(Self.minKeysPerSplit), .f32(scale)])
+                    .i32(max(metadata.maxBlocksPerSeq, 1)), .i32(Self.minKeysPerSplit), .f32(scale),
+                    .ptr(rowTokens.map { ptr($0) } ?? 0)])
         if numSplits > 1 {
-            try launch("attention_combine", grid: (n, numHeads, 1), block: rowThreads(d),
-                       [.ptr(ptr(parts)), .ptr(ptr(maxes)), .ptr(ptr(sums)), .ptr(ptr(out)), .i32(numHeads), .i32(d), .i32(numSplits)])
+            try launch("attention_combine", grid: (rowCount, numHeads, 1), block: rowThreads(d),
+                       [.ptr(ptr(parts)), .ptr(ptr(maxes)), .ptr(ptr(sums)), .ptr(ptr(out)), .i32(numHeads), .i32(d), .i32(numSplits),
+                        .ptr(rowTokens.map { ptr($0) } ?? 0)])
         }
         return out
+    }
+
+    /// Which query tiles go to the tiled prefill kernel and which tokens to the per-row kernel,
+    /// worked out once per forward pass (every layer shares the metadata) and kept on the device.
+    struct AttentionPlan {
+        /// The pass's query-start tensor, held so that its identity stays unique while cached.
+        let queryStart: Tensor
+        let tiles: Tensor
+        let numTiles: Int
+        let shortTokens: Tensor?
+    }
+
+    func attentionPlan(_ metadata: AttentionMetadata) throws -> AttentionPlan {
+        if let plan = lastAttentionPlan, plan.queryStart.storage === metadata.queryStartTensor.storage,
+           plan.queryStart.offset == metadata.queryStartTensor.offset { return plan }
+        var tiles: [Int32] = [], shortTokens: [Int32] = []
+        for s in 0..<metadata.numSeqs {
+            let start = metadata.queryStart[s], len = Int(metadata.queryStart[s + 1] - start)
+            if len >= Self.prefillKernelMinRows {
+                for tile in 0..<((len + 63) / 64) { tiles += [Int32(s), Int32(tile)] }
+            } else {
+                shortTokens += Array(start ..< start + Int32(len))
+            }
+        }
+        let plan = AttentionPlan(queryStart: metadata.queryStartTensor, tiles: try upload(.i32(tiles, shape: [tiles.count])), numTiles: tiles.count / 2,
+                                 shortTokens: shortTokens.isEmpty ? nil : try upload(.i32(shortTokens, shape: [shortTokens.count])))
+        lastAttentionPlan = plan
+        return plan
     }
 
     static let minKeysPerSplit = 64
@@ -155,11 +189,10 @@ extension CUDABackend {
 
     /// Thread blocks per (token, head): long contexts with few query rows are split so that every
     /// multiprocessor has work (decode); prefill has enough rows already.
-    func attentionSplits(metadata: AttentionMetadata, numHeads: Int) -> Int {
-        let rows = metadata.numTokens * numHeads
+    func attentionSplits(rows: Int, maxSeqLen: Int) -> Int {
         let wanted = 2 * multiprocessorCount
         if rows >= wanted { return 1 }
-        let byLength = (metadata.maxSeqLen + Self.minKeysPerSplit - 1) / Self.minKeysPerSplit
+        let byLength = (maxSeqLen + Self.minKeysPerSplit - 1) / Self.minKeysPerSplit
         return max(1, min((wanted + rows - 1) / rows, byLength))
     }
 

@@ -17,6 +17,8 @@ public final class CUDABackend: Backend, @unchecked Sendable {
     let module: CUhandle
     let blas: CuBLASLt
     private var functions: [String: CUhandle] = [:]
+    /// The attention plan of the forward pass in progress (see `attentionPlan`).
+    var lastAttentionPlan: AttentionPlan?
     private let workspace: CUDAStorage
 
     /// Opens GPU `device` (0 by default), compiling the kernels on first use on this machine.
@@ -66,7 +68,9 @@ public final class CUDABackend: Backend, @unchecked Sendable {
         guard host.dtype == .f32 || host.dtype == .bf16 || host.dtype == .f16 || host.dtype == .i32 else {
             throw BackendError.unsupported("\(host.dtype) weights on the GPU (GGUF quantized models run with --device cpu)")
         }
-        let storage = try allocator.allocate(host.bytes.count, pooled: false)
+        // Small uploads (a step's metadata) come from the cache: cuMemFree would synchronise the
+        // device every step. Large ones (weights) are exact allocations.
+        let storage = try allocator.allocate(host.bytes.count, pooled: host.bytes.count < 16 << 20)
         if host.bytes.count > 0 {
             try driver.check(driver.cuMemcpyHtoDAsync(storage.pointer, host.bytes.baseAddress, host.bytes.count, stream), "upload")
         }

@@ -6,6 +6,8 @@
 // token before them (chunked prefill, prefix-cache hits). Keys are read through the block table.
 // The keys are cut into gridDim.z splits of equal size (at least minChunk keys) from the context
 // length read on the device, so one launch shape (a captured graph) serves every length.
+// With a `tokens` list, block row y serves token tokens[y] (a batch mixing prefill chunks and
+// decodes gives this kernel only the decodes); without, token y.
 // With one split the block writes the bf16 result; with several, each writes an unnormalised
 // partial (accumulator, running max, running sum) and attention_combine merges them.
 #define ATTN_THREADS 128
@@ -15,14 +17,14 @@ extern "C" __global__ void __launch_bounds__(ATTN_THREADS)
 attention_paged(const bf16* q, const bf16* kc, const bf16* vc, const int* queryStart, const int* seqLens,
                 const int* blockTables, bf16* out, float* partOut, float* partMax, float* partSum,
                 int numSeqs, int numHeads, int numKVHeads, int D, int blockSize, int maxBlocks,
-                int minChunk, float scale) {
+                int minChunk, float scale, const int* tokens) {
     extern __shared__ float smem[];
     float* qs = smem;                         // [D]
     float* sc = smem + D;                     // [ATTN_CHUNK] scores, then probabilities
     int* slots = (int*)(sc + ATTN_CHUNK);     // [ATTN_CHUNK]
     __shared__ float red[32];
 
-    int h = blockIdx.x, t = blockIdx.y, split = blockIdx.z, numSplits = gridDim.z;
+    int h = blockIdx.x, t = tokens ? tokens[blockIdx.y] : blockIdx.y, split = blockIdx.z, numSplits = gridDim.z;
     int lo = 0, hi = numSeqs - 1;
     while (lo < hi) {
         int mid = (lo + hi + 1) >> 1;
@@ -102,8 +104,9 @@ attention_paged(const bf16* q, const bf16* kc, const bf16* vc, const int* queryS
 
 // Merges the splits of attention_paged: one block per (token, head), one thread per output dim.
 extern "C" __global__ void attention_combine(const float* partOut, const float* partMax, const float* partSum,
-                                             bf16* out, int numHeads, int D, int numSplits) {
-    long row = (long)blockIdx.x * numHeads + blockIdx.y;
+                                             bf16* out, int numHeads, int D, int numSplits, const int* tokens) {
+    int t = tokens ? tokens[blockIdx.x] : blockIdx.x;
+    long row = (long)t * numHeads + blockIdx.y;
     const float* pm = partMax + row * numSplits;
     const float* ps = partSum + row * numSplits;
     float M = -INF;

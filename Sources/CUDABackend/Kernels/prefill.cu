@@ -3,6 +3,8 @@
 // into shared memory and reused by all 64 rows (the per-row kernel reads them once per row);
 // softmax is online, so scores never leave the block. Causal over the new tokens, full over the
 // cached prefix. Float32 arithmetic on bf16 data; head dims up to 256 in multiples of 8.
+// Block row y serves tiles[y] = (sequence, tile index), listed by the host for the sequences
+// with enough new tokens; the others (decodes in a mixed batch) go to attention_paged.
 #define PF_Q 64
 #define PF_K 64
 #define PF_THREADS 128
@@ -10,7 +12,7 @@
 extern "C" __global__ void __launch_bounds__(PF_THREADS)
 attention_prefill(const bf16* q, const bf16* kc, const bf16* vc, const int* queryStart, const int* seqLens,
                   const int* blockTables, bf16* out, int numHeads, int numKVHeads, int D, int blockSize,
-                  int maxBlocks, float scale) {
+                  int maxBlocks, float scale, const int* tiles) {
     extern __shared__ float sm[];
     float* Qs = sm;                    // [PF_Q][D + 1]
     float* Ks = Qs + PF_Q * (D + 1);   // [PF_K][D + 1]
@@ -18,7 +20,7 @@ attention_prefill(const bf16* q, const bf16* kc, const bf16* vc, const int* quer
     float* Ps = Vs + PF_K * D;         // [PF_Q][PF_K + 1]
     const int ld = D + 1;
 
-    int h = blockIdx.x, tile = blockIdx.y, s = blockIdx.z;
+    int h = blockIdx.x, s = tiles[2 * blockIdx.y], tile = tiles[2 * blockIdx.y + 1];
     int q0 = queryStart[s], qn = queryStart[s + 1] - q0;
     int rowStart = tile * PF_Q;
     if (rowStart >= qn) return;
