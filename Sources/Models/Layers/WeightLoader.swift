@@ -62,6 +62,25 @@ public final class WeightLoader {
         return try backend.upload(stacked)
     }
 
+    /// The weights of `count` SwiGLU experts under `prefix` (e.g. `model.layers.3.mlp.experts`), in
+    /// the layout of `Backend.moe`: gateUp [count, 2 * intermediate, hidden] (each expert's gate rows,
+    /// then its up rows) and down [count, hidden, intermediate]. Takes transformers' fused tensors
+    /// (`prefix.gate_up_proj`, `prefix.down_proj`) where the source has them, else stacks the
+    /// per-expert matrices (`prefix.{e}.gate_proj.weight`, ...) of published checkpoints.
+    public func experts(_ prefix: String, count: Int, hidden: Int, intermediate: Int) throws -> (gateUp: Tensor, down: Tensor) {
+        let gateUp = contains("\(prefix).gate_up_proj")
+            ? try matrix("\(prefix).gate_up_proj", shape: [count, 2 * intermediate, hidden])
+            : try stackedMatrix((0 ..< count).flatMap { ["\(prefix).\($0).gate_proj.weight", "\(prefix).\($0).up_proj.weight"] },
+                                shapes: Array(repeating: [intermediate, hidden], count: 2 * count))
+                .reshaped([count, 2 * intermediate, hidden])
+        let down = contains("\(prefix).down_proj")
+            ? try matrix("\(prefix).down_proj", shape: [count, hidden, intermediate])
+            : try stackedMatrix((0 ..< count).map { "\(prefix).\($0).down_proj.weight" },
+                                shapes: Array(repeating: [hidden, intermediate], count: count))
+                .reshaped([count, hidden, intermediate])
+        return (gateUp, down)
+    }
+
     private func check(_ name: String, _ host: HostTensor, _ shape: [Int]) throws {
         guard host.shape == shape else { throw ModelError.shapeMismatch(name: name, expected: shape, found: host.shape) }
     }
