@@ -98,9 +98,9 @@ public protocol Backend: AnyObject, Sendable {
     ///    only steers which experts are chosen, never their weights;
     /// 3. when `routing.numGroups` > 1: the E experts form numGroups groups of E/numGroups
     ///    consecutive experts; a group's score is the sum of its two highest `choice` values; only
-    ///    experts in the `routing.topKGroups` best groups stay eligible;
-    /// 4. the `topK` eligible experts with the highest `choice` are chosen, in descending order of
-    ///    choice (ties: lower expert id first);
+    ///    experts in the `routing.topKGroups` best groups stay eligible (ties: lower group first);
+    /// 4. the `topK` eligible experts with the highest `choice` are chosen (ties: lower expert id
+    ///    first); the order of a row's k slots is free (the CPU gives descending choice);
     /// 5. weight = score of each chosen expert; if `routing.normalize`, divided by
     ///    (sum of the chosen scores + 1e-20); then multiplied by `routing.scale`.
     ///
