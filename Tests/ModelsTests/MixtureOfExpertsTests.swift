@@ -112,6 +112,18 @@ import Testing
         }
     }
 
+    /// A token reads only its experts: the loader counts routed-expert bytes apart (shared experts and
+    /// dense layers are not among them), for bandwidth floors.
+    @Test(arguments: [("qwen3moe-top2-norm-mlponly", 2), ("glm4moe-shared-bias-mtp", 2), ("glm4moe-top1-2shared", 2)])
+    func expertBytesAreCountedApart(_ name: String, moeLayers: Int) throws {
+        let files = try ModelFiles.load(path: Self.folder(name).path)
+        let loader = WeightLoader(source: try #require(files.weights), backend: CPUBackend())
+        _ = try ModelRegistry.load(config: files.config, weights: loader, maxPositions: 64)
+        let c = files.config
+        #expect(loader.expertBytes == moeLayers * c.numExperts * 3 * c.hiddenSize * c.moeIntermediateSize * 2)  // bf16
+        #expect(loader.loadedBytes > loader.expertBytes)
+    }
+
     /// The published configs with dummy weights: real hidden sizes, head dims, partial rotary and
     /// expert widths, with fewer experts and layers and a small vocabulary so the test stays light
     /// (one GLM-4.5-Air MoE layer of 128 experts is 4.4 GB in bf16).

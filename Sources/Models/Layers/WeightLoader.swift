@@ -8,6 +8,8 @@ public final class WeightLoader {
     public let backend: any Backend
     /// Bytes uploaded so far (the weights a forward pass reads).
     public private(set) var loadedBytes = 0
+    /// The part of `loadedBytes` that is routed experts (`experts`): a token reads only the ones it is routed to.
+    public private(set) var expertBytes = 0
 
     /// For `--load-format dummy`: tensors are made with the shape the architecture asks for.
     private let dummy: (dtype: DType, tiedEmbeddings: Bool)?
@@ -78,6 +80,7 @@ public final class WeightLoader {
             : try stackedMatrix((0 ..< count).map { "\(prefix).\($0).down_proj.weight" },
                                 shapes: Array(repeating: [hidden, intermediate], count: count))
                 .reshaped([count, hidden, intermediate])
+        expertBytes += gateUp.byteCount + down.byteCount
         return (gateUp, down)
     }
 
