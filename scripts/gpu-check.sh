@@ -4,11 +4,12 @@
 #
 #   swift build -c release --static-swift-stdlib --build-path .build-static
 #   mkdir -p bin && strip -o bin/osprey .build-static/release/osprey
-#   scripts/gpu-check.sh [bin/osprey] [steps...]     # steps: test sanitizer latency eager hf throughput (default: all)
+#   scripts/gpu-check.sh [bin/osprey] [steps...]
+#   steps: test sanitizer latency eager hf throughput moe-latency moe-throughput (default: all)
 set -uo pipefail
 cd "$(dirname "$0")/.."
 BIN=${1:-bin/osprey}; shift || true
-STEPS=${*:-"test sanitizer latency eager hf throughput"}
+STEPS=${*:-"test sanitizer latency eager hf throughput moe-latency moe-throughput"}
 OUT=${OUT:-/tmp/osprey-gpu-check}; mkdir -p "$OUT"
 export OSPREY_FIXTURES=$PWD/Tests/ModelsTests/Fixtures
 export OSPREY_CACHE=${OSPREY_CACHE:-/tmp/osprey-cache}
@@ -54,12 +55,27 @@ fi
 if has throughput; then
   echo "== osprey bench throughput, dummy Qwen3-8B, 1000 prompts, 1024 in / 512 out"
   timeout ${THROUGHPUT_TIMEOUT:-360} "$BIN" bench throughput --model $CONFIG --load-format dummy --device cuda --num-prompts ${NUM_PROMPTS:-1000} \
-      --input-len 1024 --output-len 512 --output-json "$OUT/throughput.json" 2>&1 | tee "$OUT/throughput.log" | tail -8
-  R[throughput]=$(grep -iE "throughput|floor" "$OUT/throughput.log" | tr '\n' ' ')
+      --input-len 1024 --output-len 512 --output-json "$OUT/throughput.json" 2>&1 | tr '\r' '\n' | grep -v '^\[' \
+      | tee "$OUT/throughput.log" | tail -6
+  R[throughput]=$(grep -iE "elapsed|floor" "$OUT/throughput.log" | tr '\n' ' ')
+fi
+MOE=model-configs/qwen3-30b-a3b
+if has moe-latency; then
+  echo "== osprey bench latency, dummy Qwen3-30B-A3B, bf16, batch 1, 128 in / 256 out"
+  "$BIN" bench latency --model $MOE --load-format dummy --device cuda --batch-size 1 --input-len 128 \
+      --output-len 256 --num-iters 3 2>&1 | tee "$OUT/moe-latency.log" | grep -vE "^\s*$"
+  R[moe-latency]=$(grep -E "^decode|^floor|^ready" "$OUT/moe-latency.log" | tr '\n' ' ')
+fi
+if has moe-throughput; then
+  echo "== osprey bench throughput, dummy Qwen3-30B-A3B, ${NUM_PROMPTS_MOE:-1000} prompts, 1024 in / 512 out"
+  timeout ${THROUGHPUT_TIMEOUT:-360} "$BIN" bench throughput --model $MOE --load-format dummy --device cuda \
+      --num-prompts ${NUM_PROMPTS_MOE:-1000} --input-len 1024 --output-len 512 2>&1 | tr '\r' '\n' | grep -v '^\[' \
+      | tee "$OUT/moe-throughput.log" | tail -6
+  R[moe-throughput]=$(grep -iE "throughput|floor|elapsed" "$OUT/moe-throughput.log" | tr '\n' ' ')
 fi
 
 echo
 echo "| check | result |"
 echo "| --- | --- |"
-for k in test sanitizer latency eager hf throughput; do [ -n "${R[$k]:-}" ] && echo "| $k | ${R[$k]} |"; done
+for k in test sanitizer latency eager hf throughput moe-latency moe-throughput; do [ -n "${R[$k]:-}" ] && echo "| $k | ${R[$k]} |"; done
 exit $status

@@ -11,8 +11,10 @@ public final class LoadedModel: Sendable {
     public let files: ModelFiles
     public let model: any CausalLM
     public let formatter: PromptFormatter
-    /// Bytes of weights a forward pass reads.
+    /// Bytes of weights loaded (all of them, every expert included).
     public let weightBytes: Int
+    /// The part of `weightBytes` that is routed experts of mixture-of-experts layers (0 when dense).
+    public let expertBytes: Int
     public let maxModelLen: Int
 
     public static func load(path: String, loadFormat: LoadFormat = .auto, backend: any Backend,
@@ -28,20 +30,32 @@ public final class LoadedModel: Sendable {
         let model = try ModelRegistry.load(config: files.config, weights: weights, maxPositions: contextLength)
         let formatter = try PromptFormatter(files: files, path: path, chatTemplate: override)
         return LoadedModel(path: path, files: files, model: model, formatter: formatter,
-                           weightBytes: weights.loadedBytes, maxModelLen: contextLength)
+                           weightBytes: weights.loadedBytes, expertBytes: weights.expertBytes, maxModelLen: contextLength)
     }
 
     /// A model built elsewhere (tests serve a scripted `CausalLM` with a real tokenizer this way).
-    public init(path: String, files: ModelFiles, model: any CausalLM, formatter: PromptFormatter, weightBytes: Int, maxModelLen: Int) {
+    public init(path: String, files: ModelFiles, model: any CausalLM, formatter: PromptFormatter, weightBytes: Int, expertBytes: Int = 0,
+                maxModelLen: Int) {
         self.path = path
         self.files = files
         self.model = model
         self.formatter = formatter
         self.weightBytes = weightBytes
+        self.expertBytes = expertBytes
         self.maxModelLen = maxModelLen
     }
 
     public var tokenizer: Tokenizer { formatter.tokenizer }
+
+    /// Bytes of weights one decode step of `batch` sequences reads: everything but the routed
+    /// experts, plus the experts the batch is expected to use if routing were uniform (each of E
+    /// experts is missed by all `batch` tokens, choosing k each, with probability (1 - k/E)^batch).
+    public func weightBytesPerStep(batch: Int) -> Double {
+        let c = model.config
+        guard expertBytes > 0, c.numExperts > 0 else { return Double(weightBytes) }
+        let used = 1 - pow(1 - Double(c.numExpertsPerTok) / Double(c.numExperts), Double(max(batch, 1)))
+        return Double(weightBytes - expertBytes) + Double(expertBytes) * used
+    }
 
     /// Dummy weights take the checkpoint's dtype where the backend computes in it, else the
     /// activation dtype.

@@ -109,6 +109,54 @@ public protocol Backend: AnyObject, Sendable {
                    numHeads: Int, scale: Float) throws -> Tensor
     /// Rows `indices` (i32 [m]) of x [n, d] -> [m, d].
     func gatherRows(_ x: Tensor, indices: Tensor) throws -> Tensor
+
+    // Mixture of experts: a layer computes `logits = linear(x, router)`, then `selectExperts`, then
+    // `moe` (plus any shared expert, an ordinary MLP the model adds itself).
+
+    /// Chooses `routing.topK` experts per token from router logits [n, E] (f32) and returns their ids
+    /// (i32 [n, topK]) and weights (f32 [n, topK]). For each token row:
+    ///
+    /// 1. score[e] = softmax(logits)[e] or sigmoid(logits[e]) (`routing.scoring`);
+    /// 2. choice[e] = score[e] + correctionBias[e] (`correctionBias`: f32 [E], nil = 0); the bias
+    ///    only steers which experts are chosen, never their weights;
+    /// 3. when `routing.numGroups` > 1: the E experts form numGroups groups of E/numGroups
+    ///    consecutive experts; a group's score is the sum of its two highest `choice` values; only
+    ///    experts in the `routing.topKGroups` best groups stay eligible (ties: lower group first);
+    /// 4. the `topK` eligible experts with the highest `choice` are chosen (ties: lower expert id
+    ///    first); the order of a row's k slots is free (the CPU gives descending choice);
+    /// 5. weight = score of each chosen expert; if `routing.normalize`, divided by
+    ///    (sum of the chosen scores + 1e-20); then multiplied by `routing.scale`.
+    ///
+    /// Arithmetic is f32. Requirements: topK <= eligible experts, E divisible by numGroups, and at
+    /// least 2 experts per group when numGroups > 1.
+    func selectExperts(_ logits: Tensor, routing: ExpertRouting, correctionBias: Tensor?) throws -> (ids: Tensor, weights: Tensor)
+
+    /// The routed experts' SwiGLU MLPs, weighted and summed per token.
+    ///
+    /// - x: [n, hidden] activations.
+    /// - gateUp: [E, 2*I, hidden], expert e's gate projection in rows 0..<I and its up projection
+    ///   in rows I..<2I (the layout of transformers' fused `gate_up_proj` and vLLM's `w13`).
+    /// - down: [E, hidden, I].
+    /// - expertIds: i32 [n, k], expertWeights: f32 [n, k] (from `selectExperts`).
+    ///
+    /// out[t] = Σ_j expertWeights[t, j] · down[e] · (silu(gate[e] · x[t]) ⊙ (up[e] · x[t])), e =
+    /// expertIds[t, j]; slots whose id is outside 0..<E contribute nothing (padding, or experts
+    /// another device owns). Returns [n, hidden] in activationDType. Weights may be in any dtype
+    /// `linear` accepts; gateUp and down may differ. Implementations group the tokens by expert
+    /// so each expert's weights are read once per call, and accumulate in f32.
+    func moe(_ x: Tensor, gateUp: Tensor, down: Tensor, expertIds: Tensor, expertWeights: Tensor) throws -> Tensor
+}
+
+extension Backend {
+    /// Defaults for backends without mixture-of-experts kernels yet: a MoE model fails on its first
+    /// forward pass with a clear error rather than the backend failing to build.
+    public func selectExperts(_ logits: Tensor, routing: ExpertRouting, correctionBias: Tensor?) throws -> (ids: Tensor, weights: Tensor) {
+        throw BackendError.unsupported("selectExperts (mixture-of-experts routing) on \(name)")
+    }
+
+    public func moe(_ x: Tensor, gateUp: Tensor, down: Tensor, expertIds: Tensor, expertWeights: Tensor) throws -> Tensor {
+        throw BackendError.unsupported("moe (mixture-of-experts layers) on \(name)")
+    }
 }
 
 extension Backend {

@@ -1,11 +1,13 @@
 import ArgumentParser
 import CPUBackend
+import Engine
 import Foundation
 import Tensors
 
 /// `osprey bench kernels`: CPU matmul throughput for the shapes of SmolLM2-135M (Q4_1 layers, Q8_0 lm-head),
 /// at decode (n = 1) and prefill (n = 128), per shape and for the whole 30-layer model. Weights are random
-/// but distinct per layer, so a decode step streams every byte as a real one does.
+/// but distinct per layer, so a decode step streams every byte as a real one does. Then one
+/// mixture-of-experts layer of Qwen3-30B-A3B's shapes (`moe`).
 struct BenchKernels: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "kernels", abstract: "Measure CPU matmul kernels on SmolLM2-135M shapes")
@@ -14,6 +16,7 @@ struct BenchKernels: ParsableCommand {
     @Option(help: "Timed repetitions per measurement") var iterations: Int = 20
     @Option(help: "Transformer layers") var layers: Int = 30
     @Option(help: "Tokens of the prefill measurement") var prefill: Int = 128
+    @Option(help: "Weight type of the MoE layer (q4_K, q4_1, q8_0, ...)") var moeDtype: String = "q4_K"
 
     static let hidden = 576, intermediate = 1536, kvDim = 192, vocab = 49152
 
@@ -50,7 +53,7 @@ struct BenchKernels: ParsableCommand {
             for b in 0..<(bytes.count / s.dtype.blockBytes) {
                 let base = b * s.dtype.blockBytes / 2
                 raw[base] = d
-                if s.dtype == .q4_1 { raw[base + 1] = mn }
+                if s.dtype == .q4_1 || s.dtype == .q4_K { raw[base + 1] = mn }  // Q4_1 min, Q4_K dmin
             }
             return try backend.upload(HostTensor(shape: [s.m, s.k], dtype: s.dtype, bytes: bytes.buffer, owner: bytes))
         }
@@ -71,6 +74,7 @@ struct BenchKernels: ParsableCommand {
                      overhead * 1e6, overheadMedian * 1e6))
 
         for context in [256, 1024, 4096] { try benchAttention(backend, context: context) }
+        try benchMoE(backend, weight: weight, floor: floor)
 
         // Per-shape figures (weights of layer 0 stay cache-hot across repetitions: a kernel-speed figure).
         for n in [1, prefill] {
@@ -126,6 +130,38 @@ struct BenchKernels: ParsableCommand {
         let bytes = Double(2 * context * nkv * hd * 4)
         print(String(format: "decode attention, context %5d: best %7.1f us (median %7.1f), KV read %.1f GB/s | cpu %7.1f us",
                      context, t * 1e6, med * 1e6, bytes / t / 1e9, c * 1e6))
+    }
+
+    /// One routed-expert layer of Qwen3-30B-A3B (128 experts of 768, 8 per token, hidden 2048) in `--moe-dtype`:
+    /// `Backend.moe` at decode and prefill, against the bytes of the experts the tokens use.
+    func benchMoE(_ backend: CPUBackend, weight: (Shape) throws -> Tensor, floor: Double) throws {
+        let experts = 128, k = 8, hidden = 2048, inter = 768
+        guard let dtype = DType(rawValue: moeDtype), dtype != .i32 else { throw ValidationError("unknown --moe-dtype \(moeDtype)") }
+        let gateUp = try weight(Shape(name: "gate_up", m: experts * 2 * inter, k: hidden, dtype: dtype))
+            .reshaped([experts, 2 * inter, hidden])
+        let down = try weight(Shape(name: "down", m: experts * hidden, k: inter, dtype: dtype)).reshaped([experts, hidden, inter])
+        let expertBytes = Double(dtype.byteCount(elements: 3 * inter * hidden))
+        print("\nmoe layer, Qwen3-30B-A3B shapes (\(experts) experts, \(k) per token, hidden \(hidden), expert \(inter), \(dtype)):")
+        var rng = SplitMix64(seed: 42)
+        for n in [1, prefill] {
+            var ids: [Int32] = []
+            for _ in 0..<n {
+                var chosen = Set<Int32>()
+                while chosen.count < k { chosen.insert(Int32(rng.next() % UInt64(experts))) }
+                ids += chosen.sorted()
+            }
+            let used = Double(Set(ids).count)
+            let x = try backend.upload(.f32((0..<(n * hidden)).map { Float(($0 * 7919) % 1000) / 1000 - 0.5 }, shape: [n, hidden]))
+            let idTensor = try backend.upload(.i32(ids, shape: [n, k]))
+            let w = try backend.upload(.f32([Float](repeating: 1.0 / Float(k), count: n * k), shape: [n, k]))
+            let (t, med, c) = try time { _ = try backend.moe(x, gateUp: gateUp, down: down, expertIds: idTensor, expertWeights: w) }
+            let bytes = used * expertBytes, flops = 2.0 * Double(n * k) * 3 * Double(inter * hidden)
+            print(String(format: "  n = %3d (%3.0f experts used, %.1f MB): best %8.1f us (median %8.1f) %6.1f GB/s %6.1f GFLOP/s | cpu %8.1f us",
+                         n, used, bytes / 1e6, t * 1e6, med * 1e6, bytes / t / 1e9, flops / t / 1e9, c * 1e6))
+            if n == 1 {
+                print(String(format: "    floor at memcpy bandwidth: %.1f us (ratio %.2f)", bytes / floor / 1e3, t / (bytes / floor / 1e9)))
+            }
+        }
     }
 
     /// Best wall time of `iterations` runs after one warm-up (the machine is shared: the minimum is the

@@ -51,7 +51,7 @@ struct BenchLatency: ParsableCommand {
         let prefill = percentile(prefillTimes, 50)
         let decode = percentile(decodeTimes, 50)
         let decodeSteps = Double(outputLen - 1)
-        let weightBytes = Double(loaded.weightBytes)
+        let weightBytes = loaded.weightBytesPerStep(batch: batchSize)
         let bandwidth = try DeviceBandwidth.measure(loaded.model.backend)
         let floorStep = weightBytes / bandwidth
         print("model: \(loaded.description)")
@@ -62,6 +62,11 @@ struct BenchLatency: ParsableCommand {
                      decode / decodeSteps * 1e3, percentile(decodeTimes, 99) / decodeSteps * 1e3, Double(batchSize) * decodeSteps / decode))
         print(String(format: "floor:   %.1f MB of weights per step / %.1f GB/s copy bandwidth on %@ = %.2f ms/step (%.0f steps/s); decode at %.0f%% of floor",
                      weightBytes / 1e6, bandwidth / 1e9, loaded.model.backend.name, floorStep * 1e3, 1 / floorStep, floorStep / (decode / decodeSteps) * 100))
+        if loaded.expertBytes > 0 {
+            print(String(format: "         (mixture of experts: %.1f MB of %.1f MB of experts expected per step at batch %d, %d of %d experts per token)",
+                         (weightBytes - Double(loaded.weightBytes - loaded.expertBytes)) / 1e6, Double(loaded.expertBytes) / 1e6,
+                         batchSize, loaded.model.config.numExpertsPerTok, loaded.model.config.numExperts))
+        }
         if let outputJson {
             let object: [String: Any] = [
                 "batch_size": batchSize, "input_len": inputLen, "output_len": outputLen,

@@ -62,6 +62,21 @@ void ck_rope(ck_pool *pool, float *q, float *k, const int32_t *positions, int64_
              int64_t headDim, int64_t rotDim, const float *cosTable, const float *sinTable, int64_t maxPos,
              int neox);
 
+// ---- mixture of experts ------------------------------------------------------------------------
+enum { CK_MOE_SOFTMAX = 0, CK_MOE_SIGMOID = 1 };
+/// Top-k expert selection from router logits [n, E] (the contract of Backend.selectExperts): scores by
+/// softmax or sigmoid, choice = score + bias (bias may be NULL), grouped top-k when groups > 1 (group
+/// score = sum of its two best choices), weights = chosen scores, renormalized when `normalize`, times
+/// scale. Writes ids [n, k] and weights [n, k]; returns 0 (writing nothing) for inconsistent sizes.
+int ck_moe_route(ck_pool *pool, const float *logits, const float *bias, int64_t n, int64_t E, int64_t k, int scoring,
+                 int normalize, int64_t groups, int64_t topkGroups, float scale, int32_t *ids, float *weights);
+/// out[n, hidden] = sum over slots j of weights[t, j] * down[e] . (silu(gate[e] . x[t]) * (up[e] . x[t])), e = ids[t, j];
+/// gateUp [E, 2*inter, hidden] (gate rows then up rows per expert), down [E, hidden, inter], in their kernel types.
+/// Ids outside [0, E) are skipped.
+void ck_moe(ck_pool *pool, const float *x, int64_t n, int64_t hidden, const void *gateUp, int gateUpType,
+            const void *down, int downType, int64_t E, int64_t inter, const int32_t *ids, const float *weights,
+            int64_t k, float *out);
+
 // ---- paged attention -----------------------------------------------------------------------------
 /// Writes k, v [n, nkv*headDim] into caches [numBlocks, blockSize, nkv, headDim] at slots (skip < 0).
 void ck_kv_write(ck_pool *pool, const float *k, const float *v, float *kcache, float *vcache,

@@ -2,7 +2,7 @@
 /// `attention_bias`, no q/k norm.
 enum Llama {
     static func load(_ config: ModelConfig, _ weights: WeightLoader, maxPositions: Int) throws -> any CausalLM {
-        try DenseDecoder(config: config, weights: weights, attentionBias: config.attentionBias, qkNorm: false,
-                         maxPositions: maxPositions)
+        try TransformerDecoder(config: config, weights: weights, attentionBias: config.attentionBias, qkNorm: false,
+                               maxPositions: maxPositions)
     }
 }

@@ -9,6 +9,8 @@ public enum ModelRegistry {
         "MistralForCausalLM": { try Llama.load($0, $1, maxPositions: $2) },
         "Qwen2ForCausalLM": { try Qwen2.load($0, $1, maxPositions: $2) },
         "Qwen3ForCausalLM": { try Qwen3.load($0, $1, maxPositions: $2) },
+        "Qwen3MoeForCausalLM": { try Qwen3Moe.load($0, $1, maxPositions: $2) },
+        "Glm4MoeForCausalLM": { try Glm4Moe.load($0, $1, maxPositions: $2) },
     ]
 
     public static var supportedArchitectures: [String] { architectures.keys.sorted() }

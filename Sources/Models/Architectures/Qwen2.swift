@@ -2,6 +2,6 @@
 /// bias; the output projection does not.
 enum Qwen2 {
     static func load(_ config: ModelConfig, _ weights: WeightLoader, maxPositions: Int) throws -> any CausalLM {
-        try DenseDecoder(config: config, weights: weights, attentionBias: true, qkNorm: false, maxPositions: maxPositions)
+        try TransformerDecoder(config: config, weights: weights, attentionBias: true, qkNorm: false, maxPositions: maxPositions)
     }
 }

@@ -2,7 +2,7 @@
 /// bias unless `attention_bias`, `head_dim` independent of hidden_size / heads.
 enum Qwen3 {
     static func load(_ config: ModelConfig, _ weights: WeightLoader, maxPositions: Int) throws -> any CausalLM {
-        try DenseDecoder(config: config, weights: weights, attentionBias: config.attentionBias, qkNorm: true,
-                         maxPositions: maxPositions)
+        try TransformerDecoder(config: config, weights: weights, attentionBias: config.attentionBias, qkNorm: true,
+                               maxPositions: maxPositions)
     }
 }

@@ -1,4 +1,4 @@
-/// GGUF tensor names ↔ Hugging Face checkpoint names, for the Llama / Qwen families.
+/// GGUF tensor names ↔ Hugging Face checkpoint names, for the Llama / Qwen / GLM-4.5 families.
 enum GGUFTensorNames {
     /// How a Hugging Face tensor is obtained from GGUF tensors.
     enum Source: Sendable {
@@ -19,6 +19,7 @@ enum GGUFTensorNames {
     private static let perLayer: [String: String] = [
         "attn_norm": "input_layernorm",
         "ffn_norm": "post_attention_layernorm",
+        "post_attention_norm": "post_attention_layernorm",  // glm4moe's name for the pre-MLP norm
         "attn_q": "self_attn.q_proj",
         "attn_k": "self_attn.k_proj",
         "attn_v": "self_attn.v_proj",
@@ -29,6 +30,9 @@ enum GGUFTensorNames {
         "ffn_up": "mlp.up_proj",
         "ffn_down": "mlp.down_proj",
         "ffn_gate_inp": "mlp.gate",
+        "ffn_gate_shexp": "mlp.shared_experts.gate_proj",
+        "ffn_up_shexp": "mlp.shared_experts.up_proj",
+        "ffn_down_shexp": "mlp.shared_experts.down_proj",
     ]
 
     private static let experts: [String: String] = [
@@ -60,10 +64,14 @@ enum GGUFTensorNames {
                     } else {
                         result[name] = .direct(gguf)
                     }
+                } else if parts[2] == "exp_probs_b" {
+                    result["\(prefix).mlp.gate.e_score_correction_bias"] = .direct(gguf)
                 } else if let hf = experts[parts[2]], info.shape.count == 3 {
                     for e in 0 ..< info.shape[0] {
                         result["\(prefix).mlp.experts.\(e).\(hf).\(suffix)"] = .expert(gguf, index: e)
                     }
+                    // [E, hidden, I] is already the layout `Backend.moe` takes for down projections.
+                    if parts[2] == "ffn_down_exps" { result["\(prefix).mlp.experts.down_proj"] = .direct(gguf) }
                 } else {
                     result[gguf] = .direct(gguf)
                 }

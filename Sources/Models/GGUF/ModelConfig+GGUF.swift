@@ -5,6 +5,7 @@ extension ModelConfig {
         "qwen2": ("Qwen2ForCausalLM", "qwen2"),
         "qwen3": ("Qwen3ForCausalLM", "qwen3"),
         "qwen3moe": ("Qwen3MoeForCausalLM", "qwen3_moe"),
+        "glm4moe": ("Glm4MoeForCausalLM", "glm4_moe"),
     ]
 
     /// The model's shape from GGUF metadata (`{arch}.block_count`, `{arch}.attention.head_count`, ...).
@@ -67,6 +68,12 @@ extension ModelConfig {
             if let id = meta[key]?.int, !eos.contains(id) { eos.append(id) }
         }
         let isQwen3 = arch == "qwen3" || arch == "qwen3moe"
+        let isMoE = arch == "qwen3moe" || arch == "glm4moe"
+        // llama.cpp counts GLM's multi-token-prediction layers in block_count; they come last.
+        let nextnLayers = try int("nextn_predict_layers") ?? 0
+        let layers = try required("block_count") - nextnLayers
+        // Qwen3-MoE layers without a router are dense (mlp_only_layers / decoder_sparse_step).
+        let denseLayers = arch == "qwen3moe" ? (0 ..< layers).filter { gguf.info("blk.\($0).ffn_gate_inp.weight") == nil } : []
 
         self.init(
             architecture: names.architecture,
@@ -74,8 +81,8 @@ extension ModelConfig {
             vocabSize: vocab,
             hiddenSize: hidden,
             // Dense models need it; a MoE model may give only expert_feed_forward_length.
-            intermediateSize: arch == "qwen3moe" ? try int("feed_forward_length") ?? 0 : try required("feed_forward_length"),
-            numHiddenLayers: try required("block_count"),
+            intermediateSize: isMoE ? try int("feed_forward_length") ?? 0 : try required("feed_forward_length"),
+            numHiddenLayers: layers,
             numAttentionHeads: heads,
             numKeyValueHeads: try int("attention.head_count_kv") ?? heads,
             headDim: headDim,
@@ -92,7 +99,14 @@ extension ModelConfig {
             numExperts: try int("expert_count") ?? 0,
             numExpertsPerTok: try int("expert_used_count") ?? 0,
             moeIntermediateSize: try int("expert_feed_forward_length") ?? 0,
-            normTopkProb: arch == "qwen3moe",
-            useQKNorm: isQwen3)
+            normTopkProb: value("expert_weights_norm")?.bool ?? isMoE,
+            mlpOnlyLayers: denseLayers,
+            numSharedExperts: try int("expert_shared_count") ?? 0,
+            firstKDenseReplace: try int("leading_dense_block_count") ?? 0,
+            nGroup: try int("expert_group_count") ?? 1,
+            topkGroup: try int("expert_group_used_count") ?? 1,
+            routedScalingFactor: try double("expert_weights_scale") ?? 1,
+            useQKNorm: isQwen3 || gguf.info("blk.0.attn_q_norm.weight") != nil,
+            numNextnPredictLayers: nextnLayers)
     }
 }

@@ -54,20 +54,3 @@ public struct SelfAttention: Sendable {
         return try oProj(out, b)
     }
 }
-
-/// SwiGLU feed-forward: down(silu(gate(x)) * up(x)), with gate and up stacked into one matrix.
-public struct GatedMLP: Sendable {
-    public let gateUp: Linear
-    public let down: Linear
-
-    public init(_ w: WeightLoader, prefix: String, hidden: Int, intermediate: Int) throws {
-        gateUp = Linear(weight: try w.stackedMatrix(
-            ["\(prefix).gate_proj.weight", "\(prefix).up_proj.weight"],
-            shapes: [[intermediate, hidden], [intermediate, hidden]]))
-        down = Linear(weight: try w.matrix("\(prefix).down_proj.weight", shape: [hidden, intermediate]))
-    }
-
-    public func callAsFunction(_ x: Tensor, _ b: any Backend) throws -> Tensor {
-        try down(b.siluAndMul(gateUp(x, b)), b)
-    }
-}

@@ -9,6 +9,8 @@ public final class WeightLoader {
     public let backend: any Backend
     /// Bytes uploaded so far (the weights a forward pass reads).
     public private(set) var loadedBytes = 0
+    /// The part of `loadedBytes` that is routed experts (`experts`): a token reads only the ones it is routed to.
+    public private(set) var expertBytes = 0
 
     /// For `--load-format dummy`: tensors are made with the shape the architecture asks for.
     private let dummy: (dtype: DType, tiedEmbeddings: Bool)?
@@ -61,6 +63,26 @@ public final class WeightLoader {
         let tensor = try backend.uploadMatrix(HostTensor.stackRows(parts))
         loadedBytes += tensor.byteCount
         return tensor
+    }
+
+    /// The weights of `count` SwiGLU experts under `prefix` (e.g. `model.layers.3.mlp.experts`), in
+    /// the layout of `Backend.moe`: gateUp [count, 2 * intermediate, hidden] (each expert's gate rows,
+    /// then its up rows) and down [count, hidden, intermediate]. Takes transformers' fused tensors
+    /// (`prefix.gate_up_proj`, `prefix.down_proj`) where the source has them, else stacks the
+    /// per-expert matrices (`prefix.{e}.gate_proj.weight`, ...) of published checkpoints.
+    public func experts(_ prefix: String, count: Int, hidden: Int, intermediate: Int) throws -> (gateUp: Tensor, down: Tensor) {
+        let gateUp = contains("\(prefix).gate_up_proj")
+            ? try matrix("\(prefix).gate_up_proj", shape: [count, 2 * intermediate, hidden])
+            : try stackedMatrix((0 ..< count).flatMap { ["\(prefix).\($0).gate_proj.weight", "\(prefix).\($0).up_proj.weight"] },
+                                shapes: Array(repeating: [intermediate, hidden], count: 2 * count))
+                .reshaped([count, 2 * intermediate, hidden])
+        let down = contains("\(prefix).down_proj")
+            ? try matrix("\(prefix).down_proj", shape: [count, hidden, intermediate])
+            : try stackedMatrix((0 ..< count).map { "\(prefix).\($0).down_proj.weight" },
+                                shapes: Array(repeating: [hidden, intermediate], count: count))
+                .reshaped([count, hidden, intermediate])
+        expertBytes += gateUp.byteCount + down.byteCount
+        return (gateUp, down)
     }
 
     private func check(_ name: String, _ host: HostTensor, _ shape: [Int]) throws {

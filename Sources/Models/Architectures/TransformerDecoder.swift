@@ -1,15 +1,15 @@
 import Tensors
 
-/// The pre-norm decoder stack shared by Llama, Qwen2 and Qwen3: embedding, N × (RMSNorm →
-/// self-attention → residual → RMSNorm → SwiGLU MLP → residual), final norm, LM head (tied to the
-/// embedding when the checkpoint has no `lm_head.weight`). Each architecture file says which
-/// attention options it uses.
-public final class DenseDecoder: CausalLM {
+/// The pre-norm decoder stack of every architecture here: embedding, N × (RMSNorm → self-attention
+/// → residual → RMSNorm → feed-forward → residual), final norm, LM head (tied to the embedding
+/// when the checkpoint has no `lm_head.weight`). Each architecture file says which attention
+/// options it uses and which feed-forward block (dense MLP or mixture of experts) each layer has.
+public final class TransformerDecoder: CausalLM {
     struct Layer {
         let inputNorm: RMSNorm
         let attention: SelfAttention
         let postAttentionNorm: RMSNorm
-        let mlp: GatedMLP
+        let mlp: FeedForward
     }
 
     public let config: ModelConfig
@@ -20,10 +20,15 @@ public final class DenseDecoder: CausalLM {
     let lmHead: Tensor
     let rotary: RotaryTable
 
+    /// `feedForward(layer, prefix)` loads layer `layer`'s feed-forward block from `prefix`
+    /// (`model.layers.{layer}.mlp`); by default a dense MLP of `intermediate_size`.
     public init(config c: ModelConfig, weights w: WeightLoader, attentionBias: Bool, qkNorm: Bool,
-                maxPositions: Int) throws {
+                maxPositions: Int, feedForward: ((_ layer: Int, _ prefix: String) throws -> FeedForward)? = nil) throws {
         config = c
         backend = w.backend
+        let feedForward = feedForward ?? { _, prefix in
+            .dense(try GatedMLP(w, prefix: prefix, hidden: c.hiddenSize, intermediate: c.intermediateSize))
+        }
         embedding = try w.matrix("model.embed_tokens.weight", shape: [c.vocabSize, c.hiddenSize])
         layers = try (0..<c.numHiddenLayers).map { i in
             let p = "model.layers.\(i)"
@@ -31,7 +36,7 @@ public final class DenseDecoder: CausalLM {
                 inputNorm: RMSNorm(weight: try w.vector("\(p).input_layernorm.weight", shape: [c.hiddenSize]), eps: c.rmsNormEps),
                 attention: try SelfAttention(w, prefix: "\(p).self_attn", config: c, bias: attentionBias, qkNorm: qkNorm),
                 postAttentionNorm: RMSNorm(weight: try w.vector("\(p).post_attention_layernorm.weight", shape: [c.hiddenSize]), eps: c.rmsNormEps),
-                mlp: try GatedMLP(w, prefix: "\(p).mlp", hidden: c.hiddenSize, intermediate: c.intermediateSize))
+                mlp: try feedForward(i, "\(p).mlp"))
         }
         norm = RMSNorm(weight: try w.vector("model.norm.weight", shape: [c.hiddenSize]), eps: c.rmsNormEps)
         lmHead = w.contains("lm_head.weight") && !c.tieWordEmbeddings
