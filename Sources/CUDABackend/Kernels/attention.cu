@@ -120,3 +120,129 @@ extern "C" __global__ void attention_combine(const float* partOut, const float* 
         out[row * D + d] = f2bf(L > 0.f ? acc / L : 0.f);
     }
 }
+// Decode attention for grouped-query models: one block per (KV head, token, split of the keys),
+// one warp per query head of the group, so each K/V row is read from memory once for the whole
+// group (the per-head kernel reads it once per query head). K and V chunks are staged in shared
+// memory (rows padded by one word against bank conflicts); lanes take keys for the scores and
+// output dims for the weighted sum. Writes what attention_paged writes (same partial layout).
+#define GQA_CHUNK 64
+
+extern "C" __global__ void
+attention_decode_gqa(const bf16* q, const bf16* kc, const bf16* vc, const int* queryStart, const int* seqLens,
+                     const int* blockTables, bf16* out, float* partOut, float* partMax, float* partSum,
+                     int numSeqs, int numHeads, int numKVHeads, int D, int blockSize, int maxBlocks,
+                     int minChunk, float scale, const int* tokens) {
+    extern __shared__ float gsm[];
+    int group = numHeads / numKVHeads;
+    int ldk = D / 2 + 1;                              // words per staged K/V row
+    float* qs = gsm;                                  // [group][D]
+    u32* ks = (u32*)(qs + group * D);                 // [GQA_CHUNK][ldk] (bf16 pairs)
+    u32* vs = ks + GQA_CHUNK * ldk;                   // [GQA_CHUNK][ldk]
+    float* ps = (float*)(vs + GQA_CHUNK * ldk);       // [group][GQA_CHUNK]
+    int* slots = (int*)(ps + group * GQA_CHUNK);      // [GQA_CHUNK]
+
+    int kvh = blockIdx.x, t = tokens ? tokens[blockIdx.y] : blockIdx.y, split = blockIdx.z, numSplits = gridDim.z;
+    int lo = 0, hi = numSeqs - 1;
+    while (lo < hi) {
+        int mid = (lo + hi + 1) >> 1;
+        if (queryStart[mid] <= t) lo = mid; else hi = mid - 1;
+    }
+    int s = lo;
+    int ctx = seqLens[s] - (queryStart[s + 1] - 1 - t);
+    int chunk = max(minChunk, (ctx + numSplits - 1) / numSplits);
+    int begin = split * chunk, end = min(ctx, begin + chunk);
+    int kvDim = numKVHeads * D;
+    const int* table = blockTables + (long)s * maxBlocks;
+    int warp = threadIdx.x >> 5, lane = threadIdx.x & 31;
+    int h = kvh * group + warp;
+
+    for (int i = threadIdx.x; i < group * D; i += blockDim.x)
+        qs[i] = bf2f(q[((long)t * numHeads + kvh * group) * D + i]) * scale;
+
+    float m = -INF, l = 0.f;
+    float acc[8];
+#pragma unroll
+    for (int i = 0; i < 8; ++i) acc[i] = 0.f;
+    int words = D / 2;
+    for (int c0 = begin; c0 < end; c0 += GQA_CHUNK) {
+        int cn = min(GQA_CHUNK, end - c0);
+        __syncthreads();
+        for (int j = threadIdx.x; j < cn; j += blockDim.x) {
+            int key = c0 + j;
+            slots[j] = table[key / blockSize] * blockSize + key % blockSize;
+        }
+        __syncthreads();
+        for (int i = threadIdx.x; i < cn * (words / 4); i += blockDim.x) {
+            int j = i / (words / 4), w4 = (i % (words / 4)) * 4;
+            long base = (long)slots[j] * kvDim + kvh * D;
+            uint4 kp = *(const uint4*)(kc + base + w4 * 2);
+            uint4 vp = *(const uint4*)(vc + base + w4 * 2);
+            u32* kr = ks + j * ldk + w4;
+            u32* vr = vs + j * ldk + w4;
+            kr[0] = kp.x; kr[1] = kp.y; kr[2] = kp.z; kr[3] = kp.w;
+            vr[0] = vp.x; vr[1] = vp.y; vr[2] = vp.z; vr[3] = vp.w;
+        }
+        __syncthreads();
+        // Scores: lane takes keys lane and lane + 32 for this warp's head.
+        const float* qh = qs + warp * D;
+        float sc[2];
+#pragma unroll
+        for (int r = 0; r < 2; ++r) {
+            int j = lane + 32 * r;
+            float dot = -INF;
+            if (j < cn) {
+                dot = 0.f;
+                const u32* kr = ks + j * ldk;
+                for (int w = 0; w < words; ++w) {
+                    u32 p = kr[w];
+                    dot += qh[2 * w] * __uint_as_float(p << 16) + qh[2 * w + 1] * __uint_as_float(p & 0xffff0000u);
+                }
+            }
+            sc[r] = dot;
+        }
+        float cmax = warp_max(fmaxf(sc[0], sc[1]));
+        float newM = fmaxf(m, cmax);
+        float corr = __expf(m - newM);
+        float p0 = sc[0] == -INF ? 0.f : __expf(sc[0] - newM);
+        float p1 = sc[1] == -INF ? 0.f : __expf(sc[1] - newM);
+        ps[warp * GQA_CHUNK + lane] = p0;
+        ps[warp * GQA_CHUNK + lane + 32] = p1;
+        l = l * corr + warp_sum(p0 + p1);
+        m = newM;
+        __syncwarp();
+        // Weighted sum: lane owns dims 2*lane + 64*i and the next one (bf16 pairs).
+#pragma unroll
+        for (int i = 0; i < 4; ++i) { acc[2 * i] *= corr; acc[2 * i + 1] *= corr; }
+        const float* ph = ps + warp * GQA_CHUNK;
+        for (int j = 0; j < cn; ++j) {
+            float p = ph[j];
+            const u32* vr = vs + j * ldk;
+#pragma unroll
+            for (int i = 0; i < 4; ++i) {
+                int w = lane + 32 * i;
+                if (w < words) {
+                    u32 v = vr[w];
+                    acc[2 * i] += p * __uint_as_float(v << 16);
+                    acc[2 * i + 1] += p * __uint_as_float(v & 0xffff0000u);
+                }
+            }
+        }
+    }
+    if (numSplits == 1) {
+        bf16* o = out + ((long)t * numHeads + h) * D;
+        float inv = l > 0.f ? 1.f / l : 0.f;
+#pragma unroll
+        for (int i = 0; i < 4; ++i) {
+            int w = lane + 32 * i;
+            if (w < words) { o[2 * w] = f2bf(acc[2 * i] * inv); o[2 * w + 1] = f2bf(acc[2 * i + 1] * inv); }
+        }
+    } else {
+        long idx = ((long)t * numHeads + h) * numSplits + split;
+#pragma unroll
+        for (int i = 0; i < 4; ++i) {
+            int w = lane + 32 * i;
+            if (w < words) { partOut[idx * D + 2 * w] = acc[2 * i]; partOut[idx * D + 2 * w + 1] = acc[2 * i + 1]; }
+        }
+        if (lane == 0) { partMax[idx] = m; partSum[idx] = l; }
+    }
+}
