@@ -41,7 +41,8 @@ def main():
     result = {"batch_size": args.batch_size, "input_len": args.input_len, "output_len": args.output_len,
               "prefill_ms": prefill * 1e3, "tpot_ms": decode * 1e3,
               "decode_tokens_per_second": args.batch_size / decode}
-    print("transformers", torch.__version__, json.dumps(result))
+    import transformers
+    print("transformers", transformers.__version__, "torch", torch.__version__, json.dumps(result))
 
 
 if __name__ == "__main__":
