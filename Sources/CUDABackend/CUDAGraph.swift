@@ -28,7 +28,7 @@ extension CUDABackend {
     }
 
     /// Captures in relaxed mode, so that the caching allocator may still call cuMemAlloc.
-    public func capture(_ body: () throws -> Tensor) throws -> (graph: any CapturedGraph, output: Tensor)? {
+    public func capture(_ body: @escaping () throws -> Tensor) throws -> (graph: any CapturedGraph, output: Tensor)? {
         try driver.check(driver.cuStreamBeginCapture(stream, 2), "cuStreamBeginCapture")
         let output: Tensor
         do {

@@ -79,7 +79,7 @@ public protocol Backend: AnyObject, Sendable {
     var supportsGraphs: Bool { get }
     /// Records the device work `body` enqueues, without running it, as a graph to replay; returns
     /// it with `body`'s output, which each replay overwrites. nil where graphs are not supported.
-    func capture(_ body: () throws -> Tensor) throws -> (graph: any CapturedGraph, output: Tensor)?
+    func capture(_ body: @escaping () throws -> Tensor) throws -> (graph: any CapturedGraph, output: Tensor)?
     /// Index of the largest value of each row of `logits` [rows, vocab] (first on ties) as i32
     /// [rows], computed where the logits are; nil where copying the rows back costs no more.
     func argmaxRows(_ logits: Tensor) throws -> Tensor?
@@ -168,7 +168,7 @@ extension Backend {
         throw BackendError.unsupported("\(name) has no static buffers to copy into")
     }
     public var supportsGraphs: Bool { false }
-    public func capture(_ body: () throws -> Tensor) throws -> (graph: any CapturedGraph, output: Tensor)? { nil }
+    public func capture(_ body: @escaping () throws -> Tensor) throws -> (graph: any CapturedGraph, output: Tensor)? { nil }
     public func argmaxRows(_ logits: Tensor) throws -> Tensor? { nil }
 }
 

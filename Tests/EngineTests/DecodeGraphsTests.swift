@@ -1,0 +1,136 @@
+import CPUBackend
+import Engine
+import Models
+import OspreyTestSupport
+import Tensors
+import Testing
+
+/// A CPU backend that "captures" graphs the way CUDA does for the engine's purposes: the captured
+/// work reads its inputs from the static tensors the engine overwrites with `copy(_:into:)`, and a
+/// replay writes into the output tensor returned at capture. Replaying re-runs the recorded body,
+/// so decode steps go through `DecodeGraphs` (packing, padding to buckets, static buffers) on CI.
+final class ReplayingBackend: Backend, @unchecked Sendable {
+    let base = CPUBackend()
+    /// What `memoryInfo` reports (nil: none, as on the CPU).
+    var memory: (free: Int, total: Int)?
+    private(set) var captures = 0
+    private(set) var replays = 0
+    var name: String { "cpu (replaying graphs)" }
+    var activationDType: DType { base.activationDType }
+
+    final class Graph: CapturedGraph {
+        let body: () throws -> Tensor
+        let output: Tensor
+        let owner: ReplayingBackend
+        init(body: @escaping () throws -> Tensor, output: Tensor, owner: ReplayingBackend) {
+            self.body = body
+            self.output = output
+            self.owner = owner
+        }
+        func replay() throws {
+            owner.replays += 1
+            let fresh = try body()
+            (output.storage as! CPUStorage).pointer.advanced(by: output.offset)
+                .copyMemory(from: (fresh.storage as! CPUStorage).pointer.advanced(by: fresh.offset), byteCount: fresh.byteCount)
+        }
+    }
+
+    func memoryInfo() -> (free: Int, total: Int)? { memory }
+    var supportsGraphs: Bool { true }
+    func capture(_ body: @escaping () throws -> Tensor) throws -> (graph: any CapturedGraph, output: Tensor)? {
+        captures += 1
+        let output = try body()
+        return (Graph(body: body, output: output, owner: self), output)
+    }
+    func copy(_ host: HostTensor, into tensor: Tensor) throws {
+        (tensor.storage as! CPUStorage).pointer.advanced(by: tensor.offset)
+            .copyMemory(from: host.bytes.baseAddress!, byteCount: host.bytes.count)
+    }
+    func upload(_ host: HostTensor) throws -> Tensor { try base.upload(host) }
+    func download(_ tensor: Tensor) throws -> [Float] { try base.download(tensor) }
+    func allocateKVCache(numBlocks: Int, blockSize: Int, numKVHeads: Int, headDim: Int) throws -> KVCacheLayer {
+        try base.allocateKVCache(numBlocks: numBlocks, blockSize: blockSize, numKVHeads: numKVHeads, headDim: headDim)
+    }
+    func embedding(_ table: Tensor, ids: Tensor) throws -> Tensor { try base.embedding(table, ids: ids) }
+    func linear(_ x: Tensor, weight: Tensor, bias: Tensor?) throws -> Tensor { try base.linear(x, weight: weight, bias: bias) }
+    func rmsNorm(_ x: Tensor, weight: Tensor, eps: Float) throws -> Tensor { try base.rmsNorm(x, weight: weight, eps: eps) }
+    func addRMSNorm(_ x: Tensor, residual: Tensor, weight: Tensor, eps: Float) throws -> Tensor {
+        try base.addRMSNorm(x, residual: residual, weight: weight, eps: eps)
+    }
+    func add(_ a: Tensor, _ b: Tensor) throws -> Tensor { try base.add(a, b) }
+    func siluAndMul(_ x: Tensor) throws -> Tensor { try base.siluAndMul(x) }
+    func applyRotary(q: Tensor, k: Tensor, positions: Tensor, headDim: Int, table: RotaryTable) throws {
+        try base.applyRotary(q: q, k: k, positions: positions, headDim: headDim, table: table)
+    }
+    func attention(q: Tensor, k: Tensor, v: Tensor, cache: KVCacheLayer, metadata: AttentionMetadata,
+                   numHeads: Int, scale: Float) throws -> Tensor {
+        try base.attention(q: q, k: k, v: v, cache: cache, metadata: metadata, numHeads: numHeads, scale: scale)
+    }
+    func gatherRows(_ x: Tensor, indices: Tensor) throws -> Tensor { try base.gatherRows(x, indices: indices) }
+    func selectExperts(_ logits: Tensor, routing: ExpertRouting, correctionBias: Tensor?) throws -> (ids: Tensor, weights: Tensor) {
+        try base.selectExperts(logits, routing: routing, correctionBias: correctionBias)
+    }
+    func moe(_ x: Tensor, gateUp: Tensor, down: Tensor, expertIds: Tensor, expertWeights: Tensor) throws -> Tensor {
+        try base.moe(x, gateUp: gateUp, down: down, expertIds: expertIds, expertWeights: expertWeights)
+    }
+}
+
+/// Decode steps replayed from captured graphs give exactly the tokens of eager steps, for batches
+/// that fill a bucket and batches padded up to one, with requests finishing at different times.
+struct DecodeGraphsTests {
+    static let names = ["qwen3-untied", "llama-gqa", "qwen3moe-top2-norm-mlponly"]
+
+    @Test(arguments: names)
+    func replayedDecodeEqualsEagerDecode(_ name: String) throws {
+        let prompts = try Fixtures.reference(name).prompts.map(\.ids)
+        // Five requests (a bucket of 8, padded) with different lengths, so the batch shrinks
+        // through buckets 4, 2 and 1 as they finish.
+        let batch = prompts + prompts.prefix(2).map { Array($0.prefix(5)) }
+        let lengths = [12, 7, 20, 3, 9]
+        func run(_ backend: any Backend, eager: Bool) throws -> [[Int]] {
+            var config = EngineConfig()
+            config.maxModelLen = 256
+            config.numBlocks = 128
+            config.maxNumSeqs = 8
+            config.enforceEager = eager
+            let engine = try EngineCore(model: Fixtures.loadModel(name, backend: backend), config: config)
+            let ids = try zip(batch, lengths).map { prompt, n in
+                try engine.add(promptTokenIds: prompt, params: SamplingParams(temperature: 0, maxTokens: n, ignoreEos: true))
+            }
+            var out: [Int: [Int]] = [:]
+            while engine.hasUnfinishedRequests {
+                for step in try engine.step() { out[step.requestId, default: []] += step.newTokenIds }
+            }
+            return ids.map { out[$0] ?? [] }
+        }
+        let eager = try run(CPUBackend(), eager: true)
+        let replaying = ReplayingBackend()
+        let replayed = try run(replaying, eager: false)
+        #expect(replayed == eager)
+        #expect(replayed.map(\.count) == lengths)
+        #expect(replaying.captures >= 3, "buckets 8, 4, 2 and 1 are each captured once")
+        // Every step after the prefill is a pure decode step, and every one replays a graph.
+        #expect(replaying.replays == lengths.max()! - 1)
+    }
+}
+
+/// The KV cache of a backend that reports its memory gets `gpu_memory_utilization` of the total
+/// minus what is in use after the profiling pass, in whole blocks (vLLM's rule).
+struct KVCacheSizingTests {
+    @Test func blocksComeFromTheMemoryLeftUnderTheUtilization() throws {
+        let backend = ReplayingBackend()
+        let model = try Fixtures.loadModel("qwen3-untied", backend: backend)
+        let gib = 1 << 30
+        backend.memory = (free: gib / 2, total: gib)
+        var config = EngineConfig()
+        config.maxModelLen = 512
+        config.maxNumSeqs = 4096
+        config.gpuMemoryUtilization = 0.9
+        let engine = try EngineCore(model: model, config: config)
+        let bytesPerBlock = 2 * model.numLayers * config.blockSize * model.numKVHeads * model.headDim * 4
+        #expect(engine.kvCacheTokens == (Int(0.9 * Double(gib)) - gib / 2) / bytesPerBlock * config.blockSize)
+
+        backend.memory = (free: gib / 20, total: gib)  // 95% in use already
+        #expect(throws: EngineError.self) { try EngineCore(model: model, config: config) }
+    }
+}
