@@ -90,7 +90,7 @@ final class DecodeGraphs {
         let rows = try b.upload(.i32((0..<size).map { Int32($0) }, shape: [size]))
         // Host values tell kernels the largest shapes to plan for (the longest context); the
         // device values are read at replay.
-        let metadata = try AttentionMetadata(
+        let metadata = AttentionMetadata(
             blockSize: blockSize, positions: [Int32](repeating: 0, count: size), slotMapping: [Int32](repeating: -1, count: size),
             queryStart: (0...size).map { Int32($0) }, seqLens: [Int32](repeating: Int32(maxModelLen), count: size),
             blockTables: [Int32](repeating: 0, count: size * m), maxBlocksPerSeq: m,
