@@ -1,0 +1,17 @@
+#!/usr/bin/env bash
+# Per-kernel GPU times of decode steps (Nsight Compute), for a model config cut to a few layers:
+#   scripts/gpu/profile_decode.sh bin/osprey model-configs/qwen3-8b [layers] > profile.txt
+# Eager steps (no graphs) so each kernel is its own launch; SKIP passes the profiling and prefill
+# launches, COUNT kernels are timed, and ncu prints min/max/average per kernel name.
+set -uo pipefail
+BIN=$1; CONFIG=$2; LAYERS=${3:-2}
+DIR=$(mktemp -d)
+python3 - "$CONFIG" "$DIR" "$LAYERS" <<'PY'
+import json, sys
+c = json.load(open(sys.argv[1] + "/config.json"))
+c["num_hidden_layers"] = int(sys.argv[3])
+json.dump(c, open(sys.argv[2] + "/config.json", "w"))
+PY
+ncu --launch-skip "${SKIP:-300}" --launch-count "${COUNT:-200}" --metrics gpu__time_duration.sum,dram__bytes.sum \
+    --print-summary per-kernel "$BIN" bench latency --model "$DIR" --load-format dummy --device cuda --batch-size 1 \
+    --input-len 32 --output-len 24 --num-iters 1 --enforce-eager
