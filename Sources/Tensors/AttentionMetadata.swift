@@ -50,17 +50,12 @@ public struct AttentionMetadata: Sendable {
         precondition(positions.count == slotMapping.count)
         precondition(queryStart.count == seqLens.count + 1)
         precondition(blockTables.count == seqLens.count * maxBlocksPerSeq)
-        self.blockSize = blockSize
-        self.positions = positions
-        self.slotMapping = slotMapping
-        self.queryStart = queryStart
-        self.seqLens = seqLens
-        self.blockTables = blockTables
-        self.maxBlocksPerSeq = maxBlocksPerSeq
-        positionsTensor = try backend.upload(.i32(positions, shape: [positions.count]))
-        slotMappingTensor = try backend.upload(.i32(slotMapping, shape: [slotMapping.count]))
-        queryStartTensor = try backend.upload(.i32(queryStart, shape: [queryStart.count]))
-        seqLensTensor = try backend.upload(.i32(seqLens, shape: [seqLens.count]))
-        blockTablesTensor = try backend.upload(.i32(blockTables, shape: [seqLens.count, maxBlocksPerSeq]))
+        let tensors = (positions: try backend.upload(.i32(positions, shape: [positions.count])),
+                       slotMapping: try backend.upload(.i32(slotMapping, shape: [slotMapping.count])),
+                       queryStart: try backend.upload(.i32(queryStart, shape: [queryStart.count])),
+                       seqLens: try backend.upload(.i32(seqLens, shape: [seqLens.count])),
+                       blockTables: try backend.upload(.i32(blockTables, shape: [seqLens.count, maxBlocksPerSeq])))
+        self.init(blockSize: blockSize, positions: positions, slotMapping: slotMapping, queryStart: queryStart,
+                  seqLens: seqLens, blockTables: blockTables, maxBlocksPerSeq: maxBlocksPerSeq, tensors: tensors)
     }
 }
