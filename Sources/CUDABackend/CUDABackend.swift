@@ -194,25 +194,3 @@ public final class CUDABackend: Backend, @unchecked Sendable {
         }
     }
 }
-
-extension HostTensor {
-    /// bf16 copy of an f32 or f16 tensor (round to nearest even).
-    func convertedToBF16() -> HostTensor {
-        let count = self.count
-        let out = OwnedBytes(count: count * 2)
-        let dst = out.pointer.assumingMemoryBound(to: UInt16.self)
-        func round(_ v: Float) -> UInt16 {
-            let bits = v.bitPattern
-            if v.isNaN { return 0x7FC0 }
-            return UInt16(truncatingIfNeeded: (bits &+ 0x7FFF &+ ((bits >> 16) & 1)) >> 16)
-        }
-        if dtype == .f32 {
-            let src = bytes.bindMemory(to: Float.self)
-            for i in 0..<count { dst[i] = round(src[i]) }
-        } else {
-            let src = bytes.bindMemory(to: UInt16.self)
-            for i in 0..<count { dst[i] = round(Float(Float16(bitPattern: src[i]))) }
-        }
-        return HostTensor(shape: shape, dtype: .bf16, bytes: out.buffer, owner: out)
-    }
-}

@@ -28,6 +28,25 @@ enum JSON {
     }
 
     static let done = ByteBuffer(string: "data: [DONE]\n\n")
+
+    /// A server-sent-event response whose events `produce` writes. An error it throws once the
+    /// headers are gone is reported as an event (vLLM's way, unless the client is gone too); either
+    /// way the requests still running are aborted and the stream ends with `data: [DONE]`.
+    static func eventStream(aborting inFlight: InFlightRequests,
+                            _ produce: @escaping @Sendable (inout any ResponseBodyWriter) async throws -> Void) -> Response {
+        let body = ResponseBody { writer in
+            do {
+                try await produce(&writer)
+            } catch {
+                inFlight.abortRemaining()
+                try? await writer.write(JSON.event(APIError.Body.from(APIError.from(error))))
+            }
+            inFlight.abortRemaining()
+            try? await writer.write(done)
+            try await writer.finish(nil)
+        }
+        return Response(status: .ok, headers: [.contentType: "text/event-stream", .cacheControl: "no-cache"], body: body)
+    }
 }
 
 extension Request {

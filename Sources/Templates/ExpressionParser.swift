@@ -43,29 +43,11 @@ extension Parser {
     }
 
     mutating func parseOr() throws -> Expr {
-        let savedDepth = depth
-        defer { depth = savedDepth }
-        var left = try parseAnd()
-        while isName("or") {
-            try enter()
-            let loc = current.location
-            advance()
-            left = Expr(kind: .binary("or", left, try parseAnd()), location: loc)
-        }
-        return left
+        try leftAssociative({ $0.isName("or") ? "or" : nil }, { try $0.parseAnd() })
     }
 
     private mutating func parseAnd() throws -> Expr {
-        let savedDepth = depth
-        defer { depth = savedDepth }
-        var left = try parseNot()
-        while isName("and") {
-            try enter()
-            let loc = current.location
-            advance()
-            left = Expr(kind: .binary("and", left, try parseNot()), location: loc)
-        }
-        return left
+        try leftAssociative({ $0.isName("and") ? "and" : nil }, { try $0.parseNot() })
     }
 
     private mutating func parseNot() throws -> Expr {
@@ -101,16 +83,10 @@ extension Parser {
     }
 
     private mutating func parseMath1() throws -> Expr {
-        let savedDepth = depth
-        defer { depth = savedDepth }
-        var left = try parseConcat()
-        while case .op(let o) = current.kind, o == "+" || o == "-" {
-            try enter()
-            let loc = current.location
-            advance()
-            left = Expr(kind: .binary(o, left, try parseConcat()), location: loc)
-        }
-        return left
+        try leftAssociative({ p in
+            if case .op(let o) = p.current.kind, o == "+" || o == "-" { return o }
+            return nil
+        }, { try $0.parseConcat() })
     }
 
     private mutating func parseConcat() throws -> Expr {
@@ -124,27 +100,27 @@ extension Parser {
     }
 
     private mutating func parseMath2() throws -> Expr {
-        let savedDepth = depth
-        defer { depth = savedDepth }
-        var left = try parsePow()
-        while case .op(let o) = current.kind, ["*", "/", "//", "%"].contains(o) {
-            try enter()
-            let loc = current.location
-            advance()
-            left = Expr(kind: .binary(o, left, try parsePow()), location: loc)
-        }
-        return left
+        try leftAssociative({ p in
+            if case .op(let o) = p.current.kind, ["*", "/", "//", "%"].contains(o) { return o }
+            return nil
+        }, { try $0.parsePow() })
     }
 
     private mutating func parsePow() throws -> Expr {
+        try leftAssociative({ $0.isOp("**") ? "**" : nil }, { try $0.parseUnary() })
+    }
+
+    /// `operand (op operand)*`, grouped to the left; `op` names the operator at the current token,
+    /// or nil. Each operator counts towards the nesting limit, so long chains fail cleanly.
+    private mutating func leftAssociative(_ op: (Self) -> String?, _ operand: (inout Self) throws -> Expr) throws -> Expr {
         let savedDepth = depth
         defer { depth = savedDepth }
-        var left = try parseUnary()
-        while isOp("**") {
+        var left = try operand(&self)
+        while let o = op(self) {
             try enter()
             let loc = current.location
             advance()
-            left = Expr(kind: .binary("**", left, try parseUnary()), location: loc)
+            left = Expr(kind: .binary(o, left, try operand(&self)), location: loc)
         }
         return left
     }

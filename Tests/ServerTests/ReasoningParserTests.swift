@@ -1,20 +1,10 @@
+import Engine
 import Server
 import Testing
 
 /// Ways to cut a model's output into stream deltas: at every Unicode scalar boundary (in two),
 /// one scalar per delta, and random multi-character chunks (seeded, so failures reproduce).
 enum StreamSplits {
-    struct SplitMix64: RandomNumberGenerator {
-        var state: UInt64
-        mutating func next() -> UInt64 {
-            state &+= 0x9E37_79B9_7F4A_7C15
-            var z = state
-            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-            return z ^ (z >> 31)
-        }
-    }
-
     static func all(_ text: String, randomRuns: Int = 30) -> [[String]] {
         let scalars = Array(text.unicodeScalars)
         func piece(_ range: Range<Int>) -> String {
@@ -27,7 +17,7 @@ enum StreamSplits {
             result.append([piece(0..<cut), piece(cut..<scalars.count)])
         }
         result.append(scalars.indices.map { piece($0..<$0 + 1) })
-        var rng = SplitMix64(state: UInt64(scalars.count))
+        var rng = SplitMix64(seed: UInt64(scalars.count))
         for _ in 0..<randomRuns {
             var pieces: [String] = []
             var start = 0

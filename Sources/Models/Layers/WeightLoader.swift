@@ -91,21 +91,6 @@ public final class WeightLoader {
 }
 
 extension HostTensor {
-    /// f32 copy of a plain-typed tensor (f32 is returned as is).
-    public func convertedToF32() -> HostTensor {
-        switch dtype {
-        case .f32: return self
-        case .f16:
-            let values = bytes.bindMemory(to: UInt16.self)
-            return .f32(values.map { Float(Float16(bitPattern: $0)) }, shape: shape)
-        case .bf16:
-            let values = bytes.bindMemory(to: UInt16.self)
-            return .f32(values.map { Float(bitPattern: UInt32($0) << 16) }, shape: shape)
-        default:
-            preconditionFailure("convertedToF32: \(dtype) vectors are not expected")
-        }
-    }
-
     /// Row-wise concatenation of 2-D tensors of one dtype and column count.
     public static func stackRows(_ parts: [HostTensor]) -> HostTensor {
         precondition(!parts.isEmpty)

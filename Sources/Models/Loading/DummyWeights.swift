@@ -67,7 +67,7 @@ public struct DummyWeights: WeightSource {
                 for i in range { p[i] = Float16(value(i)).bitPattern }
             case .bf16:
                 let p = pointer.assumingMemoryBound(to: UInt16.self)
-                for i in range { p[i] = DummyWeights.bf16Bits(value(i)) }
+                for i in range { p[i] = HostTensor.bf16Bits(value(i)) }
             default:
                 let p = pointer.assumingMemoryBound(to: Float.self)
                 for i in range { p[i] = value(i) }
@@ -90,12 +90,5 @@ public struct DummyWeights: WeightSource {
             hash = (hash ^ UInt64(byte)) &* 0x0000_0100_0000_01B3
         }
         return hash
-    }
-
-    /// f32 → bf16 with round-to-nearest-even (values here are finite).
-    static func bf16Bits(_ value: Float) -> UInt16 {
-        let bits = value.bitPattern
-        let rounded = bits &+ 0x7FFF &+ ((bits >> 16) & 1)
-        return UInt16(truncatingIfNeeded: rounded >> 16)
     }
 }

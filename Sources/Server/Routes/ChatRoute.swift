@@ -85,7 +85,7 @@ extension OpenAIServer {
 
         let n = params.n
         let includeUsage = fields.includeUsage
-        let body = ResponseBody { writer in
+        return JSON.eventStream(aborting: inFlight) { writer in
             func send(_ index: Int, _ delta: DeltaMessage, logprobs: ChatLogprobs? = nil, finish: String? = nil,
                       stop: StopReasonValue? = nil) async throws {
                 let chunk = ChatCompletionChunk(id: id, created: created, model: model, choices: [
@@ -95,45 +95,36 @@ extension OpenAIServer {
             var parsers = try (0..<n).map { _ in try ChatOutputParsing(options: parsing) }
             var completionTokens = 0
             var done = Set<Int>()
-            do {
-                // The role first, then the echoed text, for every choice (vLLM's order).
-                for i in 0..<n { try await send(i, DeltaMessage(role: "assistant", content: "")) }
-                if let echoText, !echoText.isEmpty { for i in 0..<n { try await send(i, DeltaMessage(content: echoText)) } }
-                for try await output in stream {
-                    for completion in output.outputs where !done.contains(completion.index) {
-                        completionTokens += completion.tokenIds.count
-                        let i = completion.index
-                        var delta = parsers[i].delta(completion.text, tokenIds: completion.tokenIds,
-                                                     final: completion.finishReason != nil)
-                        let logprobs = wantLogprobs ? ChatLogprobs(completion.logprobs ?? [], top: topLogprobs) : nil
-                        if let finish = completion.finishReason {
-                            done.insert(i)
-                            let reason = parsers[i].sawToolCall && finish == .stop ? "tool_calls" : finish.rawValue
-                            try await send(i, delta ?? DeltaMessage(content: ""), logprobs: logprobs, finish: reason,
-                                           stop: StopReasonValue(completion.stopReason))
-                        } else if delta != nil || (logprobs?.content.isEmpty == false) {
-                            if delta == nil { delta = DeltaMessage(content: "") }
-                            try await send(i, delta!, logprobs: logprobs)
-                        }
-                    }
-                    if output.finished {
-                        inFlight.finished(id)
-                        self.record(output, promptTokens: promptIds.count, outputTokens: completionTokens)
+            // The role first, then the echoed text, for every choice (vLLM's order).
+            for i in 0..<n { try await send(i, DeltaMessage(role: "assistant", content: "")) }
+            if let echoText, !echoText.isEmpty { for i in 0..<n { try await send(i, DeltaMessage(content: echoText)) } }
+            for try await output in stream {
+                for completion in output.outputs where !done.contains(completion.index) {
+                    completionTokens += completion.tokenIds.count
+                    let i = completion.index
+                    var delta = parsers[i].delta(completion.text, tokenIds: completion.tokenIds,
+                                                 final: completion.finishReason != nil)
+                    let logprobs = wantLogprobs ? ChatLogprobs(completion.logprobs ?? [], top: topLogprobs) : nil
+                    if let finish = completion.finishReason {
+                        done.insert(i)
+                        let reason = parsers[i].sawToolCall && finish == .stop ? "tool_calls" : finish.rawValue
+                        try await send(i, delta ?? DeltaMessage(content: ""), logprobs: logprobs, finish: reason,
+                                       stop: StopReasonValue(completion.stopReason))
+                    } else if delta != nil || (logprobs?.content.isEmpty == false) {
+                        if delta == nil { delta = DeltaMessage(content: "") }
+                        try await send(i, delta!, logprobs: logprobs)
                     }
                 }
-                if includeUsage {
-                    try await writer.write(JSON.event(ChatCompletionChunk(id: id, created: created, model: model, choices: [],
-                        usage: UsageInfo(promptTokens: promptIds.count, completionTokens: completionTokens))))
+                if output.finished {
+                    inFlight.finished(id)
+                    self.record(output, promptTokens: promptIds.count, outputTokens: completionTokens)
                 }
-            } catch {
-                inFlight.abortRemaining()
-                try? await writer.write(JSON.event(APIError.Body.from(APIError.from(error))))
             }
-            inFlight.abortRemaining()
-            try? await writer.write(JSON.done)
-            try await writer.finish(nil)
+            if includeUsage {
+                try await writer.write(JSON.event(ChatCompletionChunk(id: id, created: created, model: model, choices: [],
+                    usage: UsageInfo(promptTokens: promptIds.count, completionTokens: completionTokens))))
+            }
         }
-        return Response(status: .ok, headers: [.contentType: "text/event-stream", .cacheControl: "no-cache"], body: body)
     }
 
     /// True when the rendered prompt ends inside an opened `<think>` block.

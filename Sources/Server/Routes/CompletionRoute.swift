@@ -86,56 +86,46 @@ extension OpenAIServer {
 
         let includeUsage = fields.includeUsage
         let model = modelName
-        let body = ResponseBody { writer in
+        return JSON.eventStream(aborting: inFlight) { writer in
             var completionTokens = 0
             var perPrompt = [Int](repeating: 0, count: prompts.count)
             var echoed = Set<Int>()
             var textLength = [Int: Int]()
             var done = Set<Int>()
-            do {
-                for try await (p, output) in mergeOutputs(streams) {
-                    for completion in output.outputs where !done.contains(p * n + completion.index) {
-                        let choiceIndex = p * n + completion.index
-                        if completion.finishReason != nil { done.insert(choiceIndex) }
-                        var text = completion.text
-                        var logprobs: CompletionLogprobs?
-                        if request.logprobs != nil { logprobs = CompletionLogprobs() }
-                        if echo, !echoed.contains(choiceIndex) {
-                            echoed.insert(choiceIndex)
-                            text = prompts[p].text + text
-                            logprobs?.appendPrompt(ids: prompts[p].ids, logprobs: output.promptLogprobs, decode: { self.loaded.tokenizer.decode($0) })
-                        }
-                        let offset = textLength[choiceIndex, default: 0] + (logprobs?.tokens.isEmpty == false && echo ? prompts[p].text.count : 0)
-                        logprobs?.append(completion.logprobs ?? [], startingAt: offset)
-                        textLength[choiceIndex, default: 0] += text.count
-                        completionTokens += completion.tokenIds.count
-                        perPrompt[p] += completion.tokenIds.count
-                        if text.isEmpty && completion.finishReason == nil && completion.tokenIds.isEmpty { continue }
-                        let chunk = CompletionResponse(id: id, created: created, model: model, choices: [
-                            CompletionChoice(index: choiceIndex, text: text, logprobs: logprobs,
-                                             finishReason: completion.finishReason?.rawValue,
-                                             stopReason: StopReasonValue(completion.stopReason))])
-                        try await writer.write(JSON.event(chunk))
+            for try await (p, output) in mergeOutputs(streams) {
+                for completion in output.outputs where !done.contains(p * n + completion.index) {
+                    let choiceIndex = p * n + completion.index
+                    if completion.finishReason != nil { done.insert(choiceIndex) }
+                    var text = completion.text
+                    var logprobs: CompletionLogprobs?
+                    if request.logprobs != nil { logprobs = CompletionLogprobs() }
+                    if echo, !echoed.contains(choiceIndex) {
+                        echoed.insert(choiceIndex)
+                        text = prompts[p].text + text
+                        logprobs?.appendPrompt(ids: prompts[p].ids, logprobs: output.promptLogprobs, decode: { self.loaded.tokenizer.decode($0) })
                     }
-                    if output.finished {
-                        inFlight.finished(ids[p])
-                        self.record(output, promptTokens: prompts[p].ids.count, outputTokens: perPrompt[p])
-                    }
+                    let offset = textLength[choiceIndex, default: 0] + (logprobs?.tokens.isEmpty == false && echo ? prompts[p].text.count : 0)
+                    logprobs?.append(completion.logprobs ?? [], startingAt: offset)
+                    textLength[choiceIndex, default: 0] += text.count
+                    completionTokens += completion.tokenIds.count
+                    perPrompt[p] += completion.tokenIds.count
+                    if text.isEmpty && completion.finishReason == nil && completion.tokenIds.isEmpty { continue }
+                    let chunk = CompletionResponse(id: id, created: created, model: model, choices: [
+                        CompletionChoice(index: choiceIndex, text: text, logprobs: logprobs,
+                                         finishReason: completion.finishReason?.rawValue,
+                                         stopReason: StopReasonValue(completion.stopReason))])
+                    try await writer.write(JSON.event(chunk))
                 }
-                if includeUsage {
-                    try await writer.write(JSON.event(CompletionResponse(id: id, created: created, model: model, choices: [],
-                        usage: UsageInfo(promptTokens: promptTokens, completionTokens: completionTokens))))
+                if output.finished {
+                    inFlight.finished(ids[p])
+                    self.record(output, promptTokens: prompts[p].ids.count, outputTokens: perPrompt[p])
                 }
-            } catch {
-                inFlight.abortRemaining()
-                // Headers are gone: report in the stream (vLLM's way), unless the client is gone too.
-                try? await writer.write(JSON.event(APIError.Body.from(APIError.from(error))))
             }
-            inFlight.abortRemaining()
-            try? await writer.write(JSON.done)
-            try await writer.finish(nil)
+            if includeUsage {
+                try await writer.write(JSON.event(CompletionResponse(id: id, created: created, model: model, choices: [],
+                    usage: UsageInfo(promptTokens: promptTokens, completionTokens: completionTokens))))
+            }
         }
-        return Response(status: .ok, headers: [.contentType: "text/event-stream", .cacheControl: "no-cache"], body: body)
     }
 }
 
