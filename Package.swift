@@ -63,6 +63,6 @@ let package = Package(
             ]),
         .testTarget(name: "TokenizersTests", dependencies: ["Tokenizers"], exclude: ["Fixtures"]),
         .testTarget(name: "TemplatesTests", dependencies: ["Templates"], exclude: ["Fixtures"]),
-        .testTarget(name: "SamplerTests", dependencies: ["Engine"]),
+        .testTarget(name: "SamplerTests", dependencies: ["Engine", "Tensors"]),
     ]
 )

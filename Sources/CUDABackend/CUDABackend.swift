@@ -112,7 +112,7 @@ public final class CUDABackend: Backend, @unchecked Sendable {
         }
     }
 
-    private func copyToHost(_ dst: UnsafeMutableRawPointer, _ t: Tensor, bytes: Int) throws {
+    func copyToHost(_ dst: UnsafeMutableRawPointer, _ t: Tensor, bytes: Int) throws {
         try driver.check(driver.cuMemcpyDtoHAsync(dst, ptr(t), bytes, stream), "download")
         try synchronize()
     }

@@ -46,14 +46,4 @@ extension CUDABackend {
         try driver.check(driver.cuGraphInstantiateWithFlags(&exec, graph, 0), "cuGraphInstantiate")
         return (CUDAGraph(exec: exec, backend: self), output)
     }
-
-    public func argmaxRows(_ logits: Tensor) throws -> Tensor? {
-        guard logits.dtype == .bf16 || logits.dtype == .f32 else { return nil }
-        let rows = logits.rows
-        let out = try empty([rows], dtype: .i32)
-        if rows > 0 {
-            try launch(logits.dtype == .f32 ? "argmax_rows_f32" : "argmax_rows_bf16", grid: (rows, 1, 1), block: 1024, [.ptr(ptr(logits)), .ptr(ptr(out)), .i32(logits.lastDim)])
-        }
-        return out
-    }
 }

@@ -144,14 +144,14 @@ public final class EngineCore {
         for result in results {
             let seq = result.seq
             seq.promptLogitRows += result.promptRows
-            guard result.sampleRow != nil || result.greedyToken != nil else { continue }
+            guard result.sampleRow != nil || result.sampled != nil else { continue }
             var promptLogprobs: [SampleResult?]?
             if let top = seq.params.promptLogprobs, seq.numOutputTokens == 0 {
                 promptLogprobs = Sampler.promptLogprobs(rows: seq.promptLogitRows, promptTokenIds: Array(seq.tokens),
                                                         top: top)
                 seq.promptLogitRows = []
             }
-            let sample = if let token = result.greedyToken { SampleResult(token: token) } else {
+            let sample = if let sampled = result.sampled { sampled } else {
                 Sampler.sample(logits: result.sampleRow!, params: seq.params, history: seq.history,
                                badWordsTokenIds: seq.badWordsTokenIds, eosTokenIds: seq.eosTokenIds, rng: &seq.rng)
             }

@@ -4,8 +4,8 @@ import Tensors
 /// Turns a `SchedulerOutput` into one flattened forward pass: token ids, positions, slot mapping,
 /// block tables and the rows whose logits are needed (each sequence whose scheduled tokens reach
 /// its end). Owns the KV cache tensors. Pure decode steps replay captured graphs where the
-/// backend has them; plain greedy rows are reduced to their argmax on the device, so only token
-/// ids come back.
+/// backend has them; tokens are drawn on the device where the backend samples, so only token
+/// ids (and requested logprobs) come back.
 final class ModelRunner {
     let model: any CausalLM
     let kvCache: [KVCacheLayer]
@@ -27,12 +27,12 @@ final class ModelRunner {
 
     /// Logits a step produced for one sequence: rows of prompt positions (only with
     /// `prompt_logprobs`) and the row to sample from (when its scheduled tokens reach its end),
-    /// or the token already chosen on the device (plain greedy).
+    /// or the token already drawn on the device.
     struct SequenceLogits {
         let seq: Sequence
         var promptRows: [[Float]] = []
         var sampleRow: [Float]?
-        var greedyToken: Int32?
+        var sampled: SampleResult?
     }
 
     func run(_ batch: SchedulerOutput) throws -> [SequenceLogits] {
@@ -82,21 +82,37 @@ final class ModelRunner {
         return try collect(logits, routes: routes, entries: entries)
     }
 
-    /// Brings the logits rows back to the host, or only their argmax when every row is a plain
-    /// greedy sample.
+    /// Samples on the device where the backend can, so that only the drawn tokens (and any
+    /// logprobs asked for) come back; rows the device cannot serve, and prompt-logprob rows, bring
+    /// their logits back to the host.
     private func collect(_ logits: Tensor, routes: [(entry: Int, isSample: Bool)],
                          entries: [SchedulerOutput.Entry]) throws -> [SequenceLogits] {
         var results = entries.map { SequenceLogits(seq: $0.seq) }
-        if routes.allSatisfy({ $0.isSample && entries[$0.entry].seq.isPlainGreedy }),
-           let argmax = try model.backend.argmaxRows(logits) {
-            for (r, token) in try model.backend.download(argmax).enumerated() {
-                results[routes[r].entry].greedyToken = Int32(token)
-            }
-            return results
-        }
-        let flat = try model.backend.download(logits)
-        let vocab = logits.lastDim
+        let backend = model.backend
+        var rows: [RowSampling] = [], edits: [LogitEdit] = [], rowEntries: [Int] = []
+        var hostRoutes: [Int] = []
         for (r, route) in routes.enumerated() {
+            let seq = entries[route.entry].seq
+            if route.isSample, backend.supportsSampling,
+               let row = Sampler.deviceRow(Int32(r), sample: Int32(rows.count), params: seq.params, history: seq.history,
+                                           badWordsTokenIds: seq.badWordsTokenIds, eosTokenIds: seq.eosTokenIds,
+                                           vocab: logits.lastDim, rng: &seq.rng, edits: &edits) {
+                rows.append(row)
+                rowEntries.append(route.entry)
+            } else {
+                hostRoutes.append(r)
+            }
+        }
+        if !rows.isEmpty {
+            for (i, s) in try backend.sample(logits, rows: rows, edits: edits).enumerated() {
+                results[rowEntries[i]].sampled = Sampler.result(s, params: entries[rowEntries[i]].seq.params)
+            }
+        }
+        guard !hostRoutes.isEmpty else { return results }
+        let flat = try backend.download(logits)
+        let vocab = logits.lastDim
+        for r in hostRoutes {
+            let route = routes[r]
             let row = Array(flat[r * vocab ..< (r + 1) * vocab])
             if route.isSample { results[route.entry].sampleRow = row } else { results[route.entry].promptRows.append(row) }
         }

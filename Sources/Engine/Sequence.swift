@@ -39,15 +39,6 @@ final class Sequence {
 
     var wantsPromptLogprobs: Bool { params.promptLogprobs != nil }
 
-    /// Greedy with nothing that changes or reports the logits (no penalties, bans, bias or
-    /// logprobs), so the argmax of the raw logits is the answer and can be taken on the device.
-    var isPlainGreedy: Bool {
-        let p = params
-        return p.isGreedy && p.logprobs == nil && p.allowedTokenIds == nil && badWordsTokenIds.isEmpty
-            && numOutputTokens >= p.minTokens && p.logitBias.isEmpty && p.repetitionPenalty == 1
-            && p.presencePenalty == 0 && p.frequencyPenalty == 0
-    }
-
     var numTokens: Int { tokens.count }
     var outputTokens: ArraySlice<Int32> { tokens[promptCount...] }
     var numOutputTokens: Int { tokens.count - promptCount }

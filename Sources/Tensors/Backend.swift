@@ -80,9 +80,14 @@ public protocol Backend: AnyObject, Sendable {
     /// Records the device work `body` enqueues, without running it, as a graph to replay; returns
     /// it with `body`'s output, which each replay overwrites. nil where graphs are not supported.
     func capture(_ body: @escaping () throws -> Tensor) throws -> (graph: any CapturedGraph, output: Tensor)?
-    /// Index of the largest value of each row of `logits` [rows, vocab] (first on ties) as i32
-    /// [rows], computed where the logits are; nil where copying the rows back costs no more.
-    func argmaxRows(_ logits: Tensor) throws -> Tensor?
+
+    // Sampling
+    /// Whether `sample` runs here; false where copying logits to the host sampler costs no more.
+    var supportsSampling: Bool { get }
+    /// Draws one token for each of `rows` from f32 `logits` [n, vocab] after applying `edits`, and
+    /// computes logprobs where a row asks for them (see `RowSampling`, `LogitEdit`); only the
+    /// results come back to the host. Rows whose logits are all -inf draw token 0.
+    func sample(_ logits: Tensor, rows: [RowSampling], edits: [LogitEdit]) throws -> [SampledToken]
 
     // Ops
     /// Rows of `table` [vocab, hidden] picked by `ids` (i32 [n]) -> [n, hidden] in activationDType.
@@ -169,7 +174,10 @@ extension Backend {
     }
     public var supportsGraphs: Bool { false }
     public func capture(_ body: @escaping () throws -> Tensor) throws -> (graph: any CapturedGraph, output: Tensor)? { nil }
-    public func argmaxRows(_ logits: Tensor) throws -> Tensor? { nil }
+    public var supportsSampling: Bool { false }
+    public func sample(_ logits: Tensor, rows: [RowSampling], edits: [LogitEdit]) throws -> [SampledToken] {
+        throw BackendError.unsupported("sampling on \(name)")
+    }
 }
 
 /// Device work recorded once and replayed as one launch.

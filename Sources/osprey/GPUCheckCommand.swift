@@ -38,6 +38,10 @@ struct GPUCheck: ParsableCommand {
             print((ok ? "  ok    " : "  FAIL  ") + message)
             if !ok { failures.append(message) }
         }
+        print("sampler (device vs host):")
+        let samplingFailures = try checkSampling(gpu)
+        for failure in samplingFailures.prefix(12) { print("    " + failure) }
+        expect(samplingFailures.isEmpty, "device draws, ranks and top logprobs equal the host sampler's")
         let baselines = try Self.baselines()
         let names = Fixtures.modelNames
         guard !names.isEmpty else { throw ValidationError("no fixtures found in \(Fixtures.directory.path)") }

@@ -14,6 +14,9 @@ __device__ __forceinline__ bf16 f2bf(float f) {
     return (bf16)(u >> 16);
 }
 
+__device__ __forceinline__ float load_f(const float* p, int i) { return p[i]; }
+__device__ __forceinline__ float load_f(const bf16* p, int i) { return bf2f(p[i]); }
+
 // Eight bf16 values packed in a 16-byte load.
 __device__ __forceinline__ void unpack8(uint4 p, float* out) {
     out[0] = __uint_as_float(p.x << 16); out[1] = __uint_as_float(p.x & 0xffff0000u);

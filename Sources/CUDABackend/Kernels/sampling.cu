@@ -1,39 +1,380 @@
-// Sampling on the device: only the chosen token ids travel back to the host.
+// Sampling on the device: only the drawn tokens (and requested logprobs) travel back. The
+// arithmetic follows Engine's host Sampler step for step (Tensors/DeviceSampling.swift), so the
+// same logits and the same uniform draw give the same token.
 
-__device__ __forceinline__ float load_f(const float* p, int i) { return p[i]; }
-__device__ __forceinline__ float load_f(const bf16* p, int i) { return bf2f(p[i]); }
+// One row's instructions; the layout matches CUDABackend+Sampling.swift (48 bytes).
+struct SampleSpec {
+    int row;
+    float inv_t;      // 0: greedy
+    int top_k;        // 0: off
+    float log_min_p;  // -inf: off
+    double top_p;     // 1: off
+    double uniform;
+    int restricted;
+    int logprobs;     // -1: none
+    int pad0, pad1;
+};
 
-// Index of the largest logit of each row (the first on ties, as torch.argmax); one block a row.
-template <typename T>
-__device__ void argmax_rows(const T* logits, int* out, int vocab) {
-    __shared__ float sv[32];
-    __shared__ int si[32];
-    const T* row = logits + (long)blockIdx.x * vocab;
-    float best = -INF;
-    int bi = 0x7fffffff;
-    for (int i = threadIdx.x; i < vocab; i += blockDim.x) {
-        float v = load_f(row, i);
-        if (v > best) { best = v; bi = i; }
-    }
+// One logit edit (24 bytes). flags: 1 banned, 2 allowed.
+struct EditSpec {
+    int sample, token;
+    float bias, rep, sub;
+    int flags;
+};
+
+// Per sample in `out`: token, logprob bits, rank, MAX_TOP ids, MAX_TOP logprob bits.
+#define MAX_TOP 20
+#define OUT_STRIDE (3 + 2 * MAX_TOP)
+#define NONE 0x7fffffff
+
+// --- block reductions -----------------------------------------------------------------------
+
+// (value, index) pairs ordered by value, then by the smaller index (torch.argmax's first on ties).
+__device__ __forceinline__ bool better(float v, int i, float bv, int bi) { return v > bv || (v == bv && i < bi); }
+
+__device__ __forceinline__ void warp_argmax(float& v, int& i) {
     for (int o = 16; o > 0; o >>= 1) {
-        float ov = __shfl_xor_sync(0xffffffffu, best, o);
-        int oi = __shfl_xor_sync(0xffffffffu, bi, o);
-        if (ov > best || (ov == best && oi < bi)) { best = ov; bi = oi; }
-    }
-    int lane = threadIdx.x & 31, warp = threadIdx.x >> 5, warps = (blockDim.x + 31) >> 5;
-    if (lane == 0) { sv[warp] = best; si[warp] = bi; }
-    __syncthreads();
-    if (warp == 0) {
-        best = lane < warps ? sv[lane] : -INF;
-        bi = lane < warps ? si[lane] : 0x7fffffff;
-        for (int o = 16; o > 0; o >>= 1) {
-            float ov = __shfl_xor_sync(0xffffffffu, best, o);
-            int oi = __shfl_xor_sync(0xffffffffu, bi, o);
-            if (ov > best || (ov == best && oi < bi)) { best = ov; bi = oi; }
-        }
-        if (lane == 0) out[blockIdx.x] = bi == 0x7fffffff ? 0 : bi;
+        float ov = __shfl_xor_sync(0xffffffffu, v, o);
+        int oi = __shfl_xor_sync(0xffffffffu, i, o);
+        if (better(ov, oi, v, i)) { v = ov; i = oi; }
     }
 }
 
-extern "C" __global__ void argmax_rows_bf16(const bf16* logits, int* out, int vocab) { argmax_rows(logits, out, vocab); }
-extern "C" __global__ void argmax_rows_f32(const float* logits, int* out, int vocab) { argmax_rows(logits, out, vocab); }
+// Every thread gets the block's best pair.
+__device__ void block_argmax(float& v, int& i) {
+    __shared__ float sv[32];
+    __shared__ int si[32];
+    int lane = threadIdx.x & 31, warp = threadIdx.x >> 5, warps = (blockDim.x + 31) >> 5;
+    warp_argmax(v, i);
+    __syncthreads();
+    if (lane == 0) { sv[warp] = v; si[warp] = i; }
+    __syncthreads();
+    v = lane < warps ? sv[lane] : -INF;
+    i = lane < warps ? si[lane] : NONE;
+    warp_argmax(v, i);
+}
+
+__device__ double block_sum_double(double v) {
+    __shared__ double sd[32];
+    int lane = threadIdx.x & 31, warp = threadIdx.x >> 5, warps = (blockDim.x + 31) >> 5;
+    for (int o = 16; o > 0; o >>= 1) v += __shfl_xor_sync(0xffffffffu, v, o);
+    __syncthreads();
+    if (lane == 0) sd[warp] = v;
+    __syncthreads();
+    v = lane < warps ? sd[lane] : 0.0;
+    for (int o = 16; o > 0; o >>= 1) v += __shfl_xor_sync(0xffffffffu, v, o);
+    return v;
+}
+
+__device__ int block_sum_int(int v) {
+    __shared__ int sn[32];
+    int lane = threadIdx.x & 31, warp = threadIdx.x >> 5, warps = (blockDim.x + 31) >> 5;
+    for (int o = 16; o > 0; o >>= 1) v += __shfl_xor_sync(0xffffffffu, v, o);
+    __syncthreads();
+    if (lane == 0) sn[warp] = v;
+    __syncthreads();
+    v = lane < warps ? sn[lane] : 0;
+    for (int o = 16; o > 0; o >>= 1) v += __shfl_xor_sync(0xffffffffu, v, o);
+    return v;
+}
+
+// Exclusive prefix sum over the block in thread order; `total` gets the block's sum.
+__device__ double block_exclusive_scan(double v, double& total) {
+    __shared__ double sw[32];
+    int lane = threadIdx.x & 31, warp = threadIdx.x >> 5, warps = (blockDim.x + 31) >> 5;
+    double inclusive = v;
+    for (int o = 1; o < 32; o <<= 1) {
+        double up = __shfl_up_sync(0xffffffffu, inclusive, o);
+        if (lane >= o) inclusive += up;
+    }
+    __syncthreads();
+    if (lane == 31) sw[warp] = inclusive;
+    __syncthreads();
+    if (warp == 0) {
+        double w = lane < warps ? sw[lane] : 0.0, x = w;
+        for (int o = 1; o < 32; o <<= 1) {
+            double up = __shfl_up_sync(0xffffffffu, x, o);
+            if (lane >= o) x += up;
+        }
+        if (lane < warps) sw[lane] = x - w;  // exclusive prefix of warp totals
+        if (lane == warps - 1) sw[31] = x;   // warps <= 31 here: blocks of at most 992 threads
+    }
+    __syncthreads();
+    total = sw[31];
+    return sw[warp] + inclusive - v;
+}
+
+// --- logit edits ----------------------------------------------------------------------------
+
+// Raw values of the edited tokens, read before any row is masked.
+extern "C" __global__ void logit_edits_gather(const float* logits, const SampleSpec* specs, const EditSpec* edits,
+                                              float* saved, int n, int vocab) {
+    int e = blockIdx.x * blockDim.x + threadIdx.x;
+    if (e < n) saved[e] = logits[(long)specs[edits[e].sample].row * vocab + edits[e].token];
+}
+
+// Rows restricted to allowed ids start all -inf. grid.y: samples.
+extern "C" __global__ void logit_mask_rows(float* logits, const SampleSpec* specs, int vocab) {
+    const SampleSpec& s = specs[blockIdx.y];
+    if (!s.restricted) return;
+    float* row = logits + (long)s.row * vocab;
+    for (int i = blockIdx.x * blockDim.x + threadIdx.x; i < vocab; i += gridDim.x * blockDim.x) row[i] = -INF;
+}
+
+// Explicitly rounded operations: the host applies them one by one, never fused.
+extern "C" __global__ void logit_edits_apply(float* logits, const SampleSpec* specs, const EditSpec* edits,
+                                             const float* saved, int n, int vocab) {
+    int e = blockIdx.x * blockDim.x + threadIdx.x;
+    if (e >= n) return;
+    EditSpec ed = edits[e];
+    const SampleSpec& s = specs[ed.sample];
+    if (s.restricted && !(ed.flags & 2)) return;
+    float v = -INF;
+    if (!(ed.flags & 1)) {
+        v = __fadd_rn(saved[e], ed.bias);
+        if (ed.rep != 1.f) v = v > 0.f ? __fdiv_rn(v, ed.rep) : __fmul_rn(v, ed.rep);
+        v = __fsub_rn(v, ed.sub);
+    }
+    logits[(long)s.row * vocab + ed.token] = v;
+}
+
+// --- argmax and row maximum -----------------------------------------------------------------
+
+// grid (splits, samples): each block reduces one slice of a row.
+extern "C" __global__ void row_argmax_partial(const float* logits, const SampleSpec* specs, float* pv, int* pi, int vocab) {
+    int splits = gridDim.x, chunk = (vocab + splits - 1) / splits;
+    int lo = blockIdx.x * chunk, hi = min(vocab, lo + chunk);
+    const float* row = logits + (long)specs[blockIdx.y].row * vocab;
+    float best = -INF;
+    int bi = NONE;
+    for (int i = lo + threadIdx.x; i < hi; i += blockDim.x) {
+        float v = row[i];
+        if (v > best) { best = v; bi = i; }
+    }
+    block_argmax(best, bi);
+    if (threadIdx.x == 0) { pv[blockIdx.y * splits + blockIdx.x] = best; pi[blockIdx.y * splits + blockIdx.x] = bi; }
+}
+
+// One warp per sample: the row's maximum, and its argmax as the (greedy) token.
+extern "C" __global__ void row_argmax_final(const float* pv, const int* pi, int splits, float* maxv, int* out) {
+    float best = -INF;
+    int bi = NONE;
+    for (int j = threadIdx.x; j < splits; j += 32) {
+        float v = pv[blockIdx.x * splits + j];
+        int i = pi[blockIdx.x * splits + j];
+        if (better(v, i, best, bi)) { best = v; bi = i; }
+    }
+    warp_argmax(best, bi);
+    if (threadIdx.x == 0) {
+        maxv[blockIdx.x] = best;
+        out[blockIdx.x * OUT_STRIDE] = bi == NONE ? 0 : bi;
+    }
+}
+
+// --- temperature, min-p, top-k, top-p and the draw ------------------------------------------
+
+#define SAMPLE_THREADS 512
+#define SAMPLE_WARPS (SAMPLE_THREADS / 32)
+
+// Unsigned keys in the order of the floats they encode.
+__device__ __forceinline__ u32 order_key(float v) {
+    u32 u = __float_as_uint(v);
+    return (u & 0x80000000u) ? ~u : (u | 0x80000000u);
+}
+__device__ __forceinline__ float key_value(u32 k) {
+    return __uint_as_float((k & 0x80000000u) ? (k & 0x7fffffffu) : ~k);
+}
+
+// The k-th largest value of a row (1-based): a radix select, eight bits a pass, with exact counts.
+__device__ float kth_largest(const float* row, int vocab, int k, int* hist, int* pick) {
+    u32 prefix = 0, mask = 0;
+    int remaining = k;
+    for (int shift = 24; shift >= 0; shift -= 8) {
+        for (int b = threadIdx.x; b < 256; b += blockDim.x) hist[b] = 0;
+        __syncthreads();
+        for (int base = 0; base < vocab; base += blockDim.x) {
+            int i = base + threadIdx.x, bin = -1;
+            if (i < vocab) {
+                u32 key = order_key(row[i]);
+                if ((key & mask) == prefix) bin = (key >> shift) & 255;
+            }
+            // Lanes with the same bin add once (the top bins are crowded).
+            unsigned peers = __match_any_sync(0xffffffffu, bin);
+            if (bin >= 0 && (int)(threadIdx.x & 31) == __ffs(peers) - 1) atomicAdd(&hist[bin], __popc(peers));
+        }
+        __syncthreads();
+        if (threadIdx.x == 0) {
+            int b = 255;
+            for (; b > 0; --b) {
+                if (hist[b] >= remaining) break;
+                remaining -= hist[b];
+            }
+            pick[0] = b;
+            pick[1] = remaining;
+        }
+        __syncthreads();
+        prefix |= (u32)pick[0] << shift;
+        mask |= 255u << shift;
+        remaining = pick[1];
+        __syncthreads();
+    }
+    return key_value(prefix);
+}
+
+// exp((v - max) / T) for tokens at or above the logit threshold, else 0 (host: Filtered).
+__device__ __forceinline__ float weight_of(float v, float m, float inv_t, float thr) {
+    return (v >= thr && v > -INF) ? expf((v - m) * inv_t) : 0.f;
+}
+
+// vLLM's top-p rule: the smallest weight w whose strictly larger weights hold less than top_p of
+// the total. A radix descent over the weights' bits with the mass of each bin (positive floats
+// order as their bits); `above` is the mass of everything above the current bin.
+__device__ float nucleus_threshold(const float* row, int vocab, float m, float inv_t, float thr, double top_p,
+                                   double* hist, double* pick) {
+    int warp = threadIdx.x >> 5;
+    u32 prefix = 0, mask = 0;
+    double above = 0, target = 0;
+    for (int shift = 24; shift >= 0; shift -= 8) {
+        for (int b = threadIdx.x; b < SAMPLE_WARPS * 256; b += blockDim.x) hist[b] = 0;
+        __syncthreads();
+        for (int i = threadIdx.x; i < vocab; i += blockDim.x) {
+            float w = weight_of(row[i], m, inv_t, thr);
+            u32 key = __float_as_uint(w);
+            if (w > 0.f && (key & mask) == prefix) atomicAdd(&hist[warp * 256 + ((key >> shift) & 255)], (double)w);
+        }
+        __syncthreads();
+        for (int b = threadIdx.x; b < 256; b += blockDim.x) {
+            double t = 0;
+            for (int w = 0; w < SAMPLE_WARPS; ++w) t += hist[w * 256 + b];
+            hist[b] = t;
+        }
+        __syncthreads();
+        if (threadIdx.x == 0) {
+            if (shift == 24) {
+                double total = 0;
+                for (int b = 0; b < 256; ++b) total += hist[b];
+                target = top_p * total;
+            } else {
+                target = pick[2];
+            }
+            int crossing = 0;
+            double before = above, a = above;
+            for (int b = 255; b >= 0; --b) {
+                double mb = hist[b];
+                if (mb <= 0) continue;
+                crossing = b;
+                before = a;
+                if (a + mb >= target) break;
+                a += mb;
+            }
+            pick[0] = crossing;
+            pick[1] = before;
+            pick[2] = target;
+        }
+        __syncthreads();
+        prefix |= (u32)pick[0] << shift;
+        mask |= 255u << shift;
+        above = pick[1];
+        __syncthreads();
+    }
+    return __uint_as_float(prefix);
+}
+
+// One block per sample; greedy rows were settled by row_argmax_final.
+extern "C" __global__ void __launch_bounds__(SAMPLE_THREADS)
+sample_rows(const float* logits, const SampleSpec* specs, const float* maxv, int* out, int vocab) {
+    __shared__ int ihist[256];
+    __shared__ int ipick[2];
+    __shared__ double dhist[SAMPLE_WARPS * 256];
+    __shared__ double dpick[3];
+    __shared__ int chosen, lastAll;
+    const SampleSpec s = specs[blockIdx.x];
+    if (s.inv_t == 0.f) return;
+    const float* row = logits + (long)s.row * vocab;
+    float m = maxv[blockIdx.x];
+    if (m == -INF) {
+        if (threadIdx.x == 0) out[blockIdx.x * OUT_STRIDE] = 0;
+        return;
+    }
+    // min-p and top-k both keep the maximum: one logit threshold.
+    float thr = -INF;
+    if (s.log_min_p > -INF) thr = m + s.log_min_p / s.inv_t;
+    if (s.top_k > 0 && s.top_k < vocab) thr = fmaxf(thr, kth_largest(row, vocab, s.top_k, ihist, ipick));
+    float wthr = 0.f;
+    if (s.top_p < 1.0) wthr = nucleus_threshold(row, vocab, m, s.inv_t, thr, s.top_p, dhist, dpick);
+
+    // Draw: the first token (in vocabulary order) whose cumulative weight exceeds uniform * total.
+    // Each thread owns a contiguous slice; a scan of the slices' sums finds the one to search.
+    int chunk = (vocab + blockDim.x - 1) / blockDim.x;
+    int lo = threadIdx.x * chunk, hi = min(vocab, lo + chunk);
+    double mine = 0;
+    int last = -1;
+    for (int i = lo; i < hi; ++i) {
+        float w = weight_of(row[i], m, s.inv_t, thr);
+        if (w > 0.f && w >= wthr) { mine += (double)w; last = i; }
+    }
+    if (threadIdx.x == 0) { chosen = NONE; lastAll = -1; }
+    double total;
+    double start = block_exclusive_scan(mine, total);
+    double r = s.uniform * total;
+    if (last >= 0) atomicMax(&lastAll, last);
+    if (mine > 0 && r >= start && r < start + mine) {
+        double c = start;
+        int found = last;
+        for (int i = lo; i < hi; ++i) {
+            float w = weight_of(row[i], m, s.inv_t, thr);
+            if (w > 0.f && w >= wthr) {
+                c += (double)w;
+                if (r < c) { found = i; break; }
+            }
+        }
+        atomicMin(&chosen, found);
+    }
+    __syncthreads();
+    if (threadIdx.x == 0) out[blockIdx.x * OUT_STRIDE] = chosen != NONE ? chosen : max(lastAll, 0);
+}
+
+// --- logprobs -------------------------------------------------------------------------------
+
+// Raw log-softmax facts for samples that asked: the drawn token's logprob and rank, and the
+// `logprobs` most likely tokens (value descending, index ascending), one pass each.
+extern "C" __global__ void sample_logprobs(const float* logits, const SampleSpec* specs, int* out, int vocab) {
+    __shared__ float red[32];
+    const SampleSpec s = specs[blockIdx.x];
+    if (s.logprobs < 0) return;
+    const float* row = logits + (long)s.row * vocab;
+    int* o = out + blockIdx.x * OUT_STRIDE;
+    int token = o[0];
+    float m = -INF;
+    for (int i = threadIdx.x; i < vocab; i += blockDim.x) m = fmaxf(m, row[i]);
+    m = block_reduce(m, red, true);
+    double sum = 0;
+    if (m > -INF) for (int i = threadIdx.x; i < vocab; i += blockDim.x) sum += (double)expf(row[i] - m);
+    sum = block_sum_double(sum);
+    float lse = m > -INF ? m + (float)log(sum) : m;
+    float value = row[token];
+    int rank = 0;
+    for (int i = threadIdx.x; i < vocab; i += blockDim.x) rank += row[i] >= value;
+    rank = block_sum_int(rank);
+    if (threadIdx.x == 0) {
+        o[1] = __float_as_int(value - lse);
+        o[2] = max(rank, 1);
+    }
+    float pv = INF;
+    int pi = -1;
+    for (int j = 0; j < s.logprobs && j < MAX_TOP; ++j) {
+        float best = -INF;
+        int bi = NONE;
+        for (int i = threadIdx.x; i < vocab; i += blockDim.x) {
+            float v = row[i];
+            if ((v < pv || (v == pv && i > pi)) && better(v, i, best, bi)) { best = v; bi = i; }
+        }
+        block_argmax(best, bi);
+        if (threadIdx.x == 0) {
+            o[3 + j] = bi;
+            o[3 + MAX_TOP + j] = __float_as_int(best - lse);
+        }
+        pv = best;
+        pi = bi;
+    }
+}
