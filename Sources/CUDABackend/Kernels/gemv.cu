@@ -10,14 +10,15 @@
 // k = c * 128 + (v * 4 + t) * 8 (v < 4) of rows g and g + 8 of the tile and of row g of x: 8 loads of W
 // in flight per lane, and each load instruction covers 64 contiguous bytes of 8 rows.
 //
-// The mma's k order does not matter as long as A (W) and B (x) agree on it: the mma's logical k
-// {2t, 2t+1, 2t+8, 2t+9} of lane t are mapped to 4 consecutive physical k values the lane holds, the low
-// pair to the register's low word pair (.x then .z) and the high pair to the next (.y then .w), for W and
-// x alike. Rows of W past m and rows of x past n are clamped to the last real row (in bounds, and their
-// results are never stored): no divergent loads.
+// The order of k inside an mma does not matter as long as A (W) and B (x) agree on it. Each 16-byte
+// vector (8 consecutive k) feeds two mmas, words .x, .y the first and .z, .w the second; in each, the
+// first word stands for the lane's logical k {2t, 2t+1} and the second for {2t+8, 2t+9}, for W and x
+// alike. Rows of W past m and rows of x past n are clamped to the last real row (in bounds, and their
+// results are never stored): no divergent loads. The accumulators come out as the mma's C fragment:
+// rows g and g + 8 of the tile, rows 2t and 2t + 1 of x.
 
 #define GEMV_TILE_ROWS 16
-#define GEMV_VECS 4                        // 16-byte loads per lane per row of W per chunk
+#define GEMV_VECS 4                        // 16-byte loads per lane per row of W per chunk (a tuning knob)
 #define GEMV_CHUNK (GEMV_VECS * 4 * 8)     // k values per chunk: 4 lanes × GEMV_VECS × 8
 #define GEMV_MAX_WARPS 16
 
