@@ -40,8 +40,10 @@ extension CUDABackend {
         try check(weight.lastDim == k, "linear: x \(x.shape) and weight \(weight.shape) disagree")
         let out = try empty([n, m])
         if n == 0 { return out }
-        try blas.matmul(x: try bf16(x, "linear input"), w: try bf16(weight, "linear weight"), y: ptr(out),
-                        n: n, m: m, k: k, outType: CuBLASLt.r16BF, stream: stream)
+        let xp = try bf16(x, "linear input"), wp = try bf16(weight, "linear weight")
+        let biasp = try bias.map { try f32($0, "bias") }
+        if try gemv(x: xp, w: wp, bias: biasp, out: out, n: n, m: m, k: k) { return out }
+        try blas.matmul(x: xp, w: wp, y: ptr(out), n: n, m: m, k: k, outType: CuBLASLt.r16BF, stream: stream)
         if let bias {
             try launch("add_bias_bf16", grid: elementwiseGrid(n * m), block: 256,
                        [.ptr(ptr(out)), .ptr(try f32(bias, "bias")), .i32(m), .i64(n * m)])
@@ -54,9 +56,31 @@ extension CUDABackend {
         try check(weight.lastDim == k, "lmHead: x \(x.shape) and weight \(weight.shape) disagree")
         let out = try empty([n, m], dtype: .f32)
         if n == 0 { return out }
-        try blas.matmul(x: try bf16(x, "lm_head input"), w: try bf16(weight, "lm_head weight"), y: ptr(out),
-                        n: n, m: m, k: k, outType: CuBLASLt.r32F, stream: stream)
+        let xp = try bf16(x, "lm_head input"), wp = try bf16(weight, "lm_head weight")
+        if try gemv(x: xp, w: wp, bias: nil, out: out, n: n, m: m, k: k) { return out }
+        try blas.matmul(x: xp, w: wp, y: ptr(out), n: n, m: m, k: k, outType: CuBLASLt.r32F, stream: stream)
         return out
+    }
+
+    /// Rows of x up to which `linear` and `lmHead` take the GEMV kernel (one mma column per row).
+    static let gemvMaxRows = 8
+
+    /// out[n, m] (bf16 or f32, as `out` is) = x[n, k] · w[m, k]ᵀ (+ bias) by `gemv.cu`, when it applies.
+    /// Few rows of x make the product a pure stream of the weights, which cuBLASLt reads at 2.3-2.7 TB/s
+    /// at best; this kernel reads each weight once with 16-byte loads, closer to copy bandwidth.
+    /// False (nothing launched) for larger batches, k not a multiple of 8, or misaligned operands.
+    private func gemv(x: CUdeviceptr, w: CUdeviceptr, bias: CUdeviceptr?, out: Tensor, n: Int, m: Int, k: Int) throws -> Bool {
+        guard n <= Self.gemvMaxRows, m > 0, k % 8 == 0, x % 16 == 0, w % 16 == 0, computeCapability >= 80,
+              m + 16 <= Int(Int32.max), k <= Int(Int32.max) else { return false }
+        // Warps per 16-row tile splitting k (chunks of 128): enough warps to keep ~12 per multiprocessor
+        // streaming, each with at least two chunks; the tile's warps sum through shared memory.
+        let tiles = (m + 15) / 16, chunks = (k + 127) / 128
+        var ksplit = 1
+        while ksplit < 16 && tiles * ksplit < 12 * multiprocessorCount && chunks >= 4 * ksplit { ksplit *= 2 }
+        let warps = max(8, ksplit), tilesPerBlock = warps / ksplit
+        try launch(out.dtype == .f32 ? "gemv_bf16_f32" : "gemv_bf16_bf16", grid: ((tiles + tilesPerBlock - 1) / tilesPerBlock, 1, 1),
+                   block: 32 * warps, [.ptr(x), .ptr(w), .ptr(bias ?? 0), .ptr(ptr(out)), .i32(n), .i32(m), .i32(k), .i32(ksplit)])
+        return true
     }
 
     public func rmsNorm(_ x: Tensor, weight: Tensor, eps: Float) throws -> Tensor {

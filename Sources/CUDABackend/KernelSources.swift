@@ -4,7 +4,7 @@ enum KernelSources {
     static var all: String {
         [PackageResources.common_cu, PackageResources.elementwise_cu, PackageResources.attention_cu,
          PackageResources.sampling_cu, PackageResources.prefill_cu,
-         PackageResources.moe_cu]
+         PackageResources.moe_cu, PackageResources.gemv_cu]
             .map { String(decoding: $0, as: UTF8.self) }
             .joined(separator: "\n")
     }

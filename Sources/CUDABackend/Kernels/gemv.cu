@@ -1,0 +1,131 @@
+// Matrix-vector products for small batches (decode): out[n, m] = x[n, k] · W[m, k]ᵀ (+ bias), n ≤ 8,
+// bf16 in, f32 accumulation. The time is all in streaming W once, so the kernel is built around that:
+// 16-byte loads that skip L1, several in flight per thread, and the multiply-adds on the tensor cores
+// (mma m16n8k16: 16 rows of W against the ≤ 8 rows of x), so each weight element fetched serves every
+// row of x for a handful of instructions, whatever n is.
+//
+// Work split: a warp owns a tile of 16 rows of W and one slice of k. k is cut in chunks of 128; chunk c
+// goes to slice c % ksplit, and the ksplit warps of a tile (one block holds whole tiles) add up their
+// partial sums through shared memory. Lane (g = lane / 4, t = lane % 4) loads, per chunk, the 16 bytes at
+// k = c * 128 + (v * 4 + t) * 8 (v < 4) of rows g and g + 8 of the tile and of row g of x: 8 loads of W
+// in flight per lane, and each load instruction covers 64 contiguous bytes of 8 rows.
+//
+// The order of k inside an mma does not matter as long as A (W) and B (x) agree on it. Each 16-byte
+// vector (8 consecutive k) feeds two mmas, words .x, .y the first and .z, .w the second; in each, the
+// first word stands for the lane's logical k {2t, 2t+1} and the second for {2t+8, 2t+9}, for W and x
+// alike. Rows of W past m and rows of x past n are clamped to the last real row (in bounds, and their
+// results are never stored): no divergent loads. The accumulators come out as the mma's C fragment:
+// rows g and g + 8 of the tile, rows 2t and 2t + 1 of x.
+
+#define GEMV_TILE_ROWS 16
+#define GEMV_VECS 4                        // 16-byte loads per lane per row of W per chunk (a tuning knob)
+#define GEMV_CHUNK (GEMV_VECS * 4 * 8)     // k values per chunk: 4 lanes × GEMV_VECS × 8
+#define GEMV_MAX_WARPS 16
+
+#if __CUDA_ARCH__ >= 800
+// W is read once: bypass L1 and let L2 fetch the whole 256-byte line on the first touch.
+__device__ __forceinline__ uint4 gemv_load_stream(const uint4* p) {
+    uint4 r;
+    asm("ld.global.nc.L1::no_allocate.L2::256B.v4.u32 {%0, %1, %2, %3}, [%4];"
+        : "=r"(r.x), "=r"(r.y), "=r"(r.z), "=r"(r.w) : "l"(p));
+    return r;
+}
+
+// x is tiny and read by every warp: keep it in L1.
+__device__ __forceinline__ uint4 gemv_load_cached(const uint4* p) {
+    uint4 r;
+    asm("ld.global.nc.v4.u32 {%0, %1, %2, %3}, [%4];"
+        : "=r"(r.x), "=r"(r.y), "=r"(r.z), "=r"(r.w) : "l"(p));
+    return r;
+}
+
+// d += A (16×16, row-major fragments a0..a3) · B (16×8, column fragments b0, b1), f32 accumulators.
+__device__ __forceinline__ void gemv_mma(float* d, u32 a0, u32 a1, u32 a2, u32 a3, u32 b0, u32 b1) {
+    asm("mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32 {%0, %1, %2, %3}, {%4, %5, %6, %7}, {%8, %9}, "
+        "{%0, %1, %2, %3};"
+        : "+f"(d[0]), "+f"(d[1]), "+f"(d[2]), "+f"(d[3])
+        : "r"(a0), "r"(a1), "r"(a2), "r"(a3), "r"(b0), "r"(b1));
+}
+
+// One chunk: `wa`, `wb` are rows g and g + 8 of the tile, `xr` row g of x, all as 16-byte vectors;
+// `first` is the lane's first vector of the chunk; with GUARD, vectors at or past `vecs` (k / 8) read as 0.
+template <bool GUARD>
+__device__ __forceinline__ void gemv_chunk(const uint4* wa, const uint4* wb, const uint4* xr, int first, int vecs,
+                                           float* acc) {
+    uint4 a[GEMV_VECS], b[GEMV_VECS], xv[GEMV_VECS];
+#pragma unroll
+    for (int v = 0; v < GEMV_VECS; v++) {
+        int i = first + v * 4;
+        if (!GUARD || i < vecs) {
+            a[v] = gemv_load_stream(wa + i);
+            b[v] = gemv_load_stream(wb + i);
+            xv[v] = gemv_load_cached(xr + i);
+        } else {
+            a[v] = make_uint4(0, 0, 0, 0);
+            b[v] = a[v];
+            xv[v] = a[v];
+        }
+    }
+#pragma unroll
+    for (int v = 0; v < GEMV_VECS; v++) {
+        gemv_mma(acc, a[v].x, b[v].x, a[v].y, b[v].y, xv[v].x, xv[v].y);
+        gemv_mma(acc, a[v].z, b[v].z, a[v].w, b[v].w, xv[v].z, xv[v].w);
+    }
+}
+
+#endif
+
+__device__ __forceinline__ void gemv_store(float* p, float v) { *p = v; }
+__device__ __forceinline__ void gemv_store(bf16* p, float v) { *p = f2bf(v); }
+
+// Needs k % 8 == 0 and x, W 16-byte aligned; blockDim.x = 32 × (a multiple of ksplit), at most 512;
+// grid = ceil(ceil(m / 16) / (warps per block / ksplit)). `bias` (f32 [m]) may be null.
+template <typename OutT>
+__device__ void gemv_bf16(const bf16* __restrict__ x, const bf16* __restrict__ w, const float* __restrict__ bias,
+                          OutT* __restrict__ out, int n, int m, int k, int ksplit) {
+#if __CUDA_ARCH__ >= 800  // bf16 mma; the host dispatches here only on sm_80 and later
+    __shared__ float partial[GEMV_MAX_WARPS][4][32];
+    const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5;
+    const int g = lane >> 2, t = lane & 3;
+    const int tile = blockIdx.x * ((blockDim.x >> 5) / ksplit) + warp / ksplit, slice = warp % ksplit;
+    const int row0 = tile * GEMV_TILE_ROWS;
+    const int vecs = k >> 3;
+    float acc[4] = {0.f, 0.f, 0.f, 0.f};
+    if (row0 < m) {
+        const uint4* wa = (const uint4*)(w + (long)min(row0 + g, m - 1) * k);
+        const uint4* wb = (const uint4*)(w + (long)min(row0 + g + 8, m - 1) * k);
+        const uint4* xr = (const uint4*)(x + (long)min(g, n - 1) * k);
+        const int full = k / GEMV_CHUNK;  // chunks wholly inside k
+        int c = slice;
+        for (; c < full; c += ksplit) gemv_chunk<false>(wa, wb, xr, c * (GEMV_CHUNK / 8) + t, vecs, acc);
+        if (c * GEMV_CHUNK < k) gemv_chunk<true>(wa, wb, xr, c * (GEMV_CHUNK / 8) + t, vecs, acc);
+    }
+    if (ksplit > 1) {
+#pragma unroll
+        for (int i = 0; i < 4; i++) partial[warp][i][lane] = acc[i];
+        __syncthreads();
+        if (slice != 0) return;
+        for (int s = 1; s < ksplit; s++) {
+#pragma unroll
+            for (int i = 0; i < 4; i++) acc[i] += partial[warp + s][i][lane];
+        }
+    }
+    if (row0 >= m) return;
+    // Accumulator i of lane (g, t): row g + 8 * (i / 2) of the tile, row 2t + i % 2 of x.
+#pragma unroll
+    for (int i = 0; i < 4; i++) {
+        int r = row0 + g + 8 * (i >> 1), col = 2 * t + (i & 1);
+        if (r < m && col < n) gemv_store(out + (long)col * m + r, acc[i] + (bias ? bias[r] : 0.f));
+    }
+#endif
+}
+
+extern "C" __global__ void __launch_bounds__(512) gemv_bf16_bf16(const bf16* x, const bf16* w, const float* bias,
+                                                                 bf16* out, int n, int m, int k, int ksplit) {
+    gemv_bf16(x, w, bias, out, n, m, k, ksplit);
+}
+
+extern "C" __global__ void __launch_bounds__(512) gemv_bf16_f32(const bf16* x, const bf16* w, const float* bias,
+                                                                float* out, int n, int m, int k, int ksplit) {
+    gemv_bf16(x, w, bias, out, n, m, k, ksplit);
+}
