@@ -1,3 +1,4 @@
+import Foundation
 import Tensors
 
 /// The model ops, each one kernel launch (or one cuBLASLt call) on the backend's stream.
@@ -63,7 +64,8 @@ extension CUDABackend {
     }
 
     /// Rows of x up to which `linear` and `lmHead` take the GEMV kernel (one mma column per row).
-    static let gemvMaxRows = 8
+    /// `OSPREY_GEMV_MAX_ROWS` lowers it (0: cuBLASLt only), for comparing the two in one sitting.
+    static let gemvMaxRows = min(8, ProcessInfo.processInfo.environment["OSPREY_GEMV_MAX_ROWS"].flatMap { Int($0) } ?? 8)
 
     /// out[n, m] (bf16 or f32, as `out` is) = x[n, k] · w[m, k]ᵀ (+ bias) by `gemv.cu`, when it applies.
     /// Few rows of x make the product a pure stream of the weights, which cuBLASLt reads at 2.3-2.7 TB/s

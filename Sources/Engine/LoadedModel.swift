@@ -15,6 +15,9 @@ public final class LoadedModel: Sendable {
     public let weightBytes: Int
     /// The part of `weightBytes` that is routed experts of mixture-of-experts layers (0 when dense).
     public let expertBytes: Int
+    /// The token embedding table when the LM head does not share it (0 when tied): a decode step
+    /// reads only its tokens' rows of it.
+    public let untiedEmbeddingBytes: Int
     public let maxModelLen: Int
 
     public static func load(path: String, loadFormat: LoadFormat = .auto, backend: any Backend,
@@ -30,11 +33,14 @@ public final class LoadedModel: Sendable {
         let model = try ModelRegistry.load(config: files.config, weights: weights, maxPositions: contextLength)
         let formatter = try PromptFormatter(files: files, path: path, chatTemplate: override)
         return LoadedModel(path: path, files: files, model: model, formatter: formatter,
-                           weightBytes: weights.loadedBytes, expertBytes: weights.expertBytes, maxModelLen: contextLength)
+                           weightBytes: weights.loadedBytes, expertBytes: weights.expertBytes,
+                           untiedEmbeddingBytes: files.config.tieWordEmbeddings || !weights.contains("lm_head.weight") ? 0 : weights.embeddingBytes,
+                           maxModelLen: contextLength)
     }
 
     /// A model built elsewhere (tests serve a scripted `CausalLM` with a real tokenizer this way).
     public init(path: String, files: ModelFiles, model: any CausalLM, formatter: PromptFormatter, weightBytes: Int, expertBytes: Int = 0,
+                untiedEmbeddingBytes: Int = 0,
                 maxModelLen: Int) {
         self.path = path
         self.files = files
@@ -42,19 +48,37 @@ public final class LoadedModel: Sendable {
         self.formatter = formatter
         self.weightBytes = weightBytes
         self.expertBytes = expertBytes
+        self.untiedEmbeddingBytes = untiedEmbeddingBytes
         self.maxModelLen = maxModelLen
     }
 
     public var tokenizer: Tokenizer { formatter.tokenizer }
 
     /// Bytes of weights one decode step of `batch` sequences reads: everything but the routed
-    /// experts, plus the experts the batch is expected to use if routing were uniform (each of E
-    /// experts is missed by all `batch` tokens, choosing k each, with probability (1 - k/E)^batch).
+    /// experts and an untied embedding table, plus the batch's rows of that table, plus
+    /// `expertBytesPerStep`.
     public func weightBytesPerStep(batch: Int) -> Double {
         let c = model.config
-        guard expertBytes > 0, c.numExperts > 0 else { return Double(weightBytes) }
+        let embeddingRows = Double(untiedEmbeddingBytes) * Double(min(batch, c.vocabSize)) / Double(c.vocabSize)
+        return Double(weightBytes - expertBytes - untiedEmbeddingBytes) + embeddingRows + expertBytesPerStep(batch: batch)
+    }
+
+    /// Routed-expert bytes a step of `batch` tokens is expected to read if routing were uniform:
+    /// each of E experts is missed by all `batch` tokens, choosing k each, with probability
+    /// (1 - k/E)^batch.
+    public func expertBytesPerStep(batch: Int) -> Double {
+        let c = model.config
+        guard expertBytes > 0, c.numExperts > 0 else { return 0 }
         let used = 1 - pow(1 - Double(c.numExpertsPerTok) / Double(c.numExperts), Double(max(batch, 1)))
-        return Double(weightBytes - expertBytes) + Double(expertBytes) * used
+        return Double(expertBytes) * used
+    }
+
+    /// Weight elements one token multiplies in the matrix products (2 FLOPs each): all dense
+    /// matrices but an untied embedding table (a gather), and k of E experts.
+    public var matmulWeightBytesPerToken: Double {
+        let c = model.config
+        let share = c.numExperts > 0 ? Double(c.numExpertsPerTok) / Double(c.numExperts) : 1
+        return Double(weightBytes - expertBytes - untiedEmbeddingBytes) + Double(expertBytes) * share
     }
 
     /// Dummy weights take the checkpoint's dtype where the backend computes in it, else the

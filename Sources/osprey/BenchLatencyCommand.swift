@@ -64,7 +64,7 @@ struct BenchLatency: ParsableCommand {
                      weightBytes / 1e6, bandwidth / 1e9, loaded.model.backend.name, floorStep * 1e3, 1 / floorStep, floorStep / (decode / decodeSteps) * 100))
         if loaded.expertBytes > 0 {
             print(String(format: "         (mixture of experts: %.1f MB of %.1f MB of experts expected per step at batch %d, %d of %d experts per token)",
-                         (weightBytes - Double(loaded.weightBytes - loaded.expertBytes)) / 1e6, Double(loaded.expertBytes) / 1e6,
+                         loaded.expertBytesPerStep(batch: batchSize) / 1e6, Double(loaded.expertBytes) / 1e6,
                          batchSize, loaded.model.config.numExpertsPerTok, loaded.model.config.numExperts))
         }
         if let outputJson {

@@ -58,13 +58,9 @@ struct BenchThroughput: ParsableCommand {
         print(String(format: "TTFT median %.1f ms p99 %.1f ms; TPOT median %.2f ms p99 %.2f ms",
                      percentile(ttfts, 50) * 1e3, percentile(ttfts, 99) * 1e3, percentile(tpots, 50) * 1e3, percentile(tpots, 99) * 1e3))
         if let gpu = loaded.model.backend as? CUDABackend {
-            // Every token (prompt or output) costs 2 FLOPs per weight it uses in the matrix products:
-            // all dense weights, and k of E experts in a mixture of experts.
+            // Every token (prompt or output) costs 2 FLOPs per weight it uses in the matrix products.
             let rate = try gpu.measureMatmulRate()
-            let c = loaded.model.config
-            let expertShare = c.numExperts > 0 ? Double(c.numExpertsPerTok) / Double(c.numExperts) : 1
-            let activeBytes = Double(loaded.weightBytes - loaded.expertBytes) + Double(loaded.expertBytes) * expertShare
-            let flopsPerToken = 2 * activeBytes / Double(DType.bf16.byteCount(elements: 1))
+            let flopsPerToken = 2 * loaded.matmulWeightBytesPerToken / Double(DType.bf16.byteCount(elements: 1))
             let ceiling = rate / flopsPerToken
             print(String(format: "floor:   %.1f GFLOP per token at %.0f TFLOP/s (bf16 matmul measured) = %.0f tokens/s; at %.0f%% of the FLOP ceiling",
                          flopsPerToken / 1e9, rate / 1e12, ceiling, total / elapsed / ceiling * 100))

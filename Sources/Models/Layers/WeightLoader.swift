@@ -11,6 +11,9 @@ public final class WeightLoader {
     public private(set) var loadedBytes = 0
     /// The part of `loadedBytes` that is routed experts (`experts`): a token reads only the ones it is routed to.
     public private(set) var expertBytes = 0
+    /// Bytes of the token embedding table (`model.embed_tokens.weight`): a step reads only its tokens'
+    /// rows of it, unless the LM head shares it.
+    public private(set) var embeddingBytes = 0
 
     /// For `--load-format dummy`: tensors are made with the shape the architecture asks for.
     private let dummy: (dtype: DType, tiedEmbeddings: Bool)?
@@ -44,6 +47,7 @@ public final class WeightLoader {
     public func matrix(_ name: String, shape: [Int]) throws -> Tensor {
         let tensor = try backend.uploadMatrix(try host(name, shape: shape))
         loadedBytes += tensor.byteCount
+        if name == "model.embed_tokens.weight" { embeddingBytes = tensor.byteCount }
         return tensor
     }
 
