@@ -11,6 +11,7 @@ final class ModelRunner {
     let kvCache: [KVCacheLayer]
     let blockSize: Int
     let graphs: DecodeGraphs?
+    var timings = StepTimings()
 
     init(model: any CausalLM, numBlocks: Int, blockSize: Int, maxModelLen: Int = 0, maxNumSeqs: Int = 0,
          useGraphs: Bool = false) throws {
@@ -37,9 +38,19 @@ final class ModelRunner {
 
     func run(_ batch: SchedulerOutput) throws -> [SequenceLogits] {
         let entries = batch.entries
+        timings.steps += 1
+        var t = monotonicSeconds()
+        func lap(_ phase: WritableKeyPath<StepTimings, Double>) {
+            let now = monotonicSeconds()
+            timings[keyPath: phase] += now - t
+            t = now
+        }
         if let graphs, graphs.bucket(for: entries.count) != nil,
            entries.allSatisfy({ $0.numTokens == 1 && $0.seq.numComputedTokens + 1 == $0.seq.numTokens }) {
+            timings.graphSteps += 1
             let logits = try graphs.run(entries)
+            lap(\.forward)
+            defer { lap(\.collect) }
             return try collect(logits.rows(0..<entries.count), routes: entries.indices.map { ($0, true) }, entries: entries)
         }
         var ids: [Int32] = [], positions: [Int32] = [], slots: [Int32] = []
@@ -75,9 +86,12 @@ final class ModelRunner {
             seqLens: seqLens, blockTables: tables, maxBlocksPerSeq: maxBlocks, backend: backend)
         // A step of only prefill chunks still runs the model (to fill the cache) for one row.
         let rows = logitRows.isEmpty ? [0] : logitRows
-        let logits = try model.forward(
-            tokenIds: backend.upload(.i32(ids, shape: [ids.count])), metadata: metadata, kvCache: kvCache,
-            logitsIndices: backend.upload(.i32(rows, shape: [rows.count])))
+        let tokenIds = try backend.upload(.i32(ids, shape: [ids.count]))
+        let logitsIndices = try backend.upload(.i32(rows, shape: [rows.count]))
+        lap(\.prepare)
+        let logits = try model.forward(tokenIds: tokenIds, metadata: metadata, kvCache: kvCache, logitsIndices: logitsIndices)
+        lap(\.forward)
+        defer { lap(\.collect) }
         guard !logitRows.isEmpty else { return [] }
         return try collect(logits, routes: routes, entries: entries)
     }

@@ -15,6 +15,7 @@ struct BenchLatency: ParsableCommand {
     @Option(help: "Generated tokens per request.") var outputLen = 64
     @Option(help: "Timed iterations (after one warm-up).") var numIters = 3
     @Option(help: "Write the results as JSON to this file.") var outputJson: String?
+    @Option(help: "Sampling temperature (vLLM's benchmarks sample at 1.0; 0 is greedy).") var temperature = 1.0
     @Flag(help: "Run decode steps eagerly instead of replaying captured CUDA graphs.") var enforceEager = false
     @Option(help: "Fraction of GPU memory for weights, activations and KV cache (GPU only).") var gpuMemoryUtilization = 0.9
 
@@ -31,7 +32,7 @@ struct BenchLatency: ParsableCommand {
                      ready, t1 - t0, ready - (t1 - t0), engine.kvCacheTokens))
         var rng = SystemRandomNumberGenerator()
         let vocab = loaded.model.config.vocabSize
-        let params = SamplingParams(temperature: 0, maxTokens: outputLen, ignoreEos: true)
+        let params = SamplingParams(temperature: temperature, maxTokens: outputLen, ignoreEos: true)
         var prefillTimes: [Double] = [], decodeTimes: [Double] = []
         for iter in 0...numIters {
             let prompts = (0..<batchSize).map { _ in (0..<inputLen).map { _ in Int.random(in: 0..<vocab, using: &rng) } }

@@ -17,6 +17,7 @@ struct BenchThroughput: ParsableCommand {
     @Option(help: "Only 'random' is supported.") var dataset = "random"
     @Flag(help: "Run the requests one at a time instead (the baseline).") var sequential = false
     @Option(help: "Write the results as JSON to this file.") var outputJson: String?
+    @Option(help: "Sampling temperature (vLLM's benchmarks sample at 1.0; 0 is greedy).") var temperature = 1.0
 
     func run() throws {
         guard dataset == "random" else { throw ValidationError("only --dataset random is supported") }
@@ -27,7 +28,7 @@ struct BenchThroughput: ParsableCommand {
         var rng = SplitMix64(seed: 0)
         let vocab = loaded.model.config.vocabSize
         let prompts = (0..<numPrompts).map { _ in (0..<inputLen).map { _ in Int(rng.next() % UInt64(vocab)) } }
-        let params = SamplingParams(temperature: 0, maxTokens: outputLen, ignoreEos: true)
+        let params = SamplingParams(temperature: temperature, maxTokens: outputLen, ignoreEos: true)
         var progress = Progress(total: numPrompts)
         let start = monotonicSeconds()
         var ttfts: [Double] = [], tpots: [Double] = []
@@ -57,6 +58,7 @@ struct BenchThroughput: ParsableCommand {
                      elapsed, Double(numPrompts) / elapsed, total / elapsed, generated / elapsed))
         print(String(format: "TTFT median %.1f ms p99 %.1f ms; TPOT median %.2f ms p99 %.2f ms",
                      percentile(ttfts, 50) * 1e3, percentile(ttfts, 99) * 1e3, percentile(tpots, 50) * 1e3, percentile(tpots, 99) * 1e3))
+        print("steps:   " + engine.core.timings.summary)
         if let gpu = loaded.model.backend as? CUDABackend {
             // Every token (prompt or output) costs 2 FLOPs per weight it uses in the matrix products.
             let rate = try gpu.measureMatmulRate()

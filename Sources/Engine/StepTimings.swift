@@ -1,0 +1,26 @@
+/// Where the wall time of engine steps goes, summed since start (seconds). Host phases run while
+/// the device idles unless they overlap its work, so their share of the total is what
+/// overlapping the host with the device could win back. `collect` includes waiting for the
+/// device to finish the step's kernels (sampling and the download synchronise).
+public struct StepTimings: Sendable {
+    public var steps = 0
+    /// Steps that replayed a captured decode graph.
+    public var graphSteps = 0
+    public var schedule = 0.0
+    /// Flattening the batch into inputs and uploading them.
+    public var prepare = 0.0
+    /// Enqueuing the forward pass (host time; the device runs behind it).
+    public var forward = 0.0
+    /// Sampling and bringing results back: mostly waiting for the device.
+    public var collect = 0.0
+    /// Appending tokens, stop checks, freeing finished requests.
+    public var update = 0.0
+
+    public var total: Double { schedule + prepare + forward + collect + update }
+
+    public var summary: String {
+        func pct(_ x: Double) -> String { String(format: "%.2f s (%.0f%%)", x, total > 0 ? x / total * 100 : 0) }
+        return "\(steps) steps (\(graphSteps) graph replays): schedule \(pct(schedule)), prepare \(pct(prepare)), "
+            + "enqueue forward \(pct(forward)), sample and wait \(pct(collect)), update \(pct(update))"
+    }
+}
