@@ -45,16 +45,35 @@ extension CPUBackend {
         return out
     }
 
-    public func applyRotary(q: Tensor, k: Tensor, positions: Tensor, headDim: Int, table: RotaryTable) throws {
-        let n = positions.count
-        try check(q.count % (n * headDim) == 0 && k.count % (n * headDim) == 0,
-                  "rotary: q \(q.shape), k \(k.shape) for \(n) positions of headDim \(headDim)")
+    public func splitQKV(_ qkv: Tensor, numHeads: Int, numKVHeads: Int, headDim: Int, qNorm: Tensor?, kNorm: Tensor?,
+                         eps: Float, positions: Tensor, table: RotaryTable) throws -> (q: Tensor, k: Tensor, v: Tensor) {
+        let n = qkv.rows, qDim = numHeads * headDim, kvDim = numKVHeads * headDim, width = qDim + 2 * kvDim
+        try check(qkv.lastDim == width, "splitQKV: qkv \(qkv.shape) is not \(numHeads) + 2 x \(numKVHeads) heads of \(headDim)")
+        try check(positions.count == n, "splitQKV: \(positions.count) positions for \(n) tokens")
         try check(table.rotaryDim <= headDim && table.rotaryDim % 2 == 0, "rotaryDim \(table.rotaryDim)")
         try check(table.cos.lastDim == table.rotaryDim / 2, "cos table \(table.cos.shape) vs rotaryDim \(table.rotaryDim)")
-        ck_rope(pool, try f32(q, "q"), try f32(k, "k"), try i32(positions, "positions"), Int64(n),
-                Int64(q.count / (n * headDim)), Int64(k.count / (n * headDim)), Int64(headDim),
-                Int64(table.rotaryDim), try parameterF32(table.cos, "cos"), try parameterF32(table.sin, "sin"),
+        let src = try f32(qkv, "qkv")
+        let q = empty([n, qDim]), k = empty([n, kvDim]), v = empty([n, kvDim])
+        let qp = try f32(q, "q"), kp = try f32(k, "k"), vp = try f32(v, "v")
+        for t in 0..<n {  // column slices are a few KB per row: plain copies
+            let row = src + t * width
+            (qp + t * qDim).update(from: row, count: qDim)
+            (kp + t * kvDim).update(from: row + qDim, count: kvDim)
+            (vp + t * kvDim).update(from: row + qDim + kvDim, count: kvDim)
+        }
+        // The same kernels, in the same order, as separate per-head norms and rotary (in place).
+        if let qNorm {
+            try check(qNorm.count == headDim, "splitQKV: q norm \(qNorm.shape) vs headDim \(headDim)")
+            ck_rms_norm(pool, qp, try parameterF32(qNorm, "q norm"), qp, Int64(n * numHeads), Int64(headDim), eps)
+        }
+        if let kNorm, kvDim > 0 {
+            try check(kNorm.count == headDim, "splitQKV: k norm \(kNorm.shape) vs headDim \(headDim)")
+            ck_rms_norm(pool, kp, try parameterF32(kNorm, "k norm"), kp, Int64(n * numKVHeads), Int64(headDim), eps)
+        }
+        ck_rope(pool, qp, kp, try i32(positions, "positions"), Int64(n), Int64(numHeads), Int64(numKVHeads),
+                Int64(headDim), Int64(table.rotaryDim), try parameterF32(table.cos, "cos"), try parameterF32(table.sin, "sin"),
                 Int64(table.cos.rows), table.neoxStyle ? 1 : 0)
+        return (q, k, v)
     }
 
     public func gatherRows(_ x: Tensor, indices: Tensor) throws -> Tensor {

@@ -123,18 +123,6 @@ extension CUDABackend {
         return out
     }
 
-    public func applyRotary(q: Tensor, k: Tensor, positions: Tensor, headDim: Int, table: RotaryTable) throws {
-        let n = positions.count
-        if n == 0 { return }
-        try check(q.count % (n * headDim) == 0 && k.count % (n * headDim) == 0,
-                  "rotary: q \(q.shape), k \(k.shape) for \(n) positions of headDim \(headDim)")
-        let nq = q.count / (n * headDim), nk = k.count / (n * headDim)
-        try launch("rotary_bf16", grid: (n, 1, 1), block: 128,
-                   [.ptr(try bf16(q, "q")), .ptr(try bf16(k, "k")), .ptr(try i32(positions, "positions")),
-                    .ptr(try f32(table.cos, "cos")), .ptr(try f32(table.sin, "sin")),
-                    .i32(nq), .i32(nk), .i32(headDim), .i32(table.rotaryDim), .i32(table.cos.rows), .i32(table.neoxStyle ? 1 : 0)])
-    }
-
     public func attention(q: Tensor, k: Tensor, v: Tensor, cache: KVCacheLayer, metadata: AttentionMetadata,
                           numHeads: Int, scale: Float) throws -> Tensor {
         let n = metadata.numTokens, d = cache.headDim, kvh = cache.numKVHeads

@@ -105,8 +105,19 @@ public protocol Backend: AnyObject, Sendable {
     func add(_ a: Tensor, _ b: Tensor) throws -> Tensor
     /// x [n, 2i] = [gate | up] -> silu(gate) * up [n, i].
     func siluAndMul(_ x: Tensor) throws -> Tensor
-    /// Rotates q [n, numHeads*headDim] and k [n, numKVHeads*headDim] in place at `positions` (i32 [n]).
-    func applyRotary(q: Tensor, k: Tensor, positions: Tensor, headDim: Int, table: RotaryTable) throws
+    /// Splits the fused q/k/v projection `qkv` [n, (numHeads + 2*numKVHeads)*headDim] (each row: the
+    /// q heads, then the k heads, then the v heads) into contiguous q [n, numHeads*headDim] and k, v
+    /// [n, numKVHeads*headDim], ready for `attention`. Each q head, then each k head:
+    ///
+    /// 1. when `qNorm` / `kNorm` (f32 [headDim]) is given: x * w / sqrt(mean(x²) + eps) (Qwen3);
+    /// 2. the rotary embedding at `positions` (i32 [n], clamped to the table) over the first
+    ///    `table.rotaryDim` dims, pairing (i, i + rotaryDim/2) when `table.neoxStyle`, else
+    ///    (2i, 2i+1): a' = a·cos - b·sin, b' = b·cos + a·sin; the other dims pass through.
+    ///
+    /// Arithmetic is f32, rounded to activationDType once at the end. v is copied unchanged. numKVHeads may be 0 (k and v come back empty): a model whose q, k and v
+    /// weights cannot share one matrix passes q and k through separately, k as the "q" of a second call.
+    func splitQKV(_ qkv: Tensor, numHeads: Int, numKVHeads: Int, headDim: Int, qNorm: Tensor?, kNorm: Tensor?,
+                  eps: Float, positions: Tensor, table: RotaryTable) throws -> (q: Tensor, k: Tensor, v: Tensor)
     /// Writes k and v [n, numKVHeads*headDim] into `cache` at `metadata.slotMapping`, then computes
     /// causal attention of q [n, numHeads*headDim] over each sequence's whole cached context
     /// -> [n, numHeads*headDim]. GQA when numHeads > numKVHeads.

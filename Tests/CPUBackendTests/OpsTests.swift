@@ -104,47 +104,4 @@ import CPUBackend
         #expect(try backend.download(bf) == values.map { Float(bitPattern: $0.bitPattern & 0xFFFF_0000) })
         #expect(try backend.download(uploadI32([-3, 7])) == [-3, 7])
     }
-
-    @Test(arguments: [(true, 16), (false, 16), (true, 8), (false, 8)])
-    func rotary(neox: Bool, rotaryDim: Int) throws {
-        var rng = SeededRandom(seed: 12)
-        let n = 3, hd = 16, nq = 4, nk = 2, maxPos = 40
-        var cosT = [Float](), sinT = [Float]()
-        for p in 0..<maxPos {
-            for i in 0..<(rotaryDim / 2) {
-                let a = Double(p) / pow(10000, Double(2 * i) / Double(rotaryDim))
-                cosT.append(Float(cos(a)))
-                sinT.append(Float(sin(a)))
-            }
-        }
-        let table = RotaryTable(cos: try upload(cosT, [maxPos, rotaryDim / 2]), sin: try upload(sinT, [maxPos, rotaryDim / 2]),
-                                rotaryDim: rotaryDim, neoxStyle: neox)
-        let q = rng.floats(n * nq * hd), k = rng.floats(n * nk * hd)
-        let positions: [Int32] = [0, 17, 39]
-        let qt = try upload(q, [n, nq * hd]), kt = try upload(k, [n, nk * hd])
-        try backend.applyRotary(q: qt, k: kt, positions: uploadI32(positions), headDim: hd, table: table)
-        func ref(_ v: [Float], heads: Int) -> [Double] {
-            var out = v.map(Double.init)
-            for t in 0..<n {
-                for h in 0..<heads {
-                    let base = (t * heads + h) * hd
-                    for i in 0..<(rotaryDim / 2) {
-                        let c = Double(cosT[Int(positions[t]) * rotaryDim / 2 + i]), s = Double(sinT[Int(positions[t]) * rotaryDim / 2 + i])
-                        let (ia, ib) = neox ? (base + i, base + i + rotaryDim / 2) : (base + 2 * i, base + 2 * i + 1)
-                        let a = Double(v[ia]), b = Double(v[ib])
-                        out[ia] = a * c - b * s
-                        out[ib] = b * c + a * s
-                    }
-                }
-            }
-            return out
-        }
-        let wantQ = ref(q, heads: nq), wantK = ref(k, heads: nk)
-        #expect(maxViolation(try backend.download(qt), wantQ, scale: [Double](repeating: 1, count: wantQ.count), rtol: 1e-6) <= 0)
-        #expect(maxViolation(try backend.download(kt), wantK, scale: [Double](repeating: 1, count: wantK.count), rtol: 1e-6) <= 0)
-        if rotaryDim < hd {  // pass-through dims untouched
-            let got = try backend.download(qt)
-            for h in 0..<(n * nq) { for i in rotaryDim..<hd { #expect(got[h * hd + i] == q[h * hd + i]) } }
-        }
-    }
 }

@@ -59,8 +59,10 @@ final class ReplayingBackend: Backend, @unchecked Sendable {
     }
     func add(_ a: Tensor, _ b: Tensor) throws -> Tensor { try base.add(a, b) }
     func siluAndMul(_ x: Tensor) throws -> Tensor { try base.siluAndMul(x) }
-    func applyRotary(q: Tensor, k: Tensor, positions: Tensor, headDim: Int, table: RotaryTable) throws {
-        try base.applyRotary(q: q, k: k, positions: positions, headDim: headDim, table: table)
+    func splitQKV(_ qkv: Tensor, numHeads: Int, numKVHeads: Int, headDim: Int, qNorm: Tensor?, kNorm: Tensor?,
+                  eps: Float, positions: Tensor, table: RotaryTable) throws -> (q: Tensor, k: Tensor, v: Tensor) {
+        try base.splitQKV(qkv, numHeads: numHeads, numKVHeads: numKVHeads, headDim: headDim, qNorm: qNorm, kNorm: kNorm,
+                          eps: eps, positions: positions, table: table)
     }
     func attention(q: Tensor, k: Tensor, v: Tensor, cache: KVCacheLayer, metadata: AttentionMetadata,
                    numHeads: Int, scale: Float) throws -> Tensor {

@@ -61,25 +61,6 @@ extern "C" __global__ void silu_mul_bf16(const bf16* x, bf16* out, int inter, lo
     out[i] = f2bf(g / (1.f + __expf(-g)) * u);
 }
 
-// Rotates the first `rot` dims of every q and k head of token blockIdx.x in place.
-extern "C" __global__ void rotary_bf16(bf16* q, bf16* k, const int* positions, const float* cosT, const float* sinT,
-                                       int nq, int nk, int hd, int rot, int maxPos, int neox) {
-    int t = blockIdx.x, half = rot / 2;
-    int p = positions[t];
-    p = p < 0 ? 0 : (p >= maxPos ? maxPos - 1 : p);
-    const float* cs = cosT + (long)p * half;
-    const float* sn = sinT + (long)p * half;
-    int pairs = (nq + nk) * half;
-    for (int j = threadIdx.x; j < pairs; j += blockDim.x) {
-        int h = j / half, i = j % half;
-        bf16* v = h < nq ? q + ((long)t * nq + h) * hd : k + ((long)t * nk + (h - nq)) * hd;
-        int ia = neox ? i : 2 * i, ib = neox ? i + half : 2 * i + 1;
-        float a = bf2f(v[ia]), b = bf2f(v[ib]);
-        v[ia] = f2bf(a * cs[i] - b * sn[i]);
-        v[ib] = f2bf(b * cs[i] + a * sn[i]);
-    }
-}
-
 // Writes each token's k and v rows [kvDim] to its cache slot (slot < 0: padding, skipped).
 extern "C" __global__ void write_kv_cache(const bf16* k, const bf16* v, bf16* kc, bf16* vc, const int* slots, int kvDim) {
     int slot = slots[blockIdx.x];

@@ -1,12 +1,18 @@
 import Tensors
 
 /// Multi-head self-attention with grouped K/V heads over the paged KV cache, in the Llama family's
-/// shape: q/k/v projections (optionally biased), optional per-head RMSNorm of q and k before the
-/// rotary embedding (Qwen3), causal attention, output projection.
+/// shape: q/k/v projections (optionally biased) as one GEMM, optional per-head RMSNorm of q and k
+/// before the rotary embedding (Qwen3) fused with the split into q, k and v (`Backend.splitQKV`),
+/// causal attention, output projection.
 public struct SelfAttention: Sendable {
-    public let qProj: Linear
-    public let kProj: Linear
-    public let vProj: Linear
+    /// The q/k/v projections: stacked by rows where their dtypes allow, else apart.
+    public enum Projection: Sendable {
+        /// [(numHeads + 2*numKVHeads)*headDim, hidden], q rows then k rows then v rows.
+        case fused(Linear)
+        case separate(q: Linear, k: Linear, v: Linear)
+    }
+
+    public let qkvProj: Projection
     public let oProj: Linear
     public let qNorm: RMSNorm?
     public let kNorm: RMSNorm?
@@ -20,14 +26,17 @@ public struct SelfAttention: Sendable {
         numKVHeads = c.numKeyValueHeads
         headDim = c.headDim
         let qDim = numHeads * headDim, kvDim = numKVHeads * headDim, h = c.hiddenSize
-        func proj(_ name: String, _ out: Int, _ inp: Int, bias: Bool) throws -> Linear {
-            Linear(weight: try w.matrix("\(prefix).\(name).weight", shape: [out, inp]),
-                   bias: bias ? try w.vector("\(prefix).\(name).bias", shape: [out]) : nil)
+        let names = ["q_proj", "k_proj", "v_proj"].map { "\(prefix).\($0)" }
+        let outs = [qDim, kvDim, kvDim]
+        if let weight = try w.stackedMatrixIfUniform(names.map { "\($0).weight" }, shapes: outs.map { [$0, h] }) {
+            qkvProj = .fused(Linear(weight: weight, bias: bias
+                ? try w.stackedVector(names.map { "\($0).bias" }, shapes: outs.map { [$0] }) : nil))
+        } else {
+            let (q, k, v) = try (Self.proj(w, names[0], qDim, h, bias), Self.proj(w, names[1], kvDim, h, bias),
+                                 Self.proj(w, names[2], kvDim, h, bias))
+            qkvProj = .separate(q: q, k: k, v: v)
         }
-        qProj = try proj("q_proj", qDim, h, bias: bias)
-        kProj = try proj("k_proj", kvDim, h, bias: bias)
-        vProj = try proj("v_proj", kvDim, h, bias: bias)
-        oProj = try proj("o_proj", h, qDim, bias: false)
+        oProj = try Self.proj(w, "\(prefix).o_proj", h, qDim, false)
         if qkNorm {
             qNorm = RMSNorm(weight: try w.vector("\(prefix).q_norm.weight", shape: [headDim]), eps: c.rmsNormEps)
             kNorm = RMSNorm(weight: try w.vector("\(prefix).k_norm.weight", shape: [headDim]), eps: c.rmsNormEps)
@@ -37,18 +46,27 @@ public struct SelfAttention: Sendable {
         }
     }
 
+    private static func proj(_ w: WeightLoader, _ name: String, _ out: Int, _ inp: Int, _ bias: Bool) throws -> Linear {
+        Linear(weight: try w.matrix("\(name).weight", shape: [out, inp]),
+               bias: bias ? try w.vector("\(name).bias", shape: [out]) : nil)
+    }
+
     public func callAsFunction(_ x: Tensor, rotary: RotaryTable, cache: KVCacheLayer,
                                metadata: AttentionMetadata, _ b: any Backend) throws -> Tensor {
-        var q = try qProj(x, b)
-        var k = try kProj(x, b)
-        let v = try vProj(x, b)
-        let n = x.rows
-        if let qNorm, let kNorm {
-            // Per-head norm: view [n, heads*headDim] as [n*heads, headDim].
-            q = try qNorm(q.reshaped([n * numHeads, headDim]), b).reshaped([n, numHeads * headDim])
-            k = try kNorm(k.reshaped([n * numKVHeads, headDim]), b).reshaped([n, numKVHeads * headDim])
+        let positions = metadata.positionsTensor, eps = qNorm?.eps ?? 0
+        let q, k, v: Tensor
+        switch qkvProj {
+        case .fused(let proj):
+            (q, k, v) = try b.splitQKV(proj(x, b), numHeads: numHeads, numKVHeads: numKVHeads, headDim: headDim,
+                                       qNorm: qNorm?.weight, kNorm: kNorm?.weight, eps: eps, positions: positions, table: rotary)
+        case .separate(let qProj, let kProj, let vProj):
+            // Two calls with no K/V heads: k goes through as the q of the second.
+            q = try b.splitQKV(qProj(x, b), numHeads: numHeads, numKVHeads: 0, headDim: headDim,
+                               qNorm: qNorm?.weight, kNorm: nil, eps: eps, positions: positions, table: rotary).q
+            k = try b.splitQKV(kProj(x, b), numHeads: numKVHeads, numKVHeads: 0, headDim: headDim,
+                               qNorm: kNorm?.weight, kNorm: nil, eps: eps, positions: positions, table: rotary).q
+            v = try vProj(x, b)
         }
-        try b.applyRotary(q: q, k: k, positions: metadata.positionsTensor, headDim: headDim, table: rotary)
         let out = try b.attention(q: q, k: k, v: v, cache: cache, metadata: metadata, numHeads: numHeads,
                                   scale: 1 / Float(headDim).squareRoot())
         return try oProj(out, b)

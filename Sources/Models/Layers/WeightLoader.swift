@@ -69,6 +69,32 @@ public final class WeightLoader {
         return tensor
     }
 
+    /// `stackedMatrix` where the parts can share one dtype; nil where they cannot (GGUF files mix
+    /// quantizations: Q4_K_M stores v_proj in q6_K and q/k_proj in q4_K on some layers), and the
+    /// caller keeps them apart. Plain float parts of different dtypes are stacked as f32.
+    public func stackedMatrixIfUniform(_ names: [String], shapes: [[Int]]) throws -> Tensor? {
+        var parts = try zip(names, shapes).map { name, shape in try host(name, shape: shape) }
+        if Set(parts.map(\.dtype)).count > 1 {
+            guard parts.allSatisfy({ !$0.dtype.isQuantized }) else { return nil }
+            parts = parts.map { $0.convertedToF32() }
+        }
+        let tensor = try backend.uploadMatrix(HostTensor.stackRows(parts))
+        loadedBytes += tensor.byteCount
+        return tensor
+    }
+
+    /// Several vectors (biases of stacked projections) concatenated into one, as f32.
+    public func stackedVector(_ names: [String], shapes: [[Int]]) throws -> Tensor {
+        var values: [Float] = []
+        for (name, shape) in zip(names, shapes) {
+            let host = try host(name, shape: shape)
+            loadedBytes += host.bytes.count
+            let f32 = host.convertedToF32()
+            withExtendedLifetime(f32) { values += f32.bytes.bindMemory(to: Float.self) }
+        }
+        return try backend.upload(.f32(values, shape: [values.count]))
+    }
+
     /// The weights of `count` SwiGLU experts under `prefix` (e.g. `model.layers.3.mlp.experts`), in
     /// the layout of `Backend.moe`: gateUp [count, 2 * intermediate, hidden] (each expert's gate rows,
     /// then its up rows) and down [count, hidden, intermediate]. Takes transformers' fused tensors

@@ -1,0 +1,61 @@
+// Splitting the fused q/k/v projection: per-head RMSNorm (optional) and rotary for q and k, a copy
+// for v, in one launch. Decode has one token, so parallelism comes from the heads: one warp per
+// (token, head), blockDim.x / 32 heads per block, grid (tokens, head groups).
+//
+// A warp stages its head in shared memory as f32 (the two elements of a rotary pair may sit in
+// different lanes for either pairing), normalizes and rotates there, and rounds to bf16 once.
+// Rows move as bf16 pairs (u32): headDim is even and every head starts 4-byte aligned.
+
+__device__ __forceinline__ u32 pack_bf16x2(float a, float b) { return (u32)f2bf(a) | ((u32)f2bf(b) << 16); }
+
+extern "C" __global__ void split_qkv_bf16(const bf16* qkv, bf16* q, bf16* k, bf16* v, const float* qw, const float* kw,
+                                          const int* positions, const float* cosT, const float* sinT, int nq, int nkv,
+                                          int hd, int rot, int maxPos, int neox, float eps) {
+    extern __shared__ float stage[];  // hd floats per warp
+    int lane = threadIdx.x & 31, warp = threadIdx.x >> 5;
+    int h = blockIdx.y * (blockDim.x >> 5) + warp;  // warp-uniform, so whole warps leave together
+    int t = blockIdx.x, heads = nq + 2 * nkv, pairs = hd / 2;
+    if (h >= heads) return;
+    const u32* src = (const u32*)(qkv + ((long)t * heads + h) * hd);
+    if (h >= nq + nkv) {  // v: plain copy
+        u32* dst = (u32*)(v + ((long)t * nkv + (h - nq - nkv)) * hd);
+        for (int i = lane; i < pairs; i += 32) dst[i] = src[i];
+        return;
+    }
+    bool isQ = h < nq;
+    const float* w = isQ ? qw : kw;
+    u32* dst = isQ ? (u32*)(q + ((long)t * nq + h) * hd) : (u32*)(k + ((long)t * nkv + (h - nq)) * hd);
+    float* x = stage + warp * hd;
+
+    float ss = 0.f;
+    for (int i = lane; i < pairs; i += 32) {
+        u32 p = src[i];
+        float a = __uint_as_float(p << 16), b = __uint_as_float(p & 0xffff0000u);
+        x[2 * i] = a;
+        x[2 * i + 1] = b;
+        ss += a * a + b * b;
+    }
+    if (w) {  // each lane scales the elements it loaded: no sync needed before
+        float r = rsqrtf(warp_sum(ss) / hd + eps);
+        for (int i = lane; i < pairs; i += 32) {
+            x[2 * i] = x[2 * i] * r * w[2 * i];
+            x[2 * i + 1] = x[2 * i + 1] * r * w[2 * i + 1];
+        }
+    }
+    __syncwarp();
+
+    int p = positions[t];
+    p = p < 0 ? 0 : (p >= maxPos ? maxPos - 1 : p);
+    int half = rot / 2;
+    const float* cs = cosT + (long)p * half;
+    const float* sn = sinT + (long)p * half;
+    for (int i = lane; i < half; i += 32) {  // pairs are disjoint: each lane owns its two slots
+        int ia = neox ? i : 2 * i, ib = neox ? i + half : 2 * i + 1;
+        float a = x[ia], b = x[ib], c = cs[i], s = sn[i];
+        x[ia] = a * c - b * s;
+        x[ib] = b * c + a * s;
+    }
+    __syncwarp();
+
+    for (int i = lane; i < pairs; i += 32) dst[i] = pack_bf16x2(x[2 * i], x[2 * i + 1]);
+}
