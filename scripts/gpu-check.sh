@@ -5,7 +5,8 @@
 #   swift build -c release --static-swift-stdlib --build-path .build-static
 #   mkdir -p bin && strip -o bin/osprey .build-static/release/osprey
 #   scripts/gpu-check.sh [bin/osprey] [steps...]
-#   steps: test sanitizer latency eager hf throughput moe-latency moe-throughput (default: all)
+#   steps: test sanitizer latency latency-cublas latency-greedy eager hf throughput moe-latency moe-throughput
+#   (default: all but latency-cublas and latency-greedy)
 set -uo pipefail
 cd "$(dirname "$0")/.."
 BIN=${1:-bin/osprey}; shift || true
@@ -31,7 +32,12 @@ if has sanitizer && command -v compute-sanitizer >/dev/null; then
   echo "== compute-sanitizer memcheck on one fixture run"
   compute-sanitizer --tool memcheck --error-exitcode 3 "$BIN" generate --model "$OSPREY_FIXTURES/qwen3-untied" --device cuda \
       --load-format safetensors --prompt "The quick brown fox" --max-tokens 8 --temperature 0 > "$OUT/sanitizer.log" 2>&1
-  rc=$?; tail -3 "$OUT/sanitizer.log"
+  rc=$?
+  # The device sampler's kernels: filters, penalties (logit edits) and the draw.
+  compute-sanitizer --tool memcheck --error-exitcode 3 "$BIN" generate --model "$OSPREY_FIXTURES/qwen3-untied" --device cuda \
+      --load-format safetensors --prompt "The quick brown fox" --max-tokens 8 --temperature 0.8 --top-p 0.9 --top-k 50 \
+      --min-p 0.01 --repetition-penalty 1.2 --frequency-penalty 0.5 --seed 1 >> "$OUT/sanitizer.log" 2>&1
+  [ $rc -eq 0 ] && rc=$?; tail -3 "$OUT/sanitizer.log"
   if [ $rc -eq 0 ]; then R[sanitizer]="no errors"; else R[sanitizer]="FAILED (rc $rc)"; status=1; fi
 fi
 if has latency; then
@@ -39,6 +45,18 @@ if has latency; then
   "$BIN" bench latency --model $CONFIG --load-format dummy --device cuda --batch-size 1 --input-len 128 \
       --output-len 256 --num-iters 3 --output-json "$OUT/latency.json" 2>&1 | tee "$OUT/latency.log"
   R[latency]=$(grep -E "^decode|^floor|^ready" "$OUT/latency.log" | tr '\n' ' ')
+fi
+if has latency-cublas; then
+  echo "== the same latency case with cuBLASLt instead of the GEMV kernel (OSPREY_GEMV_MAX_ROWS=0)"
+  OSPREY_GEMV_MAX_ROWS=0 "$BIN" bench latency --model $CONFIG --load-format dummy --device cuda --batch-size 1 --input-len 128 \
+      --output-len 256 --num-iters 3 2>&1 | tee "$OUT/latency-cublas.log" | grep -E "^decode|^floor"
+  R[latency-cublas]=$(grep -E "^decode" "$OUT/latency-cublas.log")
+fi
+if has latency-greedy; then
+  echo "== the same latency case, greedy"
+  "$BIN" bench latency --model $CONFIG --load-format dummy --device cuda --batch-size 1 --input-len 128 \
+      --output-len 256 --num-iters 3 --temperature 0 2>&1 | tee "$OUT/latency-greedy.log" | grep -E "^decode|^floor"
+  R[latency-greedy]=$(grep -E "^decode" "$OUT/latency-greedy.log")
 fi
 if has eager; then
   echo "== the same latency case with --enforce-eager (no CUDA graphs)"
@@ -77,5 +95,5 @@ fi
 echo
 echo "| check | result |"
 echo "| --- | --- |"
-for k in test sanitizer latency eager hf throughput moe-latency moe-throughput; do [ -n "${R[$k]:-}" ] && echo "| $k | ${R[$k]} |"; done
+for k in test sanitizer latency latency-cublas latency-greedy eager hf throughput moe-latency moe-throughput; do [ -n "${R[$k]:-}" ] && echo "| $k | ${R[$k]} |"; done
 exit $status
