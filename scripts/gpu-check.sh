@@ -37,7 +37,7 @@ if has sanitizer && command -v compute-sanitizer >/dev/null; then
   compute-sanitizer --tool memcheck --error-exitcode 3 "$BIN" generate --model "$OSPREY_FIXTURES/qwen3-untied" --device cuda \
       --load-format safetensors --prompt "The quick brown fox" --max-tokens 8 --temperature 0.8 --top-p 0.9 --top-k 50 \
       --min-p 0.01 --repetition-penalty 1.2 --frequency-penalty 0.5 --seed 1 >> "$OUT/sanitizer.log" 2>&1
-  [ $rc -eq 0 ] && rc=$?; tail -3 "$OUT/sanitizer.log"
+  rc2=$?; [ $rc -eq 0 ] && rc=$rc2; tail -3 "$OUT/sanitizer.log"
   if [ $rc -eq 0 ]; then R[sanitizer]="no errors"; else R[sanitizer]="FAILED (rc $rc)"; status=1; fi
 fi
 if has latency; then
