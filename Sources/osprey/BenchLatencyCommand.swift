@@ -63,6 +63,7 @@ struct BenchLatency: ParsableCommand {
                      decode / decodeSteps * 1e3, percentile(decodeTimes, 99) / decodeSteps * 1e3, Double(batchSize) * decodeSteps / decode))
         print(String(format: "floor:   %.1f MB of weights per step / %.1f GB/s copy bandwidth on %@ = %.2f ms/step (%.0f steps/s); decode at %.0f%% of floor",
                      weightBytes / 1e6, bandwidth / 1e9, loaded.model.backend.name, floorStep * 1e3, 1 / floorStep, floorStep / (decode / decodeSteps) * 100))
+        print("steps:   " + engine.timings.summary + ", \(engine.stats.numPreemptions) preemptions")
         if loaded.expertBytes > 0 {
             print(String(format: "         (mixture of experts: %.1f MB of %.1f MB of experts expected per step at batch %d, %d of %d experts per token)",
                          loaded.expertBytesPerStep(batch: batchSize) / 1e6, Double(loaded.expertBytes) / 1e6,

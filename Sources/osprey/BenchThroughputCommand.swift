@@ -58,7 +58,8 @@ struct BenchThroughput: ParsableCommand {
                      elapsed, Double(numPrompts) / elapsed, total / elapsed, generated / elapsed))
         print(String(format: "TTFT median %.1f ms p99 %.1f ms; TPOT median %.2f ms p99 %.2f ms",
                      percentile(ttfts, 50) * 1e3, percentile(ttfts, 99) * 1e3, percentile(tpots, 50) * 1e3, percentile(tpots, 99) * 1e3))
-        print("steps:   " + engine.core.timings.summary)
+        print("steps:   " + engine.core.timings.summary
+              + ", \(engine.stats.numPreemptions) preemptions, KV cache \(engine.core.kvCacheTokens) tokens")
         if let gpu = loaded.model.backend as? CUDABackend {
             // Every token (prompt or output) costs 2 FLOPs per weight it uses in the matrix products.
             let rate = try gpu.measureMatmulRate()

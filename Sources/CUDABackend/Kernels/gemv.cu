@@ -75,8 +75,12 @@ __device__ __forceinline__ void gemv_chunk(const uint4* wa, const uint4* wb, con
 
 #endif
 
-__device__ __forceinline__ void gemv_store(float* p, float v) { *p = v; }
-__device__ __forceinline__ void gemv_store(bf16* p, float v) { *p = f2bf(v); }
+// The bias is added to the product rounded to the output dtype, as the cuBLASLt path adds it after
+// the GEMM: a token's result must not depend on which path its batch took (batch invariance).
+__device__ __forceinline__ void gemv_store(float* p, float v, const float* bias) { *p = bias ? v + *bias : v; }
+__device__ __forceinline__ void gemv_store(bf16* p, float v, const float* bias) {
+    *p = bias ? f2bf(bf2f(f2bf(v)) + *bias) : f2bf(v);
+}
 
 // Needs k % 8 == 0 and x, W 16-byte aligned; blockDim.x = 32 × (a multiple of ksplit), at most 512;
 // grid = ceil(ceil(m / 16) / (warps per block / ksplit)). `bias` (f32 [m]) may be null.
@@ -115,7 +119,7 @@ __device__ void gemv_bf16(const bf16* __restrict__ x, const bf16* __restrict__ w
 #pragma unroll
     for (int i = 0; i < 4; i++) {
         int r = row0 + g + 8 * (i >> 1), col = 2 * t + (i & 1);
-        if (r < m && col < n) gemv_store(out + (long)col * m + r, acc[i] + (bias ? bias[r] : 0.f));
+        if (r < m && col < n) gemv_store(out + (long)col * m + r, acc[i], bias ? bias + r : nullptr);
     }
 #endif
 }

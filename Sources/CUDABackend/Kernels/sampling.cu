@@ -78,32 +78,6 @@ __device__ int block_sum_int(int v) {
     return v;
 }
 
-// Exclusive prefix sum over the block in thread order; `total` gets the block's sum.
-__device__ double block_exclusive_scan(double v, double& total) {
-    __shared__ double sw[32];
-    int lane = threadIdx.x & 31, warp = threadIdx.x >> 5, warps = (blockDim.x + 31) >> 5;
-    double inclusive = v;
-    for (int o = 1; o < 32; o <<= 1) {
-        double up = __shfl_up_sync(0xffffffffu, inclusive, o);
-        if (lane >= o) inclusive += up;
-    }
-    __syncthreads();
-    if (lane == 31) sw[warp] = inclusive;
-    __syncthreads();
-    if (warp == 0) {
-        double w = lane < warps ? sw[lane] : 0.0, x = w;
-        for (int o = 1; o < 32; o <<= 1) {
-            double up = __shfl_up_sync(0xffffffffu, x, o);
-            if (lane >= o) x += up;
-        }
-        if (lane < warps) sw[lane] = x - w;  // exclusive prefix of warp totals
-        if (lane == warps - 1) sw[31] = x;   // warps <= 31 here: blocks of at most 992 threads
-    }
-    __syncthreads();
-    total = sw[31];
-    return sw[warp] + inclusive - v;
-}
-
 // --- logit edits ----------------------------------------------------------------------------
 
 // Raw values of the edited tokens, read before any row is masked.
@@ -287,7 +261,6 @@ sample_rows(const float* logits, const SampleSpec* specs, const float* maxv, int
     __shared__ int ipick[2];
     __shared__ double dhist[SAMPLE_WARPS * 256];
     __shared__ double dpick[3];
-    __shared__ int chosen, lastAll;
     const SampleSpec s = specs[blockIdx.x];
     if (s.inv_t == 0.f) return;
     const float* row = logits + (long)s.row * vocab;
@@ -304,34 +277,56 @@ sample_rows(const float* logits, const SampleSpec* specs, const float* maxv, int
     if (s.top_p < 1.0) wthr = nucleus_threshold(row, vocab, m, s.inv_t, thr, s.top_p, dhist, dpick);
 
     // Draw: the first token (in vocabulary order) whose cumulative weight exceeds uniform * total.
-    // Each thread owns a contiguous slice; a scan of the slices' sums finds the one to search.
-    int chunk = (vocab + blockDim.x - 1) / blockDim.x;
-    int lo = threadIdx.x * chunk, hi = min(vocab, lo + chunk);
+    // Each warp owns a contiguous segment (read coalesced); the segment holding the target is then
+    // walked 32 tokens at a time with a warp prefix sum.
+    int warp = threadIdx.x >> 5, lane = threadIdx.x & 31;
+    int seg = (vocab + SAMPLE_WARPS * 32 - 1) / (SAMPLE_WARPS * 32) * 32;
+    int lo = warp * seg, hi = min(vocab, lo + seg);
     double mine = 0;
     int last = -1;
-    for (int i = lo; i < hi; ++i) {
+    for (int i = lo + lane; i < hi; i += 32) {
         float w = weight_of(row[i], m, s.inv_t, thr);
         if (w > 0.f && w >= wthr) { mine += (double)w; last = i; }
     }
-    if (threadIdx.x == 0) { chosen = NONE; lastAll = -1; }
-    double total;
-    double start = block_exclusive_scan(mine, total);
-    double r = s.uniform * total;
-    if (last >= 0) atomicMax(&lastAll, last);
-    if (mine > 0 && r >= start && r < start + mine) {
-        double c = start;
-        int found = last;
-        for (int i = lo; i < hi; ++i) {
-            float w = weight_of(row[i], m, s.inv_t, thr);
-            if (w > 0.f && w >= wthr) {
-                c += (double)w;
-                if (r < c) { found = i; break; }
-            }
+    for (int o = 16; o > 0; o >>= 1) {
+        mine += __shfl_xor_sync(0xffffffffu, mine, o);
+        last = max(last, __shfl_xor_sync(0xffffffffu, last, o));
+    }
+    if (lane == 0) { dhist[warp] = mine; ihist[warp] = last; }
+    __syncthreads();
+    if (threadIdx.x == 0) {
+        double start = 0;
+        int lastAll = -1;
+        for (int w = 0; w < SAMPLE_WARPS; ++w) {
+            dhist[SAMPLE_WARPS + w] = start;
+            start += dhist[w];
+            lastAll = max(lastAll, ihist[w]);
         }
-        atomicMin(&chosen, found);
+        dpick[0] = s.uniform * start;  // the target
+        ipick[0] = NONE;                // the token found
+        ipick[1] = lastAll;
     }
     __syncthreads();
-    if (threadIdx.x == 0) out[blockIdx.x * OUT_STRIDE] = chosen != NONE ? chosen : max(lastAll, 0);
+    double r = dpick[0], start = dhist[SAMPLE_WARPS + warp];
+    if (mine > 0 && r >= start && r < start + mine) {
+        double c = start;
+        int found = NONE;
+        for (int base = lo; base < hi && found == NONE; base += 32) {
+            int i = base + lane;
+            float w = i < hi ? weight_of(row[i], m, s.inv_t, thr) : 0.f;
+            double x = (w > 0.f && w >= wthr) ? (double)w : 0.0, incl = x;
+            for (int o = 1; o < 32; o <<= 1) {
+                double up = __shfl_up_sync(0xffffffffu, incl, o);
+                if (lane >= o) incl += up;
+            }
+            unsigned hit = __ballot_sync(0xffffffffu, x > 0.0 && r < c + incl);
+            if (hit) found = base + __ffs(hit) - 1;
+            c += __shfl_sync(0xffffffffu, incl, 31);
+        }
+        if (lane == 0) atomicMin(&ipick[0], found == NONE ? last : found);
+    }
+    __syncthreads();
+    if (threadIdx.x == 0) out[blockIdx.x * OUT_STRIDE] = ipick[0] != NONE ? ipick[0] : max(ipick[1], 0);
 }
 
 // --- logprobs -------------------------------------------------------------------------------
