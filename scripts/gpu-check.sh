@@ -5,12 +5,12 @@
 #   swift build -c release --static-swift-stdlib --build-path .build-static
 #   mkdir -p bin && strip -o bin/osprey .build-static/release/osprey
 #   scripts/gpu-check.sh [bin/osprey] [steps...]
-#   steps: test sanitizer latency latency-cublas latency-greedy eager hf throughput moe-latency moe-throughput
+#   steps: test sanitizer serve latency latency-cublas latency-greedy eager hf throughput moe-latency moe-throughput
 #   (default: all but latency-cublas and latency-greedy)
 set -uo pipefail
 cd "$(dirname "$0")/.."
 BIN=${1:-bin/osprey}; shift || true
-STEPS=${*:-"test sanitizer latency eager hf throughput moe-latency moe-throughput"}
+STEPS=${*:-"test sanitizer serve latency eager hf throughput moe-latency moe-throughput"}
 OUT=${OUT:-/tmp/osprey-gpu-check}; mkdir -p "$OUT"
 export OSPREY_FIXTURES=$PWD/Tests/ModelsTests/Fixtures
 export OSPREY_CACHE=${OSPREY_CACHE:-/tmp/osprey-cache}
@@ -39,6 +39,14 @@ if has sanitizer && command -v compute-sanitizer >/dev/null; then
       --min-p 0.01 --repetition-penalty 1.2 --frequency-penalty 0.5 --seed 1 >> "$OUT/sanitizer.log" 2>&1
   rc2=$?; [ $rc -eq 0 ] && rc=$rc2; tail -3 "$OUT/sanitizer.log"
   if [ $rc -eq 0 ]; then R[sanitizer]="no errors"; else R[sanitizer]="FAILED (rc $rc)"; status=1; fi
+fi
+if has serve; then
+  echo "== osprey serve --device cuda over HTTP (completions plain, streamed, seeded sampling, logprobs, a bad request)"
+  "$BIN" serve --model "$OSPREY_FIXTURES/qwen3-untied" --device cuda --port 8765 > "$OUT/serve.log" 2>&1 &
+  spid=$!
+  for _ in $(seq 90); do curl -sf http://127.0.0.1:8765/health >/dev/null 2>&1 && break; sleep 1; done
+  if python3 scripts/gpu/serve_check.py http://127.0.0.1:8765 2>&1 | tee "$OUT/serve-check.log"; then R[serve]=passed; else R[serve]=FAILED; status=1; fi
+  kill $spid 2>/dev/null; wait $spid 2>/dev/null
 fi
 if has latency; then
   echo "== osprey bench latency, dummy Qwen3-8B, bf16, batch 1, 128 in / 256 out"
@@ -95,5 +103,5 @@ fi
 echo
 echo "| check | result |"
 echo "| --- | --- |"
-for k in test sanitizer latency latency-cublas latency-greedy eager hf throughput moe-latency moe-throughput; do [ -n "${R[$k]:-}" ] && echo "| $k | ${R[$k]} |"; done
+for k in test sanitizer serve latency latency-cublas latency-greedy eager hf throughput moe-latency moe-throughput; do [ -n "${R[$k]:-}" ] && echo "| $k | ${R[$k]} |"; done
 exit $status

@@ -38,11 +38,13 @@ struct BenchLatency: ParsableCommand {
             let prompts = (0..<batchSize).map { _ in (0..<inputLen).map { _ in Int.random(in: 0..<vocab, using: &rng) } }
             for p in prompts { try engine.add(promptTokenIds: p, params: params) }
             let start = DispatchTime.now().uptimeNanoseconds
-            var firstDone: UInt64 = 0, tokens = 0
+            // Decode is timed from the step that gives the last request its first token: with
+            // chunked prefill, early requests decode while later prompts are still being prefilled.
+            var firstDone: UInt64 = 0
+            var started = Set<Int>()
             while engine.hasUnfinishedRequests {
-                let out = try engine.step()
-                tokens += out.count
-                if firstDone == 0 && tokens >= batchSize { firstDone = DispatchTime.now().uptimeNanoseconds }
+                for out in try engine.step() { started.insert(out.requestId) }
+                if firstDone == 0 && started.count >= batchSize { firstDone = DispatchTime.now().uptimeNanoseconds }
             }
             let end = DispatchTime.now().uptimeNanoseconds
             guard iter > 0 else { continue }
@@ -53,16 +55,22 @@ struct BenchLatency: ParsableCommand {
         let decode = percentile(decodeTimes, 50)
         let decodeSteps = Double(outputLen - 1)
         let weightBytes = loaded.weightBytesPerStep(batch: batchSize)
+        // Each decode step also reads the batch's K/V: on average inputLen + outputLen / 2 positions.
+        let c = loaded.model.config
+        let kvBytesPerToken = Double(c.numHiddenLayers * 2 * c.numKeyValueHeads * c.headDim
+            * loaded.model.backend.activationDType.byteCount(elements: 1))
+        let kvBytes = Double(batchSize) * (Double(inputLen) + Double(outputLen) / 2) * kvBytesPerToken
         let bandwidth = try DeviceBandwidth.measure(loaded.model.backend)
-        let floorStep = weightBytes / bandwidth
+        let floorStep = (weightBytes + kvBytes) / bandwidth
         print("model: \(loaded.description)")
         print("batch \(batchSize), input \(inputLen), output \(outputLen), median of \(numIters)")
         print(String(format: "prefill (time to first token): median %.1f ms, p99 %.1f ms, %.1f tokens/s",
                      prefill * 1e3, percentile(prefillTimes, 99) * 1e3, Double(batchSize * inputLen) / prefill))
         print(String(format: "decode (time per output token): median %.2f ms, p99 %.2f ms, %.1f tokens/s",
                      decode / decodeSteps * 1e3, percentile(decodeTimes, 99) / decodeSteps * 1e3, Double(batchSize) * decodeSteps / decode))
-        print(String(format: "floor:   %.1f MB of weights per step / %.1f GB/s copy bandwidth on %@ = %.2f ms/step (%.0f steps/s); decode at %.0f%% of floor",
-                     weightBytes / 1e6, bandwidth / 1e9, loaded.model.backend.name, floorStep * 1e3, 1 / floorStep, floorStep / (decode / decodeSteps) * 100))
+        print(String(format: "floor:   (%.1f MB of weights + %.1f MB of KV cache) per step / %.1f GB/s copy bandwidth on %@ = %.2f ms/step (%.0f steps/s); decode at %.0f%% of floor",
+                     weightBytes / 1e6, kvBytes / 1e6, bandwidth / 1e9, loaded.model.backend.name, floorStep * 1e3, 1 / floorStep,
+                     floorStep / (decode / decodeSteps) * 100))
         print("steps:   " + engine.timings.summary + ", \(engine.stats.numPreemptions) preemptions")
         if loaded.expertBytes > 0 {
             print(String(format: "         (mixture of experts: %.1f MB of %.1f MB of experts expected per step at batch %d, %d of %d experts per token)",

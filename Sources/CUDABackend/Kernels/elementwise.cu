@@ -1,27 +1,69 @@
 // Row-wise and element-wise kernels over bf16 activations (f32 parameters).
 
+// Rows of a multiple of 8 values on 16-byte boundaries move as uint4 vectors of 8 bf16 (the
+// common case: hidden sizes are multiples of 8); the scalar loops serve the rest.
+__device__ __forceinline__ bool vec8(const void* a, const void* b, int d) {
+    return (d & 7) == 0 && (((unsigned long)a | (unsigned long)b) & 15) == 0;
+}
+
+__device__ __forceinline__ uint4 pack8(const float* v) {
+    uint4 p;
+    p.x = (u32)f2bf(v[0]) | ((u32)f2bf(v[1]) << 16);
+    p.y = (u32)f2bf(v[2]) | ((u32)f2bf(v[3]) << 16);
+    p.z = (u32)f2bf(v[4]) | ((u32)f2bf(v[5]) << 16);
+    p.w = (u32)f2bf(v[6]) | ((u32)f2bf(v[7]) << 16);
+    return p;
+}
+
+__device__ __forceinline__ void copy_row(const bf16* src, bf16* dst, int d) {
+    if (vec8(src, dst, d)) {
+        for (int i = threadIdx.x; i < d / 8; i += blockDim.x) ((uint4*)dst)[i] = ((const uint4*)src)[i];
+    } else {
+        for (int i = threadIdx.x; i < d; i += blockDim.x) dst[i] = src[i];
+    }
+}
+
 extern "C" __global__ void embedding_bf16(const bf16* table, const int* ids, bf16* out, int hidden, int vocab) {
     int id = ids[blockIdx.x];
     if (id < 0 || id >= vocab) id = 0;
-    const bf16* src = table + (long)id * hidden;
-    bf16* dst = out + (long)blockIdx.x * hidden;
-    for (int i = threadIdx.x; i < hidden; i += blockDim.x) dst[i] = src[i];
+    copy_row(table + (long)id * hidden, out + (long)blockIdx.x * hidden, hidden);
 }
 
 extern "C" __global__ void gather_rows(const bf16* x, const int* idx, bf16* out, int d) {
-    const bf16* src = x + (long)idx[blockIdx.x] * d;
-    bf16* dst = out + (long)blockIdx.x * d;
-    for (int i = threadIdx.x; i < d; i += blockDim.x) dst[i] = src[i];
+    copy_row(x + (long)idx[blockIdx.x] * d, out + (long)blockIdx.x * d, d);
+}
+
+// out = x / rms(x) * w, per row; `xr` may alias nothing else.
+__device__ __forceinline__ void norm_row(const bf16* xr, const float* w, bf16* o, int d, float eps, float ss, float* red) {
+    float r = rsqrtf(block_reduce(ss, red, false) / d + eps);
+    if (vec8(xr, o, d)) {
+        for (int i = threadIdx.x; i < d / 8; i += blockDim.x) {
+            float v[8];
+            unpack8(((const uint4*)xr)[i], v);
+#pragma unroll
+            for (int e = 0; e < 8; ++e) v[e] = v[e] * r * w[i * 8 + e];
+            ((uint4*)o)[i] = pack8(v);
+        }
+    } else {
+        for (int i = threadIdx.x; i < d; i += blockDim.x) o[i] = f2bf(bf2f(xr[i]) * r * w[i]);
+    }
 }
 
 extern "C" __global__ void rmsnorm_bf16(const bf16* x, const float* w, bf16* out, int d, float eps) {
     __shared__ float red[32];
     const bf16* xr = x + (long)blockIdx.x * d;
-    bf16* o = out + (long)blockIdx.x * d;
     float ss = 0.f;
-    for (int i = threadIdx.x; i < d; i += blockDim.x) { float v = bf2f(xr[i]); ss += v * v; }
-    float r = rsqrtf(block_reduce(ss, red, false) / d + eps);
-    for (int i = threadIdx.x; i < d; i += blockDim.x) o[i] = f2bf(bf2f(xr[i]) * r * w[i]);
+    if (vec8(xr, xr, d)) {
+        for (int i = threadIdx.x; i < d / 8; i += blockDim.x) {
+            float v[8];
+            unpack8(((const uint4*)xr)[i], v);
+#pragma unroll
+            for (int e = 0; e < 8; ++e) ss += v[e] * v[e];
+        }
+    } else {
+        for (int i = threadIdx.x; i < d; i += blockDim.x) { float v = bf2f(xr[i]); ss += v * v; }
+    }
+    norm_row(xr, w, out + (long)blockIdx.x * d, d, eps, ss, red);
 }
 
 // residual += x (rounded to bf16, as the model's own dtype does), then out = rmsnorm(residual).
@@ -29,16 +71,29 @@ extern "C" __global__ void add_rmsnorm_bf16(const bf16* x, bf16* residual, const
     __shared__ float red[32];
     const bf16* xr = x + (long)blockIdx.x * d;
     bf16* rr = residual + (long)blockIdx.x * d;
-    bf16* o = out + (long)blockIdx.x * d;
     float ss = 0.f;
-    for (int i = threadIdx.x; i < d; i += blockDim.x) {
-        bf16 s = f2bf(bf2f(rr[i]) + bf2f(xr[i]));
-        rr[i] = s;
-        float v = bf2f(s);
-        ss += v * v;
+    if (vec8(xr, rr, d)) {
+        for (int i = threadIdx.x; i < d / 8; i += blockDim.x) {
+            float a[8], b[8];
+            unpack8(((const uint4*)rr)[i], a);
+            unpack8(((const uint4*)xr)[i], b);
+#pragma unroll
+            for (int e = 0; e < 8; ++e) {
+                a[e] = bf2f(f2bf(a[e] + b[e]));
+                ss += a[e] * a[e];
+            }
+            ((uint4*)rr)[i] = pack8(a);
+        }
+    } else {
+        for (int i = threadIdx.x; i < d; i += blockDim.x) {
+            bf16 s = f2bf(bf2f(rr[i]) + bf2f(xr[i]));
+            rr[i] = s;
+            float v = bf2f(s);
+            ss += v * v;
+        }
     }
-    float r = rsqrtf(block_reduce(ss, red, false) / d + eps);
-    for (int i = threadIdx.x; i < d; i += blockDim.x) o[i] = f2bf(bf2f(rr[i]) * r * w[i]);
+    // Each thread reads back only the residual elements it wrote.
+    norm_row(rr, w, out + (long)blockIdx.x * d, d, eps, ss, red);
 }
 
 extern "C" __global__ void add_bf16(const bf16* a, const bf16* b, bf16* out, long n) {
@@ -52,10 +107,21 @@ extern "C" __global__ void add_bias_bf16(bf16* y, const float* bias, int m, long
     if (i < n) y[i] = f2bf(bf2f(y[i]) + bias[i % m]);
 }
 
-// x [rows, 2*inter] = [gate | up] -> silu(gate) * up [rows, inter].
-extern "C" __global__ void silu_mul_bf16(const bf16* x, bf16* out, int inter, long n) {
+// x [rows, 2*inter] = [gate | up] -> silu(gate) * up [rows, inter]. With `vec`, inter % 8 == 0 and
+// each thread takes 8 consecutive outputs (n counts vectors then).
+extern "C" __global__ void silu_mul_bf16(const bf16* x, bf16* out, int inter, long n, int vec) {
     long i = (long)blockIdx.x * blockDim.x + threadIdx.x;
     if (i >= n) return;
+    if (vec) {
+        long row = i / (inter / 8), col = (i % (inter / 8)) * 8;
+        float g[8], u[8];
+        unpack8(*(const uint4*)(x + row * 2 * inter + col), g);
+        unpack8(*(const uint4*)(x + row * 2 * inter + inter + col), u);
+#pragma unroll
+        for (int e = 0; e < 8; ++e) g[e] = g[e] / (1.f + __expf(-g[e])) * u[e];
+        *(uint4*)(out + row * inter + col) = pack8(g);
+        return;
+    }
     long row = i / inter, col = i % inter;
     float g = bf2f(x[row * 2 * inter + col]), u = bf2f(x[row * 2 * inter + inter + col]);
     out[i] = f2bf(g / (1.f + __expf(-g)) * u);
