@@ -12,6 +12,9 @@ public final class CUDABackend: Backend, @unchecked Sendable {
     public let computeCapability: Int
     public let multiprocessorCount: Int
     let driver: CUDADriver
+    /// The device's primary context, current on the thread that made the backend and on any
+    /// thread that calls `attachToCurrentThread`.
+    let context: CUhandle
     let allocator: DeviceAllocator
     let stream: CUhandle
     let module: CUhandle
@@ -53,6 +56,7 @@ public final class CUDABackend: Backend, @unchecked Sendable {
         let workspace = try allocator.allocate(workspaceSize, pooled: false)
         blas = try CuBLASLt(workspace: workspace.pointer, workspaceSize: workspaceSize)
         self.driver = driver
+        self.context = ctx
         self.deviceName = deviceName
         self.computeCapability = capability
         self.name = "cuda:\(device) (\(deviceName))"
@@ -60,6 +64,10 @@ public final class CUDABackend: Backend, @unchecked Sendable {
         self.allocator = allocator
         self.module = m
         self.workspace = workspace
+    }
+
+    public func attachToCurrentThread() throws {
+        try driver.check(driver.cuCtxSetCurrent(context), "cuCtxSetCurrent")
     }
 
     // MARK: memory
@@ -169,6 +177,34 @@ public final class CUDABackend: Backend, @unchecked Sendable {
         case f32(Float)
     }
 
+    /// Programmatic dependent launch (sm_90): each kernel may be scheduled while the previous one
+    /// drains; every kernel begins with `pdl_wait()` (common.cu), which holds it until the
+    /// previous kernel's results are visible. It hides the gap between the many short kernels of a
+    /// decode step. `OSPREY_PDL=0` turns it off.
+    var usesProgrammaticLaunch: Bool {
+        computeCapability >= 90 && driver.cuLaunchKernelEx != nil && ProcessInfo.processInfo.environment["OSPREY_PDL"] != "0"
+    }
+
+    /// A CUlaunchConfig (56 bytes) with one CUlaunchAttribute (72 bytes):
+    /// CU_LAUNCH_ATTRIBUTE_PROGRAMMATIC_STREAM_SERIALIZATION (6) = 1.
+    private func withProgrammaticLaunchConfig(grid: (Int, Int, Int), block: Int, shared: Int,
+                                              _ body: (UnsafeRawPointer) throws -> Void) throws {
+        let attribute = UnsafeMutableRawPointer.allocate(byteCount: 72, alignment: 8)
+        let config = UnsafeMutableRawPointer.allocate(byteCount: 56, alignment: 8)
+        defer { attribute.deallocate(); config.deallocate() }
+        attribute.initializeMemory(as: UInt8.self, repeating: 0, count: 72)
+        attribute.storeBytes(of: Int32(6), as: Int32.self)
+        attribute.storeBytes(of: Int32(1), toByteOffset: 8, as: Int32.self)
+        config.initializeMemory(as: UInt8.self, repeating: 0, count: 56)
+        for (i, v) in [grid.0, grid.1, grid.2, block, 1, 1, shared].enumerated() {
+            config.storeBytes(of: UInt32(v), toByteOffset: 4 * i, as: UInt32.self)
+        }
+        config.storeBytes(of: stream, toByteOffset: 32, as: CUhandle.self)
+        config.storeBytes(of: UnsafeMutableRawPointer?(attribute), toByteOffset: 40, as: UnsafeMutableRawPointer?.self)
+        config.storeBytes(of: UInt32(1), toByteOffset: 48, as: UInt32.self)
+        try body(UnsafeRawPointer(config))
+    }
+
     /// Launches kernel `name` on the stream with `args` in the kernel's parameter order.
     func launch(_ name: String, grid: (Int, Int, Int), block: Int, shared: Int = 0, _ args: [Arg]) throws {
         let f = try function(name)
@@ -188,8 +224,14 @@ public final class CUDABackend: Backend, @unchecked Sendable {
                 pointers.append(slot)
             }
             try pointers.withUnsafeMutableBufferPointer { p in
-                try driver.check(driver.cuLaunchKernel(f, UInt32(grid.0), UInt32(grid.1), UInt32(grid.2), UInt32(block), 1, 1,
-                                                       UInt32(shared), stream, p.baseAddress, nil), "launch \(name)")
+                if usesProgrammaticLaunch, let launchEx = driver.cuLaunchKernelEx {
+                    try withProgrammaticLaunchConfig(grid: grid, block: block, shared: shared) { config in
+                        try driver.check(launchEx(config, f, p.baseAddress, nil), "launch \(name)")
+                    }
+                } else {
+                    try driver.check(driver.cuLaunchKernel(f, UInt32(grid.0), UInt32(grid.1), UInt32(grid.2), UInt32(block), 1, 1,
+                                                           UInt32(shared), stream, p.baseAddress, nil), "launch \(name)")
+                }
             }
         }
     }

@@ -32,6 +32,9 @@ struct CUDADriver: @unchecked Sendable {
     let cuFuncSetAttribute: @convention(c) (CUhandle, Int32, Int32) -> Result
     let cuLaunchKernel: @convention(c) (CUhandle, UInt32, UInt32, UInt32, UInt32, UInt32, UInt32, UInt32, CUhandle,
                                         UnsafeMutablePointer<UnsafeMutableRawPointer?>?, UnsafeMutablePointer<UnsafeMutableRawPointer?>?) -> Result
+    /// cuLaunchKernelEx (CUDA 12+), for launch attributes such as programmatic dependent launch.
+    let cuLaunchKernelEx: (@convention(c) (UnsafeRawPointer, CUhandle, UnsafeMutablePointer<UnsafeMutableRawPointer?>?,
+                                           UnsafeMutablePointer<UnsafeMutableRawPointer?>?) -> Result)?
     let cuGetErrorString: @convention(c) (Result, UnsafeMutablePointer<UnsafePointer<CChar>?>) -> Result
     let cuEventCreate: @convention(c) (UnsafeMutablePointer<CUhandle>, UInt32) -> Result
     let cuEventRecord: @convention(c) (CUhandle, CUhandle) -> Result
@@ -48,6 +51,7 @@ struct CUDADriver: @unchecked Sendable {
         let l = try DynamicLibrary(names: ["libcuda.so.1", "libcuda.so"])
         library = l
         cuInit = try l.symbol("cuInit")
+        cuLaunchKernelEx = try? l.symbol("cuLaunchKernelEx")
         cuDeviceGetCount = try l.symbol("cuDeviceGetCount")
         cuDeviceGet = try l.symbol("cuDeviceGet")
         cuDeviceGetAttribute = try l.symbol("cuDeviceGetAttribute")

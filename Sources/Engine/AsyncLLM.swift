@@ -80,6 +80,8 @@ public final class AsyncLLM: Sendable {
     }
 
     private func loop(_ engine: LLMEngine) {
+        // The backend was made on another thread; a failure here surfaces as each step's error.
+        try? engine.core.model.backend.attachToCurrentThread()
         var statsLogger = StatsLogger()
         var streams: [String: AsyncThrowingStream<RequestOutput, Error>.Continuation] = [:]
         while true {

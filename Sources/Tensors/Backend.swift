@@ -71,6 +71,9 @@ public protocol Backend: AnyObject, Sendable {
     func memoryInfo() -> (free: Int, total: Int)?
     /// Waits until all queued work is done (for timing; downloads wait on their own).
     func synchronize() throws
+    /// Makes the backend usable from the calling thread (a GPU context is current per thread);
+    /// a thread other than the one that made the backend calls it before its first op.
+    func attachToCurrentThread() throws
     /// Overwrites the device buffer `tensor` with `host`'s bytes (static inputs of a captured graph).
     func copy(_ host: HostTensor, into tensor: Tensor) throws
 
@@ -180,6 +183,7 @@ extension Backend {
     public func lmHead(_ x: Tensor, weight: Tensor) throws -> Tensor { try linear(x, weight: weight, bias: nil) }
     public func memoryInfo() -> (free: Int, total: Int)? { nil }
     public func synchronize() throws {}
+    public func attachToCurrentThread() throws {}
     public func copy(_ host: HostTensor, into tensor: Tensor) throws {
         throw BackendError.unsupported("\(name) has no static buffers to copy into")
     }

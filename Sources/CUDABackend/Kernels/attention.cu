@@ -18,6 +18,7 @@ attention_paged(const bf16* q, const bf16* kc, const bf16* vc, const int* queryS
                 const int* blockTables, bf16* out, float* partOut, float* partMax, float* partSum,
                 int numSeqs, int numHeads, int numKVHeads, int D, int blockSize, int maxBlocks,
                 int minChunk, float scale, const int* tokens) {
+    pdl_wait();
     extern __shared__ float smem[];
     float* qs = smem;                         // [D]
     float* sc = smem + D;                     // [ATTN_CHUNK] scores, then probabilities
@@ -105,6 +106,7 @@ attention_paged(const bf16* q, const bf16* kc, const bf16* vc, const int* queryS
 // Merges the splits of attention_paged: one block per (token, head), one thread per output dim.
 extern "C" __global__ void attention_combine(const float* partOut, const float* partMax, const float* partSum,
                                              bf16* out, int numHeads, int D, int numSplits, const int* tokens) {
+    pdl_wait();
     int t = tokens ? tokens[blockIdx.x] : blockIdx.x;
     long row = (long)t * numHeads + blockIdx.y;
     const float* pm = partMax + row * numSplits;
@@ -132,6 +134,7 @@ attention_decode_gqa(const bf16* q, const bf16* kc, const bf16* vc, const int* q
                      const int* blockTables, bf16* out, float* partOut, float* partMax, float* partSum,
                      int numSeqs, int numHeads, int numKVHeads, int D, int blockSize, int maxBlocks,
                      int minChunk, float scale, const int* tokens) {
+    pdl_wait();
     extern __shared__ float gsm[];
     int group = numHeads / numKVHeads;
     int ldk = D / 2 + 1;                              // words per staged K/V row

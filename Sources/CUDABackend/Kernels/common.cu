@@ -5,6 +5,16 @@ typedef unsigned int u32;
 
 #define INF __int_as_float(0x7f800000)
 
+// Programmatic dependent launch: the host may start a kernel while the previous one drains, so
+// every kernel calls this first. It waits until the previous kernel's writes are visible, then lets
+// the next kernel be scheduled (a no-op when launched without the attribute or before sm_90).
+__device__ __forceinline__ void pdl_wait() {
+#if __CUDA_ARCH__ >= 900
+    asm volatile("griddepcontrol.wait;" ::: "memory");
+    asm volatile("griddepcontrol.launch_dependents;" ::: "memory");
+#endif
+}
+
 __device__ __forceinline__ float bf2f(bf16 x) { return __uint_as_float(((u32)x) << 16); }
 
 __device__ __forceinline__ bf16 f2bf(float f) {

@@ -24,12 +24,14 @@ __device__ __forceinline__ void copy_row(const bf16* src, bf16* dst, int d) {
 }
 
 extern "C" __global__ void embedding_bf16(const bf16* table, const int* ids, bf16* out, int hidden, int vocab) {
+    pdl_wait();
     int id = ids[blockIdx.x];
     if (id < 0 || id >= vocab) id = 0;
     copy_row(table + (long)id * hidden, out + (long)blockIdx.x * hidden, hidden);
 }
 
 extern "C" __global__ void gather_rows(const bf16* x, const int* idx, bf16* out, int d) {
+    pdl_wait();
     copy_row(x + (long)idx[blockIdx.x] * d, out + (long)blockIdx.x * d, d);
 }
 
@@ -50,6 +52,7 @@ __device__ __forceinline__ void norm_row(const bf16* xr, const float* w, bf16* o
 }
 
 extern "C" __global__ void rmsnorm_bf16(const bf16* x, const float* w, bf16* out, int d, float eps) {
+    pdl_wait();
     __shared__ float red[32];
     const bf16* xr = x + (long)blockIdx.x * d;
     float ss = 0.f;
@@ -68,6 +71,7 @@ extern "C" __global__ void rmsnorm_bf16(const bf16* x, const float* w, bf16* out
 
 // residual += x (rounded to bf16, as the model's own dtype does), then out = rmsnorm(residual).
 extern "C" __global__ void add_rmsnorm_bf16(const bf16* x, bf16* residual, const float* w, bf16* out, int d, float eps) {
+    pdl_wait();
     __shared__ float red[32];
     const bf16* xr = x + (long)blockIdx.x * d;
     bf16* rr = residual + (long)blockIdx.x * d;
@@ -97,12 +101,14 @@ extern "C" __global__ void add_rmsnorm_bf16(const bf16* x, bf16* residual, const
 }
 
 extern "C" __global__ void add_bf16(const bf16* a, const bf16* b, bf16* out, long n) {
+    pdl_wait();
     long i = (long)blockIdx.x * blockDim.x + threadIdx.x;
     if (i < n) out[i] = f2bf(bf2f(a[i]) + bf2f(b[i]));
 }
 
 // y [rows, m] += bias [m] (f32).
 extern "C" __global__ void add_bias_bf16(bf16* y, const float* bias, int m, long n) {
+    pdl_wait();
     long i = (long)blockIdx.x * blockDim.x + threadIdx.x;
     if (i < n) y[i] = f2bf(bf2f(y[i]) + bias[i % m]);
 }
@@ -110,6 +116,7 @@ extern "C" __global__ void add_bias_bf16(bf16* y, const float* bias, int m, long
 // x [rows, 2*inter] = [gate | up] -> silu(gate) * up [rows, inter]. With `vec`, inter % 8 == 0 and
 // each thread takes 8 consecutive outputs (n counts vectors then).
 extern "C" __global__ void silu_mul_bf16(const bf16* x, bf16* out, int inter, long n, int vec) {
+    pdl_wait();
     long i = (long)blockIdx.x * blockDim.x + threadIdx.x;
     if (i >= n) return;
     if (vec) {
@@ -129,6 +136,7 @@ extern "C" __global__ void silu_mul_bf16(const bf16* x, bf16* out, int inter, lo
 
 // Writes each token's k and v rows [kvDim] to its cache slot (slot < 0: padding, skipped).
 extern "C" __global__ void write_kv_cache(const bf16* k, const bf16* v, bf16* kc, bf16* vc, const int* slots, int kvDim) {
+    pdl_wait();
     int slot = slots[blockIdx.x];
     if (slot < 0) return;
     const bf16* ks = k + (long)blockIdx.x * kvDim;
@@ -140,6 +148,7 @@ extern "C" __global__ void write_kv_cache(const bf16* k, const bf16* v, bf16* kc
 }
 
 extern "C" __global__ void bf16_to_f32(const bf16* x, float* out, long n) {
+    pdl_wait();
     long i = (long)blockIdx.x * blockDim.x + threadIdx.x;
     if (i < n) out[i] = bf2f(x[i]);
 }

@@ -126,10 +126,12 @@ __device__ void gemv_bf16(const bf16* __restrict__ x, const bf16* __restrict__ w
 
 extern "C" __global__ void __launch_bounds__(512) gemv_bf16_bf16(const bf16* x, const bf16* w, const float* bias,
                                                                  bf16* out, int n, int m, int k, int ksplit) {
+    pdl_wait();
     gemv_bf16(x, w, bias, out, n, m, k, ksplit);
 }
 
 extern "C" __global__ void __launch_bounds__(512) gemv_bf16_f32(const bf16* x, const bf16* w, const float* bias,
                                                                 float* out, int n, int m, int k, int ksplit) {
+    pdl_wait();
     gemv_bf16(x, w, bias, out, n, m, k, ksplit);
 }

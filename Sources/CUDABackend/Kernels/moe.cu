@@ -74,11 +74,13 @@ __device__ void moe_select(const T* logits, const float* bias, int* ids, float* 
 
 extern "C" __global__ void moe_select_bf16(const bf16* logits, const float* bias, int* ids, float* weights, int E, int k,
                                            int sigmoid, int numGroups, int topKGroups, int normalize, float scale) {
+    pdl_wait();
     moe_select(logits, bias, ids, weights, E, k, sigmoid, numGroups, topKGroups, normalize, scale);
 }
 
 extern "C" __global__ void moe_select_f32(const float* logits, const float* bias, int* ids, float* weights, int E, int k,
                                           int sigmoid, int numGroups, int topKGroups, int normalize, float scale) {
+    pdl_wait();
     moe_select(logits, bias, ids, weights, E, k, sigmoid, numGroups, topKGroups, normalize, scale);
 }
 
@@ -86,6 +88,7 @@ extern "C" __global__ void moe_select_f32(const float* logits, const float* bias
 // list (expert, first sorted row) that the grouped launches walk.
 extern "C" __global__ void moe_align(const int* ids, int nk, int E, int* sorted, int* offsets,
                                      int* tileExpert, int* tileStart, int* tileCount) {
+    pdl_wait();
     extern __shared__ int cnt[];   // [E] counts, then [E] cursors
     int* cur = cnt + E;
     for (int e = threadIdx.x; e < E; e += blockDim.x) cnt[e] = 0;
@@ -117,6 +120,7 @@ extern "C" __global__ void moe_align(const int* ids, int nk, int E, int* sorted,
 extern "C" __global__ void __launch_bounds__(256)
 moe_gate_up(const bf16* x, const bf16* w, const int* sorted, const int* offsets, const int* tileExpert,
             const int* tileStart, const int* tileCount, bf16* h, int H, int I, int k) {
+    pdl_wait();
     __shared__ float xs[MOE_TM][MOE_TK + 1];
     __shared__ float gs[MOE_TN][MOE_TK + 1];
     __shared__ float us[MOE_TN][MOE_TK + 1];
@@ -173,6 +177,7 @@ moe_gate_up(const bf16* x, const bf16* w, const int* sorted, const int* offsets,
 extern "C" __global__ void __launch_bounds__(256)
 moe_down(const bf16* h, const bf16* w, const float* weights, const int* sorted, const int* offsets,
          const int* tileExpert, const int* tileStart, const int* tileCount, float* y, int H, int I) {
+    pdl_wait();
     __shared__ float hs[MOE_TM][MOE_TK + 1];
     __shared__ float ds[MOE_TN][MOE_TK + 1];
     int tile = blockIdx.x;
@@ -222,6 +227,7 @@ moe_down(const bf16* h, const bf16* w, const float* weights, const int* sorted, 
 
 // out[t] = Σ_j y[(t, j)] over the token's valid slots, in slot order.
 extern "C" __global__ void moe_combine(const float* y, const int* ids, bf16* out, int H, int k, int E) {
+    pdl_wait();
     int t = blockIdx.x;
     for (int c = threadIdx.x; c < H; c += blockDim.x) {
         float s = 0.f;

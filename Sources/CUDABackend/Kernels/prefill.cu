@@ -13,6 +13,7 @@ extern "C" __global__ void __launch_bounds__(PF_THREADS)
 attention_prefill(const bf16* q, const bf16* kc, const bf16* vc, const int* queryStart, const int* seqLens,
                   const int* blockTables, bf16* out, int numHeads, int numKVHeads, int D, int blockSize,
                   int maxBlocks, float scale, const int* tiles) {
+    pdl_wait();
     extern __shared__ float sm[];
     float* Qs = sm;                    // [PF_Q][D + 1]
     float* Ks = Qs + PF_Q * (D + 1);   // [PF_K][D + 1]

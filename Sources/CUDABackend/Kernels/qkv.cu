@@ -11,6 +11,7 @@ __device__ __forceinline__ u32 pack_bf16x2(float a, float b) { return (u32)f2bf(
 extern "C" __global__ void split_qkv_bf16(const bf16* qkv, bf16* q, bf16* k, bf16* v, const float* qw, const float* kw,
                                           const int* positions, const float* cosT, const float* sinT, int nq, int nkv,
                                           int hd, int rot, int maxPos, int neox, float eps) {
+    pdl_wait();
     extern __shared__ float stage[];  // hd floats per warp
     int lane = threadIdx.x & 31, warp = threadIdx.x >> 5;
     int h = blockIdx.y * (blockDim.x >> 5) + warp;  // warp-uniform, so whole warps leave together

@@ -83,12 +83,14 @@ __device__ int block_sum_int(int v) {
 // Raw values of the edited tokens, read before any row is masked.
 extern "C" __global__ void logit_edits_gather(const float* logits, const SampleSpec* specs, const EditSpec* edits,
                                               float* saved, int n, int vocab) {
+    pdl_wait();
     int e = blockIdx.x * blockDim.x + threadIdx.x;
     if (e < n) saved[e] = logits[(long)specs[edits[e].sample].row * vocab + edits[e].token];
 }
 
 // Rows restricted to allowed ids start all -inf. grid.y: samples.
 extern "C" __global__ void logit_mask_rows(float* logits, const SampleSpec* specs, int vocab) {
+    pdl_wait();
     const SampleSpec& s = specs[blockIdx.y];
     if (!s.restricted) return;
     float* row = logits + (long)s.row * vocab;
@@ -98,6 +100,7 @@ extern "C" __global__ void logit_mask_rows(float* logits, const SampleSpec* spec
 // Explicitly rounded operations: the host applies them one by one, never fused.
 extern "C" __global__ void logit_edits_apply(float* logits, const SampleSpec* specs, const EditSpec* edits,
                                              const float* saved, int n, int vocab) {
+    pdl_wait();
     int e = blockIdx.x * blockDim.x + threadIdx.x;
     if (e >= n) return;
     EditSpec ed = edits[e];
@@ -116,6 +119,7 @@ extern "C" __global__ void logit_edits_apply(float* logits, const SampleSpec* sp
 
 // grid (splits, samples): each block reduces one slice of a row.
 extern "C" __global__ void row_argmax_partial(const float* logits, const SampleSpec* specs, float* pv, int* pi, int vocab) {
+    pdl_wait();
     int splits = gridDim.x, chunk = (vocab + splits - 1) / splits;
     int lo = blockIdx.x * chunk, hi = min(vocab, lo + chunk);
     const float* row = logits + (long)specs[blockIdx.y].row * vocab;
@@ -131,6 +135,7 @@ extern "C" __global__ void row_argmax_partial(const float* logits, const SampleS
 
 // One warp per sample: the row's maximum, and its argmax as the (greedy) token.
 extern "C" __global__ void row_argmax_final(const float* pv, const int* pi, int splits, float* maxv, int* out) {
+    pdl_wait();
     float best = -INF;
     int bi = NONE;
     for (int j = threadIdx.x; j < splits; j += 32) {
@@ -257,6 +262,7 @@ __device__ float nucleus_threshold(const float* row, int vocab, float m, float i
 // One block per sample; greedy rows were settled by row_argmax_final.
 extern "C" __global__ void __launch_bounds__(SAMPLE_THREADS)
 sample_rows(const float* logits, const SampleSpec* specs, const float* maxv, int* out, int vocab) {
+    pdl_wait();
     __shared__ int ihist[256];
     __shared__ int ipick[2];
     __shared__ double dhist[SAMPLE_WARPS * 256];
@@ -334,6 +340,7 @@ sample_rows(const float* logits, const SampleSpec* specs, const float* maxv, int
 // Raw log-softmax facts for samples that asked: the drawn token's logprob and rank, and the
 // `logprobs` most likely tokens (value descending, index ascending), one pass each.
 extern "C" __global__ void sample_logprobs(const float* logits, const SampleSpec* specs, int* out, int vocab) {
+    pdl_wait();
     __shared__ float red[32];
     const SampleSpec s = specs[blockIdx.x];
     if (s.logprobs < 0) return;

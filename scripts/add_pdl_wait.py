@@ -1,0 +1,17 @@
+"""Inserts `pdl_wait();` as the first statement of every extern "C" __global__ kernel that lacks it
+(every kernel launched with programmatic dependent launch must wait for its predecessor)."""
+import pathlib, re, sys
+for path in sorted(pathlib.Path("Sources/CUDABackend/Kernels").glob("*.cu")):
+    s = path.read_text()
+    out, i = [], 0
+    for m in re.finditer(r'extern "C" __global__', s):
+        brace = s.index("{", m.end())
+        out.append(s[i:brace + 1])
+        i = brace + 1
+        if not s[i:i + 40].lstrip().startswith("pdl_wait();"):
+            out.append("\n    pdl_wait();")
+    out.append(s[i:])
+    new = "".join(out)
+    if new != s:
+        path.write_text(new)
+        print("updated", path)
