@@ -223,18 +223,21 @@ extension CUDABackend {
     static let decodeMMAHeadDims: Set<Int> = [16, 32, 64, 80, 96, 128, 192, 256]
     /// Warps per block of attention_decode_mma (its pipelines are per warp; 4 is the most it takes).
     static let decodeMMAWarps = 4
+    /// `OSPREY_DECODE_MMA=0` sends grouped-query decode to attention_decode_gqa (A/B comparisons).
+    static let decodeMMAEnabled = ProcessInfo.processInfo.environment["OSPREY_DECODE_MMA"] != "0"
 
     /// The tensor-core decode attention for `group` query heads per KV head of size `headDim`, or nil
     /// where it does not apply (before sm_80, a group over 8 = the mma's column count, a head dim
     /// without an instantiation, or too little shared memory even for one warp). Shared memory:
     /// warps × 3 stages × (K, V) × 16 keys × (headDim + 8) bf16; fewer warps where 4 do not fit.
     func decodeMMA(headDim d: Int, group: Int) -> (name: String, warps: Int, shared: Int, blocksPerMultiprocessor: Int)? {
-        guard computeCapability >= 80, (1...8).contains(group), Self.decodeMMAHeadDims.contains(d) else { return nil }
+        guard Self.decodeMMAEnabled, computeCapability >= 80, (1...8).contains(group), Self.decodeMMAHeadDims.contains(d) else { return nil }
         var warps = Self.decodeMMAWarps
         while warps > 1 && warps * 3 * 2 * 16 * (d + 8) * 2 > maxSharedPerBlock { warps /= 2 }
         let shared = warps * 3 * 2 * 16 * (d + 8) * 2
         guard shared <= maxSharedPerBlock else { return nil }
-        let perMultiprocessor = max(1, maxSharedPerMultiprocessor / (shared + 1024))  // 1 KiB reserved per block
+        // 1 KiB reserved per block; at most 8 (small head dims: registers and threads run out first).
+        let perMultiprocessor = min(8, max(1, maxSharedPerMultiprocessor / (shared + 1024)))
         return ("attention_decode_mma_d\(d)", warps, shared, perMultiprocessor)
     }
 

@@ -120,9 +120,10 @@ extern "C" __global__ void attention_combine(const float* partOut, const float* 
         out[row * D + d] = f2bf(L > 0.f ? acc / L : 0.f);
     }
 }
-// Decode attention for grouped-query models: one block per (KV head, token, split of the keys),
-// one warp per query head of the group, so each K/V row is read from memory once for the whole
-// group (the per-head kernel reads it once per query head). K and V chunks are staged in shared
+// Decode attention for grouped-query models, the general version (any group up to 32, any head dim;
+// attention_decode_mma below is the fast path where it applies): one block per (KV head, token, split
+// of the keys), one warp per query head of the group, so each K/V row is read from memory once for the
+// whole group (the per-head kernel reads it once per query head). K and V chunks are staged in shared
 // memory (rows padded by one word against bank conflicts); lanes take keys for the scores and
 // output dims for the weighted sum. Writes what attention_paged writes (same partial layout).
 #define GQA_CHUNK 64
