@@ -156,16 +156,20 @@ extension CUDABackend {
             rowTokens = short
             rowCount = short.count
         }
-        // Grouped-query models read each K/V row once per group (one warp per query head).
+        // Grouped-query models read each K/V row once per group: on the tensor cores where a
+        // decodeMMA instantiation fits, else one warp per query head (attention_decode_gqa).
         let group = numHeads / kvh
         let grouped = group >= 2 && group <= 32
-        let numSplits = attentionSplits(rows: rowCount * (grouped ? kvh : numHeads), maxSeqLen: metadata.maxSeqLen)
+        let mma = grouped ? decodeMMA(headDim: d, group: group) : nil
+        let numSplits = attentionSplits(rows: rowCount * (grouped ? kvh : numHeads), maxSeqLen: metadata.maxSeqLen,
+                                        blocksPerMultiprocessor: mma?.blocksPerMultiprocessor ?? 2)
         let parts = numSplits > 1 ? try empty([n * numHeads * numSplits, d], dtype: .f32) : out
         let maxes = numSplits > 1 ? try empty([n * numHeads * numSplits], dtype: .f32) : out
         let sums = numSplits > 1 ? try empty([n * numHeads * numSplits], dtype: .f32) : out
-        let shared = grouped ? (group * d + 2 * 64 * (d / 2 + 1) + group * 64 + 64) * 4 : (d + 2 * 256) * 4
-        try launch(grouped ? "attention_decode_gqa" : "attention_paged", grid: (grouped ? kvh : numHeads, rowCount, numSplits),
-                   block: grouped ? 32 * group : 128, shared: shared,
+        let shared = mma?.shared ?? (grouped ? (group * d + 2 * 64 * (d / 2 + 1) + group * 64 + 64) * 4 : (d + 2 * 256) * 4)
+        try launch(mma?.name ?? (grouped ? "attention_decode_gqa" : "attention_paged"),
+                   grid: (grouped ? kvh : numHeads, rowCount, numSplits),
+                   block: mma.map { 32 * $0.warps } ?? (grouped ? 32 * group : 128), shared: shared, preferShared: mma != nil,
                    [.ptr(try bf16(q, "q")), .ptr(ptr(cache.key)), .ptr(ptr(cache.value)),
                     .ptr(ptr(metadata.queryStartTensor)), .ptr(ptr(metadata.seqLensTensor)), .ptr(ptr(metadata.blockTablesTensor)),
                     .ptr(ptr(out)), .ptr(ptr(parts)), .ptr(ptr(maxes)), .ptr(ptr(sums)),
@@ -213,12 +217,35 @@ extension CUDABackend {
     static let prefillKernelMinRows = 16
 
     /// Thread blocks per (token, head): long contexts with few query rows are split so that every
-    /// multiprocessor has work (decode); prefill has enough rows already.
-    func attentionSplits(rows: Int, maxSeqLen: Int) -> Int {
-        let wanted = 2 * multiprocessorCount
+    /// multiprocessor has work (decode); prefill has enough rows already. Aims at `blocksPerMultiprocessor`
+    /// blocks a multiprocessor (the tensor-core kernel: as many as its shared memory lets run at once).
+    func attentionSplits(rows: Int, maxSeqLen: Int, blocksPerMultiprocessor: Int = 2) -> Int {
+        let wanted = blocksPerMultiprocessor * multiprocessorCount
         if rows >= wanted { return 1 }
         let byLength = (maxSeqLen + Self.minKeysPerSplit - 1) / Self.minKeysPerSplit
         return max(1, min((wanted + rows - 1) / rows, byLength))
+    }
+
+    /// Head dims with an attention_decode_mma_d<D> kernel (attention.cu).
+    static let decodeMMAHeadDims: Set<Int> = [16, 32, 64, 80, 96, 128, 192, 256]
+    /// Warps per block of attention_decode_mma (its pipelines are per warp; 4 is the most it takes).
+    static let decodeMMAWarps = 4
+    /// `OSPREY_DECODE_MMA=0` sends grouped-query decode to attention_decode_gqa (A/B comparisons).
+    static let decodeMMAEnabled = ProcessInfo.processInfo.environment["OSPREY_DECODE_MMA"] != "0"
+
+    /// The tensor-core decode attention for `group` query heads per KV head of size `headDim`, or nil
+    /// where it does not apply (before sm_80, a group over 8 = the mma's column count, a head dim
+    /// without an instantiation, or too little shared memory even for one warp). Shared memory:
+    /// warps × 3 stages × (K, V) × 16 keys × (headDim + 8) bf16; fewer warps where 4 do not fit.
+    func decodeMMA(headDim d: Int, group: Int) -> (name: String, warps: Int, shared: Int, blocksPerMultiprocessor: Int)? {
+        guard Self.decodeMMAEnabled, computeCapability >= 80, (1...8).contains(group), Self.decodeMMAHeadDims.contains(d) else { return nil }
+        var warps = Self.decodeMMAWarps
+        while warps > 1 && warps * 3 * 2 * 16 * (d + 8) * 2 > maxSharedPerBlock { warps /= 2 }
+        let shared = warps * 3 * 2 * 16 * (d + 8) * 2
+        guard shared <= maxSharedPerBlock else { return nil }
+        // 1 KiB reserved per block; at most 8 (small head dims: registers and threads run out first).
+        let perMultiprocessor = min(8, max(1, maxSharedPerMultiprocessor / (shared + 1024)))
+        return ("attention_decode_mma_d\(d)", warps, shared, perMultiprocessor)
     }
 
     public func gatherRows(_ x: Tensor, indices: Tensor) throws -> Tensor {

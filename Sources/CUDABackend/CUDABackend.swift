@@ -11,6 +11,9 @@ public final class CUDABackend: Backend, @unchecked Sendable {
     public let deviceName: String
     public let computeCapability: Int
     public let multiprocessorCount: Int
+    /// Shared memory a block may opt in to, and a multiprocessor's total (bytes).
+    let maxSharedPerBlock: Int
+    let maxSharedPerMultiprocessor: Int
     let driver: CUDADriver
     /// The device's primary context, current on the thread that made the backend and on any
     /// thread that calls `attachToCurrentThread`.
@@ -20,6 +23,8 @@ public final class CUDABackend: Backend, @unchecked Sendable {
     let module: CUhandle
     let blas: CuBLASLt
     private var functions: [String: CUhandle] = [:]
+    /// The dynamic shared memory each function has been allowed (set once, before any graph capture).
+    private var sharedAllowed: [String: Int] = [:]
     /// The attention plan of the forward pass in progress (see `attentionPlan`).
     var lastAttentionPlan: AttentionPlan?
     private let workspace: CUDAStorage
@@ -46,6 +51,8 @@ public final class CUDABackend: Backend, @unchecked Sendable {
         }
         let capability = try attribute(.computeCapabilityMajor) * 10 + attribute(.computeCapabilityMinor)
         multiprocessorCount = try attribute(.multiprocessorCount)
+        maxSharedPerBlock = try attribute(.maxSharedMemoryPerBlockOptin)
+        maxSharedPerMultiprocessor = try attribute(.maxSharedMemoryPerMultiprocessor)
         var s: CUhandle = nil
         try driver.check(driver.cuStreamCreate(&s, 1), "cuStreamCreate")  // non-blocking: capturable
         let allocator = DeviceAllocator(driver: driver)
@@ -206,9 +213,17 @@ public final class CUDABackend: Backend, @unchecked Sendable {
     }
 
     /// Launches kernel `name` on the stream with `args` in the kernel's parameter order.
-    func launch(_ name: String, grid: (Int, Int, Int), block: Int, shared: Int = 0, _ args: [Arg]) throws {
+    /// `preferShared` asks for the largest shared-memory carveout (occupancy of kernels that stage
+    /// most of their data there).
+    func launch(_ name: String, grid: (Int, Int, Int), block: Int, shared: Int = 0, preferShared: Bool = false,
+                _ args: [Arg]) throws {
         let f = try function(name)
-        if shared > 48 * 1024 { _ = driver.cuFuncSetAttribute(f, 8, Int32(shared)) }
+        if shared > 48 * 1024 || preferShared, shared > sharedAllowed[name] ?? (preferShared ? -1 : 48 * 1024) {
+            // CU_FUNC_ATTRIBUTE_MAX_DYNAMIC_SHARED_SIZE_BYTES, CU_FUNC_ATTRIBUTE_PREFERRED_SHARED_MEMORY_CARVEOUT
+            if shared > 48 * 1024 { try driver.check(driver.cuFuncSetAttribute(f, 8, Int32(shared)), "shared memory for \(name)") }
+            if preferShared { _ = driver.cuFuncSetAttribute(f, 9, 100) }
+            sharedAllowed[name] = shared
+        }
         var storage = [UInt64](repeating: 0, count: args.count)
         try storage.withUnsafeMutableBufferPointer { buf in
             var pointers = [UnsafeMutableRawPointer?]()

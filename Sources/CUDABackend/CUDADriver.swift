@@ -99,6 +99,7 @@ struct CUDADriver: @unchecked Sendable {
 /// Device attributes (CUdevice_attribute values).
 enum CUDeviceAttribute: Int32 {
     case multiprocessorCount = 16
+    case maxSharedMemoryPerMultiprocessor = 81
     case computeCapabilityMajor = 75
     case computeCapabilityMinor = 76
     case maxSharedMemoryPerBlockOptin = 97

@@ -122,9 +122,10 @@ extern "C" __global__ void attention_combine(const float* partOut, const float* 
         out[row * D + d] = f2bf(L > 0.f ? acc / L : 0.f);
     }
 }
-// Decode attention for grouped-query models: one block per (KV head, token, split of the keys),
-// one warp per query head of the group, so each K/V row is read from memory once for the whole
-// group (the per-head kernel reads it once per query head). K and V chunks are staged in shared
+// Decode attention for grouped-query models, the general version (any group up to 32, any head dim;
+// attention_decode_mma below is the fast path where it applies): one block per (KV head, token, split
+// of the keys), one warp per query head of the group, so each K/V row is read from memory once for the
+// whole group (the per-head kernel reads it once per query head). K and V chunks are staged in shared
 // memory (rows padded by one word against bank conflicts); lanes take keys for the scores and
 // output dims for the weighted sum. Writes what attention_paged writes (same partial layout).
 #define GQA_CHUNK 64
@@ -249,3 +250,273 @@ attention_decode_gqa(const bf16* q, const bf16* kc, const bf16* vc, const int* q
         if (lane == 0) { partMax[idx] = m; partSum[idx] = l; }
     }
 }
+
+// Decode attention for grouped-query models on the tensor cores (sm_80+), the fast path of
+// attention_decode_gqa (same arguments, same outputs, same partial layout for attention_combine).
+// At large batch decode is a stream of the KV cache, so the kernel is built to keep that stream full:
+//
+// * One block per (KV head, token, split), blockDim.x / 32 warps (4 by default). The split's keys
+//   are cut into tiles of 16; warp w takes tiles w, w + warps, ... and runs its own pipeline with no
+//   block-wide barrier until the end: a ring of DEC_STAGES tiles in shared memory, filled by
+//   cp.async (16 bytes a lane, L1 bypassed), so DEC_STAGES - 1 tiles stream in while the warp
+//   computes on one. The block-table lookups for a tile are issued one tile earlier still, so the
+//   dependent load never stalls the copies. Keys past the split's end are zero-filled.
+// * Scores on the tensor cores, transposed so the group's query heads are the narrow side:
+//   Sᵀ (16 keys × 8 heads) = K (16 × D, A fragments by ldmatrix from the staged rows) · Qᵀ (B fragments,
+//   column n = query head n of the group, zero past the group; loaded once into registers). Up to 8
+//   heads per group are served by one mma column set; each K element read is used by every head.
+// * Online softmax in f32 on the C fragment: lane (g, c) = (lane / 4, lane % 4) holds keys g and g + 8
+//   of heads 2c and 2c + 1, so a head's max is a reduction over the 8 lanes sharing c, and the running
+//   max / sum of heads 2c, 2c + 1 live in that lane (the sum is reduced across lanes at the end).
+// * Output transposed too: Oᵀ (16 dims × 8 heads) += Vᵀ (A by ldmatrix.trans of the staged V rows) · Pᵀ.
+//   Pᵀ is the B operand: the probabilities, rounded to bf16 (the sum uses the rounded values too), are
+//   exactly an 8×8 tile in the C layout (keys × heads) and movmatrix.trans turns it into the B layout
+//   (keys along k, heads along n). The accumulators (D / 16 × 4 floats a lane) are all live: no padding.
+// * At the end the warps' states (max, sum, accumulators per head) meet in shared memory (which the
+//   pipelines no longer use) and the block writes the normalized output or the split's partial.
+//
+// Staged rows are padded by 16 bytes (D + 8 bf16), so the 8 rows an ldmatrix phase reads fall in 8
+// different bank groups. Shared memory: warps × DEC_STAGES × 2 (K, V) × 16 × (D + 8) × 2 bytes, e.g.
+// 102 KiB for D = 128 with 4 warps (two blocks a multiprocessor on sm_90): 2 × 4 × 2 tiles × 8 KiB =
+// 128 KiB of K/V in flight per multiprocessor. Instantiated for the head dims below; the host falls
+// back to attention_decode_gqa for others, for groups above 8, and before sm_80.
+#define DEC_STAGES 3
+#define DEC_TILE 16
+
+#if __CUDA_ARCH__ >= 800
+__device__ __forceinline__ u32 dec_smem(const void* p) { return (u32)__cvta_generic_to_shared(p); }
+
+// 16 bytes global -> shared, bypassing L1; `bytes` = 0 zero-fills the destination without reading.
+__device__ __forceinline__ void dec_cp16(u32 dst, const void* src, int bytes) {
+    asm volatile("cp.async.cg.shared.global [%0], [%1], 16, %2;" ::"r"(dst), "l"(src), "r"(bytes) : "memory");
+}
+__device__ __forceinline__ void dec_commit() { asm volatile("cp.async.commit_group;" ::: "memory"); }
+template <int N> __device__ __forceinline__ void dec_wait() { asm volatile("cp.async.wait_group %0;" ::"n"(N) : "memory"); }
+
+__device__ __forceinline__ void dec_ldsm(u32 addr, u32& r0, u32& r1, u32& r2, u32& r3) {
+    asm volatile("ldmatrix.sync.aligned.m8n8.x4.shared.b16 {%0, %1, %2, %3}, [%4];"
+                 : "=r"(r0), "=r"(r1), "=r"(r2), "=r"(r3) : "r"(addr) : "memory");
+}
+__device__ __forceinline__ void dec_ldsm_t(u32 addr, u32& r0, u32& r1, u32& r2, u32& r3) {
+    asm volatile("ldmatrix.sync.aligned.m8n8.x4.trans.shared.b16 {%0, %1, %2, %3}, [%4];"
+                 : "=r"(r0), "=r"(r1), "=r"(r2), "=r"(r3) : "r"(addr) : "memory");
+}
+__device__ __forceinline__ void dec_mma(float* d, u32 a0, u32 a1, u32 a2, u32 a3, u32 b0, u32 b1) {
+    asm("mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32 {%0, %1, %2, %3}, {%4, %5, %6, %7}, {%8, %9}, "
+        "{%0, %1, %2, %3};"
+        : "+f"(d[0]), "+f"(d[1]), "+f"(d[2]), "+f"(d[3])
+        : "r"(a0), "r"(a1), "r"(a2), "r"(a3), "r"(b0), "r"(b1));
+}
+// bf16 pair (round to nearest even): lo in bits 0-15, hi in 16-31.
+__device__ __forceinline__ u32 dec_pack(float lo, float hi) {
+    u32 r;
+    asm("cvt.rn.bf16x2.f32 %0, %1, %2;" : "=r"(r) : "f"(hi), "f"(lo));
+    return r;
+}
+__device__ __forceinline__ u32 dec_trans(u32 x) {
+    u32 r;
+    asm volatile("movmatrix.sync.aligned.m8n8.trans.b16 %0, %1;" : "=r"(r) : "r"(x));
+    return r;
+}
+#endif
+
+template <int D>
+__device__ __forceinline__ void attention_decode_mma(const bf16* q, const bf16* kc, const bf16* vc, const int* queryStart,
+                                                     const int* seqLens, const int* blockTables, bf16* out, float* partOut,
+                                                     float* partMax, float* partSum, int numSeqs, int numHeads,
+                                                     int numKVHeads, int blockSize, int maxBlocks, int minChunk,
+                                                     float scale, const int* tokens) {
+#if __CUDA_ARCH__ >= 800
+    constexpr int LD = D + 8;                  // bf16 per staged row
+    constexpr int MAT = DEC_TILE * LD;         // one staged K (or V) tile
+    constexpr int CPR = D / 8;                 // 16-byte chunks per row
+    constexpr int COPIES = DEC_TILE * CPR / 32;  // cp.async per lane per matrix per tile
+    constexpr int KB = D / 16;                 // k-steps of the scores = 16-dim blocks of the output
+    extern __shared__ __align__(16) bf16 dsm[];
+
+    int kvh = blockIdx.x, t = tokens ? tokens[blockIdx.y] : blockIdx.y, split = blockIdx.z, numSplits = gridDim.z;
+    int lo = 0, hi = numSeqs - 1;
+    while (lo < hi) {
+        int mid = (lo + hi + 1) >> 1;
+        if (queryStart[mid] <= t) lo = mid; else hi = mid - 1;
+    }
+    int s = lo;
+    int ctx = seqLens[s] - (queryStart[s + 1] - 1 - t);
+    int chunk = max(minChunk, (ctx + numSplits - 1) / numSplits);
+    int begin = split * chunk, end = min(ctx, begin + chunk);
+    int group = numHeads / numKVHeads;
+    long kvDim = (long)numKVHeads * D;
+    const int* table = blockTables + (long)s * maxBlocks;
+    const bf16* kbase = kc + kvh * D;
+    const bf16* vbase = vc + kvh * D;
+    int lane = threadIdx.x & 31, warp = threadIdx.x >> 5, warps = blockDim.x >> 5;
+    int g = lane >> 2, c = lane & 3;
+    int tiles = end > begin ? (end - begin + DEC_TILE - 1) / DEC_TILE : 0;
+    int mine = tiles > warp ? (tiles - warp + warps - 1) / warps : 0;  // this warp's tiles
+    bf16* ring = dsm + warp * DEC_STAGES * 2 * MAT;
+
+    // Qᵀ as B fragments: b0 = q[head g][16kb + 2c, +1], b1 = q[head g][16kb + 8 + 2c, +1].
+    u32 qf[KB][2];
+    {
+        const bf16* qrow = q + ((long)t * numHeads + kvh * group + min(g, group - 1)) * D + 2 * c;
+#pragma unroll
+        for (int kb = 0; kb < KB; ++kb) {
+            qf[kb][0] = g < group ? *(const u32*)(qrow + 16 * kb) : 0u;
+            qf[kb][1] = g < group ? *(const u32*)(qrow + 16 * kb + 8) : 0u;
+        }
+    }
+
+    // Lanes 0..15: the cache slot of key `lane` of the warp's j-th tile (-1 past the split's end).
+    auto slotOf = [&](int j) -> int {
+        int key = begin + (warp + j * warps) * DEC_TILE + lane;
+        if (lane >= DEC_TILE || j >= mine || key >= end) return -1;
+        return table[key / blockSize] * blockSize + key % blockSize;
+    };
+    // Starts the copies of the warp's j-th tile (slots from slotOf) into its ring stage.
+    auto issue = [&](int j, int slot) {
+        u32 kdst = dec_smem(ring + (j % DEC_STAGES) * 2 * MAT);
+#pragma unroll
+        for (int i = 0; i < COPIES; ++i) {
+            int idx = lane + 32 * i, row = idx / CPR, col = idx % CPR;
+            int sl = __shfl_sync(0xffffffffu, slot, row);
+            long off = (long)max(sl, 0) * kvDim + col * 8;
+            int bytes = sl >= 0 ? 16 : 0;
+            u32 dst = kdst + (row * LD + col * 8) * 2;
+            dec_cp16(dst, kbase + off, bytes);
+            dec_cp16(dst + MAT * 2, vbase + off, bytes);
+        }
+    };
+
+    float m0 = -INF, m1 = -INF, l0 = 0.f, l1 = 0.f;  // heads 2c, 2c + 1
+    float acc[KB][4];
+#pragma unroll
+    for (int kb = 0; kb < KB; ++kb) acc[kb][0] = acc[kb][1] = acc[kb][2] = acc[kb][3] = 0.f;
+
+#pragma unroll
+    for (int j = 0; j < DEC_STAGES - 1; ++j) {
+        if (j < mine) issue(j, slotOf(j));
+        dec_commit();
+    }
+    int pending = slotOf(DEC_STAGES - 1);
+    // ldmatrix lane addresses. K (A, row-major): matrices (keys 0-7 | 8-15) × (dims 0-7 | 8-15), lane
+    // -> key lane % 16, dim 8 * (lane / 16). V (A = Vᵀ, transposed load): matrices (dims 0-7 | 8-15) ×
+    // (keys 0-7 | 8-15), lane -> key lane % 8 + 8 * (lane / 16), dim 8 * (lane / 8 % 2).
+    const u32 kOff = ((lane & 15) * LD + (lane >> 4) * 8) * 2;
+    const u32 vOff = (MAT + ((lane & 7) + (lane >> 4) * 8) * LD + ((lane >> 3) & 1) * 8) * 2;
+    for (int j = 0; j < mine; ++j) {
+        __syncwarp();  // every lane is done with the stage about to be refilled (tile j - 1's)
+        if (j + DEC_STAGES - 1 < mine) issue(j + DEC_STAGES - 1, pending);
+        dec_commit();
+        pending = slotOf(j + DEC_STAGES);
+        dec_wait<DEC_STAGES - 1>();  // this lane's copies of tile j have landed
+        __syncwarp();                // ... and everyone's
+        u32 stage = dec_smem(ring + (j % DEC_STAGES) * 2 * MAT);
+        int valid = end - (begin + (warp + j * warps) * DEC_TILE);  // keys of the tile before the end
+
+        // Scores: two accumulator chains (even and odd k-steps) to halve the mma dependency chain.
+        float sa[4] = {0.f, 0.f, 0.f, 0.f}, sb[4] = {0.f, 0.f, 0.f, 0.f};
+#pragma unroll
+        for (int kb = 0; kb < KB; ++kb) {
+            u32 a0, a1, a2, a3;
+            dec_ldsm(stage + kOff + kb * 32, a0, a1, a2, a3);
+            dec_mma((kb & 1) ? sb : sa, a0, a1, a2, a3, qf[kb][0], qf[kb][1]);
+        }
+        // C layout: [0] key g head 2c, [1] key g head 2c+1, [2] key g+8 head 2c, [3] key g+8 head 2c+1.
+        float x0 = g < valid ? (sa[0] + sb[0]) * scale : -INF;
+        float x1 = g < valid ? (sa[1] + sb[1]) * scale : -INF;
+        float x2 = g + 8 < valid ? (sa[2] + sb[2]) * scale : -INF;
+        float x3 = g + 8 < valid ? (sa[3] + sb[3]) * scale : -INF;
+        float t0 = fmaxf(x0, x2), t1 = fmaxf(x1, x3);
+#pragma unroll
+        for (int o = 4; o < 32; o <<= 1) {
+            t0 = fmaxf(t0, __shfl_xor_sync(0xffffffffu, t0, o));
+            t1 = fmaxf(t1, __shfl_xor_sync(0xffffffffu, t1, o));
+        }
+        float n0 = fmaxf(m0, t0), n1 = fmaxf(m1, t1);  // finite: key 0 of a tile is always valid
+        float corr0 = __expf(m0 - n0), corr1 = __expf(m1 - n1);
+        m0 = n0;
+        m1 = n1;
+        u32 pg = dec_pack(__expf(x0 - n0), __expf(x1 - n1));   // key g: heads 2c (lo), 2c+1 (hi)
+        u32 pg8 = dec_pack(__expf(x2 - n0), __expf(x3 - n1));  // key g + 8
+        l0 = l0 * corr0 + (__uint_as_float(pg << 16) + __uint_as_float(pg8 << 16));
+        l1 = l1 * corr1 + (__uint_as_float(pg & 0xffff0000u) + __uint_as_float(pg8 & 0xffff0000u));
+        // Pᵀ as B fragments: b0 = P[keys 2c, 2c+1][head g], b1 = P[keys 2c+8, 2c+9][head g].
+        u32 b0 = dec_trans(pg), b1 = dec_trans(pg8);
+#pragma unroll
+        for (int kb = 0; kb < KB; ++kb) {
+            u32 a0, a1, a2, a3;
+            dec_ldsm_t(stage + vOff + kb * 32, a0, a1, a2, a3);
+            acc[kb][0] *= corr0; acc[kb][1] *= corr1; acc[kb][2] *= corr0; acc[kb][3] *= corr1;
+            dec_mma(acc[kb], a0, a1, a2, a3, b0, b1);
+        }
+    }
+#pragma unroll
+    for (int o = 4; o < 32; o <<= 1) {
+        l0 += __shfl_xor_sync(0xffffffffu, l0, o);
+        l1 += __shfl_xor_sync(0xffffffffu, l1, o);
+    }
+
+    // Merge the warps: accumulators [warp][head][D + 4] (padding: the 4 c's of a store hit 4 bank
+    // groups), then maxes and sums [warp][head]. Acc C layout: [0] dim g head 2c, [1] dim g head 2c+1,
+    // [2] dim g+8 head 2c, [3] dim g+8 head 2c+1 (dims within the 16-block kb).
+    constexpr int LDO = D + 4;
+    dec_wait<0>();
+    __syncthreads();  // all warps are done with their rings
+    float* ra = (float*)dsm;
+    float* rm = ra + warps * 8 * LDO;
+    float* rl = rm + warps * 8;
+    {
+        float* mine0 = ra + (warp * 8 + 2 * c) * LDO + g;
+#pragma unroll
+        for (int kb = 0; kb < KB; ++kb) {
+            mine0[16 * kb] = acc[kb][0];
+            mine0[LDO + 16 * kb] = acc[kb][1];
+            mine0[16 * kb + 8] = acc[kb][2];
+            mine0[LDO + 16 * kb + 8] = acc[kb][3];
+        }
+        if (g == 0) {
+            rm[warp * 8 + 2 * c] = m0; rm[warp * 8 + 2 * c + 1] = m1;
+            rl[warp * 8 + 2 * c] = l0; rl[warp * 8 + 2 * c + 1] = l1;
+        }
+    }
+    __syncthreads();
+    for (int i = threadIdx.x; i < group * D; i += blockDim.x) {
+        int n = i / D, d = i % D;
+        float M = -INF;
+        for (int w = 0; w < warps; ++w) M = fmaxf(M, rm[w * 8 + n]);
+        float L = 0.f, o = 0.f;
+        for (int w = 0; w < warps; ++w) {
+            float mw = rm[w * 8 + n];
+            float f = mw == -INF ? 0.f : __expf(mw - M);  // a warp without keys: m = -inf, l = 0
+            L += rl[w * 8 + n] * f;
+            o += ra[(w * 8 + n) * LDO + d] * f;
+        }
+        long row = (long)t * numHeads + kvh * group + n;
+        if (numSplits == 1) {
+            out[row * D + d] = f2bf(L > 0.f ? o / L : 0.f);
+        } else {
+            long idx = row * numSplits + split;
+            partOut[idx * D + d] = o;
+            if (d == 0) { partMax[idx] = M; partSum[idx] = L; }
+        }
+    }
+#endif
+}
+
+#define DEC_MMA_KERNEL(DIM)                                                                                          \
+    extern "C" __global__ void __launch_bounds__(128) attention_decode_mma_d##DIM(                                  \
+        const bf16* q, const bf16* kc, const bf16* vc, const int* queryStart, const int* seqLens,                  \
+        const int* blockTables, bf16* out, float* partOut, float* partMax, float* partSum, int numSeqs,            \
+        int numHeads, int numKVHeads, int D, int blockSize, int maxBlocks, int minChunk, float scale,              \
+        const int* tokens) {                                                                                         \
+        attention_decode_mma<DIM>(q, kc, vc, queryStart, seqLens, blockTables, out, partOut, partMax, partSum,      \
+                                  numSeqs, numHeads, numKVHeads, blockSize, maxBlocks, minChunk, scale, tokens);    \
+    }
+DEC_MMA_KERNEL(16)
+DEC_MMA_KERNEL(32)
+DEC_MMA_KERNEL(64)
+DEC_MMA_KERNEL(80)
+DEC_MMA_KERNEL(96)
+DEC_MMA_KERNEL(128)
+DEC_MMA_KERNEL(192)
+DEC_MMA_KERNEL(256)
