@@ -8,8 +8,14 @@ for path in sorted(pathlib.Path("Sources/CUDABackend/Kernels").glob("*.cu")):
         brace = s.index("{", m.end())
         out.append(s[i:brace + 1])
         i = brace + 1
-        if not s[i:i + 40].lstrip().startswith("pdl_wait();"):
-            out.append("\n    pdl_wait();")
+        if not s[i:i + 200].lstrip(" \\\n").startswith("pdl_wait();"):
+            eol = s.index("\n", i)
+            if s[i:eol].strip() == "\\":  # inside a macro: keep the line continuations
+                out.append(s[i:eol + 1])
+                i = eol + 1
+                out.append("        pdl_wait();".ljust(117) + "\\\n")
+            else:
+                out.append("\n    pdl_wait();")
     out.append(s[i:])
     new = "".join(out)
     if new != s:

@@ -188,9 +188,8 @@ public final class CUDABackend: Backend, @unchecked Sendable {
     /// drains; every kernel begins with `pdl_wait()` (common.cu), which holds it until the
     /// previous kernel's results are visible. It hides the gap between the many short kernels of a
     /// decode step. `OSPREY_PDL=0` turns it off.
-    var usesProgrammaticLaunch: Bool {
-        computeCapability >= 90 && driver.cuLaunchKernelEx != nil && ProcessInfo.processInfo.environment["OSPREY_PDL"] != "0"
-    }
+    var usesProgrammaticLaunch: Bool { computeCapability >= 90 && driver.cuLaunchKernelEx != nil && Self.pdlEnabled }
+    private static let pdlEnabled = ProcessInfo.processInfo.environment["OSPREY_PDL"] != "0"
 
     /// A CUlaunchConfig (56 bytes) with one CUlaunchAttribute (72 bytes):
     /// CU_LAUNCH_ATTRIBUTE_PROGRAMMATIC_STREAM_SERIALIZATION (6) = 1.

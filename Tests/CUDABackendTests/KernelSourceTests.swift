@@ -11,7 +11,7 @@ struct KernelSourceTests {
         var searchStart = source.startIndex
         while let entry = source.range(of: "extern \"C\" __global__", range: searchStart..<source.endIndex) {
             let brace = try #require(source[entry.upperBound...].firstIndex(of: "{"))
-            let body = source[source.index(after: brace)...].drop { $0.isWhitespace }
+            let body = source[source.index(after: brace)...].drop { $0.isWhitespace || $0 == "\\" }
             let signature = source[entry.upperBound..<brace].split(separator: "(").first ?? ""
             #expect(body.hasPrefix("pdl_wait();"), "kernel \(signature.split(separator: " ").last ?? "") must call pdl_wait() first (scripts/add_pdl_wait.py adds it)")
             kernels += 1

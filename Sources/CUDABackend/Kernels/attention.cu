@@ -509,6 +509,7 @@ __device__ __forceinline__ void attention_decode_mma(const bf16* q, const bf16* 
         const int* blockTables, bf16* out, float* partOut, float* partMax, float* partSum, int numSeqs,            \
         int numHeads, int numKVHeads, int D, int blockSize, int maxBlocks, int minChunk, float scale,              \
         const int* tokens) {                                                                                         \
+        pdl_wait();                                                                                                  \
         attention_decode_mma<DIM>(q, kc, vc, queryStart, seqLens, blockTables, out, partOut, partMax, partSum,      \
                                   numSeqs, numHeads, numKVHeads, blockSize, maxBlocks, minChunk, scale, tokens);    \
     }
