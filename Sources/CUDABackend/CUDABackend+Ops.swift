@@ -139,13 +139,13 @@ extension CUDABackend {
         if metadata.maxQueryLen >= Self.prefillKernelMinRows {
             let plan = try attentionPlan(metadata)
             // Tiles of 64 query rows share each K/V tile through shared memory: on the tensor cores
-            // for the head dims with an instantiation (two stages of K and V tiles of `keys` rows of
-            // d + 8 bf16; head dim 256 keeps Q's 64 rows there too), else in float32 SIMT arithmetic.
+            // for the head dims with an instantiation (stages of K and V tiles of `keys` rows of d + 8
+            // bf16; head dim 256 keeps Q's 64 rows there too), else in float32 SIMT arithmetic.
             let kernel: String, shared: Int
             if Self.prefillMMAHeadDims.contains(d) {
-                let keys = d == 256 ? 32 : 64
+                let keys = d == 256 ? 32 : 64, stages = d == 256 ? 2 : 3
                 kernel = "attention_prefill_d\(d)"
-                shared = (4 * keys + (d == 256 ? 64 : 0)) * (d + 8) * 2
+                shared = (stages * 2 * keys + (d == 256 ? 64 : 0)) * (d + 8) * 2
             } else {
                 kernel = "attention_prefill"
                 shared = (64 * (d + 1) * 2 + 64 * d + 64 * 65) * 4

@@ -9,13 +9,15 @@
 //   the probabilities P are repacked to bf16 A fragments in registers (the C layout of two adjacent
 //   n8 tiles is the A layout of one k16 step), so scores never touch shared memory.
 // - K and V tiles of KN keys are gathered row by row through the block table with cp.async
-//   (16 bytes a thread, zero-filled past the last key) into two shared-memory stages: tile t+1
-//   loads while tile t is computed. Rows are padded by 16 bytes (stride D+8 elements), which keeps
-//   every ldmatrix phase (8 rows of 16 bytes) on distinct banks. Fragments come from ldmatrix
-//   (Q, K) and ldmatrix.trans (V). Each warp looks up the slots of the tile's keys once (a lane per
-//   key) and hands them round by shuffles instead of dividing per row.
-// - D ≤ 128 keeps Q's fragments in registers (loaded once; its shared buffer is stage 1, reused);
-//   D = 256 reloads them from shared memory each tile and uses KN = 32 to stay within registers.
+//   (16 bytes a thread, zero-filled past the last key) into a ring of STAGES shared-memory stages:
+//   tiles t+1 .. t+STAGES-1 load while tile t is computed. One barrier a tile: after it, every warp
+//   is done with tile t-1, whose stage is refilled then. Rows are padded by 16 bytes (stride D+8
+//   elements), which keeps every ldmatrix phase (8 rows of 16 bytes) on distinct banks. Fragments
+//   come from ldmatrix (Q, K) and ldmatrix.trans (V). Each warp looks up the slots of the tile's
+//   keys once (a lane per key) and hands them round by shuffles instead of dividing per row.
+// - D ≤ 128: KN = 64, 3 stages, Q's fragments in registers (loaded once, through the last stage
+//   before its first use). D = 256: KN = 32 and 2 stages, Q stays in shared memory and its
+//   fragments are reloaded each tile, to fit the 128 O accumulators in registers.
 // - Only tiles that reach past a warp's first row are masked; the softmax works in the log2
 //   domain (scale·log2 e folded into the scores, ex2.approx).
 // D not in {16, 32, 64, 128, 256} uses attention_prefill, the float32 SIMT kernel below.
@@ -71,17 +73,18 @@ __device__ __forceinline__ float ex2(float x) {
     return r;
 }
 
-template <int D, int KN, bool QREG>
+template <int D, int KN, int STAGES, bool QREG>
 __device__ __forceinline__ void prefill_mma(const bf16* q, const bf16* kc, const bf16* vc, const int* queryStart,
                                             const int* seqLens, const int* blockTables, bf16* out, int numHeads,
                                             int numKVHeads, int blockSize, int maxBlocks, float scale, const int* tiles) {
     constexpr int LD = D + 8;          // shared row stride in elements (16 bytes of padding)
     constexpr int CH = D / 8;          // 16-byte chunks a row
     constexpr int TILE = KN * LD;      // elements of one K or V tile
-    static_assert(D % 16 == 0 && KN % 32 == 0 && 2 * KN >= PF_Q, "tile shapes");
+    static_assert(D % 16 == 0 && KN % 32 == 0 && 2 * KN >= PF_Q && STAGES >= 2, "tile shapes");
     extern __shared__ uint4 pf_smem[];
     bf16* sm = (bf16*)pf_smem;         // stage st: K at 2·st·TILE, V at (2·st + 1)·TILE
-    bf16* Qs = QREG ? sm + 2 * TILE : sm + 4 * TILE;   // QREG: stage 1, free once Q is in registers
+    // QREG: Q goes through the last stage, which is free until Q is in registers.
+    bf16* Qs = sm + 2 * (QREG ? STAGES - 1 : STAGES) * TILE;
 
     const int tid = threadIdx.x, lane = tid & 31, warp = tid >> 5;
     const int h = blockIdx.x, s = tiles[2 * blockIdx.y], tile = tiles[2 * blockIdx.y + 1];
@@ -133,18 +136,25 @@ __device__ __forceinline__ void prefill_mma(const bf16* q, const bf16* kc, const
         }
     };
 
+    // Group i holds key tile i (group 0 also Q); one group is committed per tile, empty or not,
+    // so that "tile t has landed" is always cp.async.wait_group STAGES - 2 at iteration t.
     loadKV(0, 0);
     cp_async_commit();
-    cp_async_wait<0>();
-    __syncthreads();
+#pragma unroll
+    for (int i = 1; i < STAGES - 1; ++i) {
+        if (i < numTiles) loadKV(i, i);
+        cp_async_commit();
+    }
 
     u32 qf[QREG ? D / 16 : 1][4];
     if (QREG) {
+        cp_async_wait<STAGES - 2>();
+        __syncthreads();
 #pragma unroll
         for (int kk = 0; kk < D / 16; ++kk)
             ldsm_x4(smem_u32(Qs + (warp * 16 + (lane & 15)) * LD + kk * 16 + (lane >> 4) * 8),
                     qf[QREG ? kk : 0][0], qf[QREG ? kk : 0][1], qf[QREG ? kk : 0][2], qf[QREG ? kk : 0][3]);
-        __syncthreads();               // stage 1 is overwritten by the first prefetch
+        // The loop's first barrier orders these reads before the copies into Q's stage.
     }
 
     // Accumulator rows: g and g + 8 of the warp's 16; columns 2·(lane & 3) + {0, 1} of each n8 tile.
@@ -156,14 +166,18 @@ __device__ __forceinline__ void prefill_mma(const bf16* q, const bf16* kc, const
     for (int j = 0; j < D / 8; ++j) o[j][0] = o[j][1] = o[j][2] = o[j][3] = 0.f;
     float mrow[2] = {-INF, -INF}, lrow[2] = {0.f, 0.f};   // lrow: this thread's part of the row sum
 
+    int stage = 0;                     // t % STAGES
     for (int t = 0; t < numTiles; ++t) {
-        if (t + 1 < numTiles) loadKV(t + 1, (t + 1) & 1);
+        cp_async_wait<STAGES - 2>();   // tile t has landed (this thread's copies) ...
+        __syncthreads();               // ... and everyone's; and every warp is done with tile t - 1
+        // Refill the stage that tile t - 1 used with tile t + STAGES - 1.
+        int pre = stage == 0 ? STAGES - 1 : stage - 1;
+        if (t + STAGES - 1 < numTiles) loadKV(t + STAGES - 1, pre);
         cp_async_commit();
-        cp_async_wait<1>();            // tile t has landed (this thread's copies) ...
-        __syncthreads();               // ... and everyone's
-        const bf16* Ks = sm + 2 * (t & 1) * TILE;
+        const bf16* Ks = sm + 2 * stage * TILE;
         const bf16* Vs = Ks + TILE;
         const int k0 = t * KN;
+        stage = stage == STAGES - 1 ? 0 : stage + 1;
 
         float sc[KN / 8][4];
 #pragma unroll
@@ -234,7 +248,6 @@ __device__ __forceinline__ void prefill_mma(const bf16* q, const bf16* kc, const
                 mma_bf16(o[2 * dp + 1], a0, a1, a2, a3, b2, b3);
             }
         }
-        __syncthreads();               // stage t & 1 is refilled by the next iteration's prefetch
     }
 
 #pragma unroll
@@ -252,20 +265,20 @@ __device__ __forceinline__ void prefill_mma(const bf16* q, const bf16* kc, const
     }
 }
 
-#define PF_MMA_KERNEL(D, KN, QREG)                                                                          \
+#define PF_MMA_KERNEL(D, KN, STAGES, QREG)                                                                  \
     extern "C" __global__ void __launch_bounds__(PF_THREADS)                                              \
     attention_prefill_d##D(const bf16* q, const bf16* kc, const bf16* vc, const int* queryStart,          \
                            const int* seqLens, const int* blockTables, bf16* out, int numHeads,           \
                            int numKVHeads, int headDim, int blockSize, int maxBlocks, float scale,        \
                            const int* tiles) {                                                            \
-        prefill_mma<D, KN, QREG>(q, kc, vc, queryStart, seqLens, blockTables, out, numHeads, numKVHeads,  \
+        prefill_mma<D, KN, STAGES, QREG>(q, kc, vc, queryStart, seqLens, blockTables, out, numHeads, numKVHeads,  \
                                  blockSize, maxBlocks, scale, tiles);                                     \
     }
-PF_MMA_KERNEL(16, 64, true)
-PF_MMA_KERNEL(32, 64, true)
-PF_MMA_KERNEL(64, 64, true)
-PF_MMA_KERNEL(128, 64, true)
-PF_MMA_KERNEL(256, 32, false)
+PF_MMA_KERNEL(16, 64, 3, true)
+PF_MMA_KERNEL(32, 64, 3, true)
+PF_MMA_KERNEL(64, 64, 3, true)
+PF_MMA_KERNEL(128, 64, 3, true)
+PF_MMA_KERNEL(256, 32, 2, false)
 
 // The float32 SIMT kernel, for head dims without a tensor-core instantiation: K and V tiles of 64
 // keys in shared memory as floats, a thread computing 4 rows × 8 keys of the scores.
