@@ -271,9 +271,11 @@ __device__ __forceinline__ void prefill_mma(const bf16* q, const bf16* kc, const
                            const int* seqLens, const int* blockTables, bf16* out, int numHeads,           \
                            int numKVHeads, int headDim, int blockSize, int maxBlocks, float scale,        \
                            const int* tiles) {                                                            \
-        prefill_mma<D, KN, STAGES, QREG>(q, kc, vc, queryStart, seqLens, blockTables, out, numHeads, numKVHeads,  \
-                                 blockSize, maxBlocks, scale, tiles);                                     \
+        prefill_mma<D, KN, STAGES, QREG>(q, kc, vc, queryStart, seqLens, blockTables, out, numHeads,      \
+                                         numKVHeads, blockSize, maxBlocks, scale, tiles);                 \
     }
+// (D, keys a tile, stages, Q in registers); the host's shared-memory size in attention() follows
+// these: (stages·2·keys + (Q in registers ? 0 : PF_Q))·(D + 8)·2 bytes. PF_Q is its 64-row tile.
 PF_MMA_KERNEL(16, 64, 3, true)
 PF_MMA_KERNEL(32, 64, 3, true)
 PF_MMA_KERNEL(64, 64, 3, true)
