@@ -145,9 +145,19 @@ extension CUDABackend {
         var rowCount = n
         if metadata.maxQueryLen >= Self.prefillKernelMinRows {
             let plan = try attentionPlan(metadata)
-            // Tiles of 64 query rows share each K/V tile through shared memory.
-            let shared = (64 * (d + 1) * 2 + 64 * d + 64 * 65) * 4
-            try launch("attention_prefill", grid: (numHeads, plan.numTiles, 1), block: 128, shared: shared,
+            // Tiles of 64 query rows share each K/V tile through shared memory: on the tensor cores
+            // for the head dims with an instantiation (stages of K and V tiles of `keys` rows of d + 8
+            // bf16; head dim 256 keeps Q's 64 rows there too), else in float32 SIMT arithmetic.
+            let kernel: String, shared: Int
+            if Self.prefillMMAHeadDims.contains(d) {
+                let keys = d == 256 ? 32 : 64, stages = d == 256 ? 2 : 3
+                kernel = "attention_prefill_d\(d)"
+                shared = (stages * 2 * keys + (d == 256 ? 64 : 0)) * (d + 8) * 2
+            } else {
+                kernel = "attention_prefill"
+                shared = (64 * (d + 1) * 2 + 64 * d + 64 * 65) * 4
+            }
+            try launch(kernel, grid: (numHeads, plan.numTiles, 1), block: 128, shared: shared,
                        [.ptr(try bf16(q, "q")), .ptr(ptr(cache.key)), .ptr(ptr(cache.value)),
                         .ptr(ptr(metadata.queryStartTensor)), .ptr(ptr(metadata.seqLensTensor)), .ptr(ptr(metadata.blockTablesTensor)),
                         .ptr(ptr(out)), .i32(numHeads), .i32(kvh), .i32(d), .i32(metadata.blockSize),
@@ -197,15 +207,22 @@ extension CUDABackend {
     func attentionPlan(_ metadata: AttentionMetadata) throws -> AttentionPlan {
         if let plan = lastAttentionPlan, plan.queryStart.storage === metadata.queryStartTensor.storage,
            plan.queryStart.offset == metadata.queryStartTensor.offset { return plan }
-        var tiles: [Int32] = [], shortTokens: [Int32] = []
+        var pairs: [(seq: Int32, tile: Int32, keys: Int)] = [], shortTokens: [Int32] = []
         for s in 0..<metadata.numSeqs {
             let start = metadata.queryStart[s], len = Int(metadata.queryStart[s + 1] - start)
             if len >= Self.prefillKernelMinRows {
-                for tile in 0..<((len + 63) / 64) { tiles += [Int32(s), Int32(tile)] }
+                let ctx = Int(metadata.seqLens[s])
+                for tile in 0..<((len + 63) / 64) {
+                    pairs.append((Int32(s), Int32(tile), min(ctx, ctx - len + (tile + 1) * 64)))
+                }
             } else {
                 shortTokens += Array(start ..< start + Int32(len))
             }
         }
+        // Causal tiles differ in work by their key count: the longest go first, so that the last
+        // wave is made of short ones.
+        pairs.sort { $0.keys != $1.keys ? $0.keys > $1.keys : ($0.seq, $0.tile) < ($1.seq, $1.tile) }
+        let tiles = pairs.flatMap { [$0.seq, $0.tile] }
         let plan = AttentionPlan(queryStart: metadata.queryStartTensor, tiles: try upload(.i32(tiles, shape: [tiles.count])), numTiles: tiles.count / 2,
                                  shortTokens: shortTokens.isEmpty ? nil : try upload(.i32(shortTokens, shape: [shortTokens.count])))
         lastAttentionPlan = plan
@@ -215,6 +232,8 @@ extension CUDABackend {
     static let minKeysPerSplit = 64
     /// Batches with a sequence of at least this many new tokens use the tiled prefill kernel.
     static let prefillKernelMinRows = 16
+    /// Head dims with a tensor-core prefill kernel (attention_prefill_d<D> in prefill.cu).
+    static let prefillMMAHeadDims: Set<Int> = [16, 32, 64, 128, 256]
 
     /// Thread blocks per (token, head): long contexts with few query rows are split so that every
     /// multiprocessor has work (decode); prefill has enough rows already. Aims at `blocksPerMultiprocessor`

@@ -1,14 +1,289 @@
-// Prefill attention, FlashAttention-style: one block of 128 threads per (head, tile of 64 query
-// rows of one sequence). K and V tiles of 64 keys are read once per block from the paged cache
-// into shared memory and reused by all 64 rows (the per-row kernel reads them once per row);
-// softmax is online, so scores never leave the block. Causal over the new tokens, full over the
-// cached prefix. Float32 arithmetic on bf16 data; head dims up to 256 in multiples of 8.
-// Block row y serves tiles[y] = (sequence, tile index), listed by the host for the sequences
-// with enough new tokens; the others (decodes in a mixed batch) go to attention_paged.
+// Prefill attention: one block of 128 threads (4 warps) per (head, tile of PF_Q = 64 query rows
+// of one sequence). Block row y serves tiles[y] = (sequence, tile index), listed by the host for the
+// sequences with enough new tokens; the others (decodes in a mixed batch) go to attention_paged.
+// Causal over the new tokens, full over the cached prefix; softmax in f32, output rounded to bf16.
+//
+// Tensor-core path (attention_prefill_d16 ... _d256), FlashAttention-2 style:
+// - Each warp owns 16 query rows. S = Q·Kᵀ and O += P·V are mma.sync m16n8k16 (bf16 in, f32
+//   accumulate); S, the running max/sum and O stay in the accumulator fragments in registers and
+//   the probabilities P are repacked to bf16 A fragments in registers (the C layout of two adjacent
+//   n8 tiles is the A layout of one k16 step), so scores never touch shared memory.
+// - K and V tiles of KN keys are gathered row by row through the block table with cp.async
+//   (16 bytes a thread, zero-filled past the last key) into a ring of STAGES shared-memory stages:
+//   tiles t+1 .. t+STAGES-1 load while tile t is computed. One barrier a tile: after it, every warp
+//   is done with tile t-1, whose stage is refilled then. Rows are padded by 16 bytes (stride D+8
+//   elements), which keeps every ldmatrix phase (8 rows of 16 bytes) on distinct banks. Fragments
+//   come from ldmatrix (Q, K) and ldmatrix.trans (V). Each warp looks up the slots of the tile's
+//   keys once (a lane per key) and hands them round by shuffles instead of dividing per row.
+// - D ≤ 128: KN = 64, 3 stages, Q's fragments in registers (loaded once, through the last stage
+//   before its first use). D = 256: KN = 32 and 2 stages, Q stays in shared memory and its
+//   fragments are reloaded each tile, to fit the 128 O accumulators in registers.
+// - Only tiles that reach past a warp's first row are masked; the softmax works in the log2
+//   domain (scale·log2 e folded into the scores, ex2.approx).
+// D not in {16, 32, 64, 128, 256} uses attention_prefill, the float32 SIMT kernel below.
 #define PF_Q 64
 #define PF_K 64
 #define PF_THREADS 128
 
+__device__ __forceinline__ u32 smem_u32(const void* p) {
+    return (u32)__cvta_generic_to_shared(p);
+}
+
+// 16-byte global → shared copy; src_size 0 writes zeros and reads nothing.
+__device__ __forceinline__ void cp_async16(u32 dst, const void* src, bool valid) {
+    asm volatile("cp.async.cg.shared.global [%0], [%1], 16, %2;\n" ::"r"(dst), "l"(src), "r"(valid ? 16 : 0) : "memory");
+}
+
+__device__ __forceinline__ void cp_async_commit() {
+    asm volatile("cp.async.commit_group;\n" ::: "memory");
+}
+
+template <int N>
+__device__ __forceinline__ void cp_async_wait() {
+    asm volatile("cp.async.wait_group %0;\n" ::"n"(N) : "memory");
+}
+
+__device__ __forceinline__ void ldsm_x4(u32 addr, u32& r0, u32& r1, u32& r2, u32& r3) {
+    asm volatile("ldmatrix.sync.aligned.m8n8.x4.shared.b16 {%0,%1,%2,%3}, [%4];\n"
+                 : "=r"(r0), "=r"(r1), "=r"(r2), "=r"(r3) : "r"(addr));
+}
+
+__device__ __forceinline__ void ldsm_x4_t(u32 addr, u32& r0, u32& r1, u32& r2, u32& r3) {
+    asm volatile("ldmatrix.sync.aligned.m8n8.x4.trans.shared.b16 {%0,%1,%2,%3}, [%4];\n"
+                 : "=r"(r0), "=r"(r1), "=r"(r2), "=r"(r3) : "r"(addr));
+}
+
+// c += A·B for one m16n8k16 tile (A row-major 16×16, B "col" 16×8, bf16; C f32).
+__device__ __forceinline__ void mma_bf16(float* c, u32 a0, u32 a1, u32 a2, u32 a3, u32 b0, u32 b1) {
+    asm("mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32 {%0,%1,%2,%3}, {%4,%5,%6,%7}, {%8,%9}, {%0,%1,%2,%3};\n"
+        : "+f"(c[0]), "+f"(c[1]), "+f"(c[2]), "+f"(c[3])
+        : "r"(a0), "r"(a1), "r"(a2), "r"(a3), "r"(b0), "r"(b1));
+}
+
+// Two floats to bf16 (round to nearest even), lo in the low half.
+__device__ __forceinline__ u32 pack_bf16(float lo, float hi) {
+    u32 r;
+    asm("cvt.rn.bf16x2.f32 %0, %1, %2;\n" : "=r"(r) : "f"(hi), "f"(lo));
+    return r;
+}
+
+__device__ __forceinline__ float ex2(float x) {
+    float r;
+    asm("ex2.approx.ftz.f32 %0, %1;\n" : "=f"(r) : "f"(x));
+    return r;
+}
+
+template <int D, int KN, int STAGES, bool QREG>
+__device__ __forceinline__ void prefill_mma(const bf16* q, const bf16* kc, const bf16* vc, const int* queryStart,
+                                            const int* seqLens, const int* blockTables, bf16* out, int numHeads,
+                                            int numKVHeads, int blockSize, int maxBlocks, float scale, const int* tiles) {
+    constexpr int LD = D + 8;          // shared row stride in elements (16 bytes of padding)
+    constexpr int CH = D / 8;          // 16-byte chunks a row
+    constexpr int TILE = KN * LD;      // elements of one K or V tile
+    static_assert(D % 16 == 0 && KN % 32 == 0 && 2 * KN >= PF_Q && STAGES >= 2, "tile shapes");
+    extern __shared__ uint4 pf_smem[];
+    bf16* sm = (bf16*)pf_smem;         // stage st: K at 2·st·TILE, V at (2·st + 1)·TILE
+    // QREG: Q goes through the last stage, which is free until Q is in registers.
+    bf16* Qs = sm + 2 * (QREG ? STAGES - 1 : STAGES) * TILE;
+
+    const int tid = threadIdx.x, lane = tid & 31, warp = tid >> 5;
+    const int h = blockIdx.x, s = tiles[2 * blockIdx.y], tile = tiles[2 * blockIdx.y + 1];
+    const int q0 = queryStart[s], qn = queryStart[s + 1] - q0;
+    const int rowStart = tile * PF_Q;
+    if (rowStart >= qn) return;
+    const int rows = min(PF_Q, qn - rowStart);
+    const int ctx = seqLens[s];
+    const int firstPos = ctx - qn + rowStart;      // position of the tile's first query row
+    const int keyEnd = min(ctx, firstPos + rows);  // keys past the last row's position are masked
+    const int numTiles = (keyEnd + KN - 1) / KN;
+    const int kvh = h / (numHeads / numKVHeads), kvDim = numKVHeads * D;
+    const int* table = blockTables + (long)s * maxBlocks;
+    const bf16* kbase = kc + kvh * D;
+    const bf16* vbase = vc + kvh * D;
+
+#pragma unroll
+    for (int it = 0; it < PF_Q * CH / PF_THREADS; ++it) {
+        int i = tid + it * PF_THREADS, r = i / CH, c = i % CH;
+        bool ok = r < rows;
+        const bf16* src = ok ? q + ((long)(q0 + rowStart + r) * numHeads + h) * D + c * 8 : q;
+        cp_async16(smem_u32(Qs + r * LD + c * 8), src, ok);
+    }
+    cp_async_commit();
+
+    // Issue the copies of key tile t into stage st.
+    auto loadKV = [&](int t, int st) {
+        const int k0 = t * KN;
+        int slot[KN / 32];             // lane's keys k0 + lane + 32·u (-1 past the last key)
+#pragma unroll
+        for (int u = 0; u < KN / 32; ++u) {
+            int key = k0 + lane + 32 * u;
+            slot[u] = key < keyEnd ? table[key / blockSize] * blockSize + key % blockSize : -1;
+        }
+        bf16* Kd = sm + 2 * st * TILE;
+        bf16* Vd = Kd + TILE;
+#pragma unroll
+        for (int it = 0; it < KN * CH / PF_THREADS; ++it) {
+            int i = tid + it * PF_THREADS, r = i / CH, c = i % CH;
+            int sl = -1;
+#pragma unroll
+            for (int u = 0; u < KN / 32; ++u) {
+                int v = __shfl_sync(0xffffffffu, slot[u], r & 31);
+                if ((r >> 5) == u) sl = v;
+            }
+            long off = sl >= 0 ? (long)sl * kvDim + c * 8 : 0;
+            cp_async16(smem_u32(Kd + r * LD + c * 8), kbase + off, sl >= 0);
+            cp_async16(smem_u32(Vd + r * LD + c * 8), vbase + off, sl >= 0);
+        }
+    };
+
+    // Group i holds key tile i (group 0 also Q); one group is committed per tile, empty or not,
+    // so that "tile t has landed" is always cp.async.wait_group STAGES - 2 at iteration t.
+    loadKV(0, 0);
+    cp_async_commit();
+#pragma unroll
+    for (int i = 1; i < STAGES - 1; ++i) {
+        if (i < numTiles) loadKV(i, i);
+        cp_async_commit();
+    }
+
+    u32 qf[QREG ? D / 16 : 1][4];
+    if (QREG) {
+        cp_async_wait<STAGES - 2>();
+        __syncthreads();
+#pragma unroll
+        for (int kk = 0; kk < D / 16; ++kk)
+            ldsm_x4(smem_u32(Qs + (warp * 16 + (lane & 15)) * LD + kk * 16 + (lane >> 4) * 8),
+                    qf[QREG ? kk : 0][0], qf[QREG ? kk : 0][1], qf[QREG ? kk : 0][2], qf[QREG ? kk : 0][3]);
+        // The loop's first barrier orders these reads before the copies into Q's stage.
+    }
+
+    // Accumulator rows: g and g + 8 of the warp's 16; columns 2·(lane & 3) + {0, 1} of each n8 tile.
+    const int g = lane >> 2, tq = lane & 3;
+    const int pos0 = firstPos + warp * 16 + g;     // position of row g (row g + 8 is 8 further)
+    const float sl2 = scale * 1.4426950408889634f;
+    float o[D / 8][4];
+#pragma unroll
+    for (int j = 0; j < D / 8; ++j) o[j][0] = o[j][1] = o[j][2] = o[j][3] = 0.f;
+    float mrow[2] = {-INF, -INF}, lrow[2] = {0.f, 0.f};   // lrow: this thread's part of the row sum
+
+    int stage = 0;                     // t % STAGES
+    for (int t = 0; t < numTiles; ++t) {
+        cp_async_wait<STAGES - 2>();   // tile t has landed (this thread's copies) ...
+        __syncthreads();               // ... and everyone's; and every warp is done with tile t - 1
+        // Refill the stage that tile t - 1 used with tile t + STAGES - 1.
+        int pre = stage == 0 ? STAGES - 1 : stage - 1;
+        if (t + STAGES - 1 < numTiles) loadKV(t + STAGES - 1, pre);
+        cp_async_commit();
+        const bf16* Ks = sm + 2 * stage * TILE;
+        const bf16* Vs = Ks + TILE;
+        const int k0 = t * KN;
+        stage = stage == STAGES - 1 ? 0 : stage + 1;
+
+        float sc[KN / 8][4];
+#pragma unroll
+        for (int j = 0; j < KN / 8; ++j) sc[j][0] = sc[j][1] = sc[j][2] = sc[j][3] = 0.f;
+#pragma unroll (QREG ? D / 16 : 2)   // D = 256: a full unroll prefetches Q fragments into spills
+        for (int kk = 0; kk < D / 16; ++kk) {
+            u32 a0, a1, a2, a3;
+            if (QREG) {
+                a0 = qf[QREG ? kk : 0][0]; a1 = qf[QREG ? kk : 0][1]; a2 = qf[QREG ? kk : 0][2]; a3 = qf[QREG ? kk : 0][3];
+            } else {
+                ldsm_x4(smem_u32(Qs + (warp * 16 + (lane & 15)) * LD + kk * 16 + (lane >> 4) * 8), a0, a1, a2, a3);
+            }
+#pragma unroll
+            for (int jp = 0; jp < KN / 16; ++jp) {
+                // Matrices: keys 0-7 × d 0-7, keys 0-7 × d 8-15, keys 8-15 × d 0-7, keys 8-15 × d 8-15.
+                u32 b0, b1, b2, b3;
+                ldsm_x4(smem_u32(Ks + (jp * 16 + (lane & 7) + ((lane >> 4) << 3)) * LD + kk * 16 + ((lane >> 3) & 1) * 8),
+                        b0, b1, b2, b3);
+                mma_bf16(sc[2 * jp], a0, a1, a2, a3, b0, b1);
+                mma_bf16(sc[2 * jp + 1], a0, a1, a2, a3, b2, b3);
+            }
+        }
+
+        const bool masked = k0 + KN - 1 > firstPos + warp * 16;
+#pragma unroll
+        for (int j = 0; j < KN / 8; ++j)
+#pragma unroll
+            for (int e = 0; e < 4; ++e) {
+                float v = sc[j][e] * sl2;
+                if (masked && k0 + 8 * j + 2 * tq + (e & 1) > pos0 + 8 * (e >> 1)) v = -INF;
+                sc[j][e] = v;
+            }
+#pragma unroll
+        for (int r = 0; r < 2; ++r) {
+            float mx = -INF;
+#pragma unroll
+            for (int j = 0; j < KN / 8; ++j) mx = fmaxf(mx, fmaxf(sc[j][2 * r], sc[j][2 * r + 1]));
+            mx = fmaxf(mx, __shfl_xor_sync(0xffffffffu, mx, 1));   // the 4 threads of a row
+            mx = fmaxf(mx, __shfl_xor_sync(0xffffffffu, mx, 2));
+            float mNew = fmaxf(mrow[r], mx);
+            float mUse = mNew == -INF ? 0.f : mNew;
+            float corr = ex2(mrow[r] - mUse);
+            mrow[r] = mNew;
+            float sum = 0.f;
+#pragma unroll
+            for (int j = 0; j < KN / 8; ++j) {
+                float p0 = ex2(sc[j][2 * r] - mUse), p1 = ex2(sc[j][2 * r + 1] - mUse);
+                sc[j][2 * r] = p0; sc[j][2 * r + 1] = p1;
+                sum += p0 + p1;
+            }
+            lrow[r] = lrow[r] * corr + sum;
+#pragma unroll
+            for (int j = 0; j < D / 8; ++j) { o[j][2 * r] *= corr; o[j][2 * r + 1] *= corr; }
+        }
+
+#pragma unroll
+        for (int kk = 0; kk < KN / 16; ++kk) {
+            // P's C fragments of keys 16kk..+7 and +8..+15 are the A fragment of this k step.
+            u32 a0 = pack_bf16(sc[2 * kk][0], sc[2 * kk][1]), a1 = pack_bf16(sc[2 * kk][2], sc[2 * kk][3]);
+            u32 a2 = pack_bf16(sc[2 * kk + 1][0], sc[2 * kk + 1][1]), a3 = pack_bf16(sc[2 * kk + 1][2], sc[2 * kk + 1][3]);
+#pragma unroll
+            for (int dp = 0; dp < D / 16; ++dp) {
+                // Transposed matrices: keys 0-7 × d 0-7, keys 8-15 × d 0-7, keys 0-7 × d 8-15, keys 8-15 × d 8-15.
+                u32 b0, b1, b2, b3;
+                ldsm_x4_t(smem_u32(Vs + (kk * 16 + (lane & 7) + ((lane >> 3) & 1) * 8) * LD + dp * 16 + (lane >> 4) * 8),
+                          b0, b1, b2, b3);
+                mma_bf16(o[2 * dp], a0, a1, a2, a3, b0, b1);
+                mma_bf16(o[2 * dp + 1], a0, a1, a2, a3, b2, b3);
+            }
+        }
+    }
+
+#pragma unroll
+    for (int r = 0; r < 2; ++r) {
+        float l = lrow[r];
+        l += __shfl_xor_sync(0xffffffffu, l, 1);
+        l += __shfl_xor_sync(0xffffffffu, l, 2);
+        int row = warp * 16 + g + 8 * r;
+        if (row < rows) {
+            float inv = l > 0.f ? 1.f / l : 0.f;
+            u32* orow = (u32*)(out + ((long)(q0 + rowStart + row) * numHeads + h) * D);
+#pragma unroll
+            for (int j = 0; j < D / 8; ++j) orow[4 * j + tq] = pack_bf16(o[j][2 * r] * inv, o[j][2 * r + 1] * inv);
+        }
+    }
+}
+
+#define PF_MMA_KERNEL(D, KN, STAGES, QREG)                                                                  \
+    extern "C" __global__ void __launch_bounds__(PF_THREADS)                                              \
+    attention_prefill_d##D(const bf16* q, const bf16* kc, const bf16* vc, const int* queryStart,          \
+                           const int* seqLens, const int* blockTables, bf16* out, int numHeads,           \
+                           int numKVHeads, int headDim, int blockSize, int maxBlocks, float scale,        \
+                           const int* tiles) {                                                            \
+        prefill_mma<D, KN, STAGES, QREG>(q, kc, vc, queryStart, seqLens, blockTables, out, numHeads,      \
+                                         numKVHeads, blockSize, maxBlocks, scale, tiles);                 \
+    }
+// (D, keys a tile, stages, Q in registers); the host's shared-memory size in attention() follows
+// these: (stages·2·keys + (Q in registers ? 0 : PF_Q))·(D + 8)·2 bytes. PF_Q is its 64-row tile.
+PF_MMA_KERNEL(16, 64, 3, true)
+PF_MMA_KERNEL(32, 64, 3, true)
+PF_MMA_KERNEL(64, 64, 3, true)
+PF_MMA_KERNEL(128, 64, 3, true)
+PF_MMA_KERNEL(256, 32, 2, false)
+
+// The float32 SIMT kernel, for head dims without a tensor-core instantiation: K and V tiles of 64
+// keys in shared memory as floats, a thread computing 4 rows × 8 keys of the scores.
 extern "C" __global__ void __launch_bounds__(PF_THREADS)
 attention_prefill(const bf16* q, const bf16* kc, const bf16* vc, const int* queryStart, const int* seqLens,
                   const int* blockTables, bf16* out, int numHeads, int numKVHeads, int D, int blockSize,
