@@ -271,6 +271,7 @@ __device__ __forceinline__ void prefill_mma(const bf16* q, const bf16* kc, const
                            const int* seqLens, const int* blockTables, bf16* out, int numHeads,           \
                            int numKVHeads, int headDim, int blockSize, int maxBlocks, float scale,        \
                            const int* tiles) {                                                            \
+        pdl_wait();                                                                                                  \
         prefill_mma<D, KN, STAGES, QREG>(q, kc, vc, queryStart, seqLens, blockTables, out, numHeads,      \
                                          numKVHeads, blockSize, maxBlocks, scale, tiles);                 \
     }
