@@ -100,12 +100,17 @@ struct GPUCheck: ParsableCommand {
             expect(alone == gpuOut, "batch invariance: each prompt alone equals the batched run")
 
             // 4. Prefix cache: a prompt that hits cached blocks gives what it gives from scratch.
+            // The hit computes its last 3 tokens with the per-row kernel, the fresh run all of them
+            // with the tiled one; both round probabilities to bf16 but in different groupings, so
+            // equal up to near-ties.
             let long = Array((prompts.flatMap { $0 } + prompts.flatMap { $0 }).prefix(80))
             let cached = try engine(onGPU)
             _ = try cached.generate([long], params: params)
             let hit = try cached.generate([long + [5, 6, 7]], params: params)
             let fresh = try engine(onGPU, prefixCaching: false).generate([long + [5, 6, 7]], params: params)
-            expect(hit == fresh, "prefix-cache hit equals the uncached run")
+            let p = try compare(hit, fresh, prompts: [long + [5, 6, 7]], judge: onGPU, nearTie: Self.nearTie(baselines[name]))
+            expect(p.wrong == 0 && cached.stats.prefixCacheHits > 0,
+                   "prefix-cache hit equals the uncached run (\(p.exact == 1 ? "identical" : "apart at a near-tie"))")
 
             // 5. Chunked prefill (chunks of 7 tokens mixed with decodes) changes nothing.
             // The per-row and the tiled attention kernels sum in different orders, so bf16 results
