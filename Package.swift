@@ -28,7 +28,7 @@ let package = Package(
         .target(name: "CPUKernels", cSettings: kernelFlags, linkerSettings: [.linkedLibrary("pthread")]),
         .target(name: "CPUBackend", dependencies: ["Tensors", "CPUKernels"]),
         .target(name: "CUDABackend", dependencies: ["Tensors"],
-                resources: [.embedInCode("Kernels/common.cu"), .embedInCode("Kernels/elementwise.cu"),
+                resources: [.embedInCode("Kernels/common.cu"), .embedInCode("Kernels/mma.cu"), .embedInCode("Kernels/elementwise.cu"),
                             .embedInCode("Kernels/qkv.cu"), .embedInCode("Kernels/attention.cu"), .embedInCode("Kernels/sampling.cu"),
                             .embedInCode("Kernels/prefill.cu"), .embedInCode("Kernels/moe.cu"),
                             .embedInCode("Kernels/gemv.cu")]),

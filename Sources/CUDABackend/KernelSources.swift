@@ -2,7 +2,7 @@
 /// carries them) and compiled together as one NVRTC program.
 public enum KernelSources {
     public static var all: String {
-        [PackageResources.common_cu, PackageResources.elementwise_cu, PackageResources.qkv_cu, PackageResources.attention_cu,
+        [PackageResources.common_cu, PackageResources.mma_cu, PackageResources.elementwise_cu, PackageResources.qkv_cu, PackageResources.attention_cu,
          PackageResources.sampling_cu, PackageResources.prefill_cu,
          PackageResources.moe_cu, PackageResources.gemv_cu]
             .map { String(decoding: $0, as: UTF8.self) }

@@ -10,6 +10,16 @@
 // decodes gives this kernel only the decodes); without, token y.
 // With one split the block writes the bf16 result; with several, each writes an unnormalised
 // partial (accumulator, running max, running sum) and attention_combine merges them.
+// The sequence that flattened token t belongs to: the last s with queryStart[s] <= t.
+__device__ __forceinline__ int sequence_of(const int* queryStart, int numSeqs, int t) {
+    int lo = 0, hi = numSeqs - 1;
+    while (lo < hi) {
+        int mid = (lo + hi + 1) >> 1;
+        if (queryStart[mid] <= t) lo = mid; else hi = mid - 1;
+    }
+    return lo;
+}
+
 #define ATTN_THREADS 128
 #define ATTN_CHUNK 256
 
@@ -26,12 +36,7 @@ attention_paged(const bf16* q, const bf16* kc, const bf16* vc, const int* queryS
     __shared__ float red[32];
 
     int h = blockIdx.x, t = tokens ? tokens[blockIdx.y] : blockIdx.y, split = blockIdx.z, numSplits = gridDim.z;
-    int lo = 0, hi = numSeqs - 1;
-    while (lo < hi) {
-        int mid = (lo + hi + 1) >> 1;
-        if (queryStart[mid] <= t) lo = mid; else hi = mid - 1;
-    }
-    int s = lo;
+    int s = sequence_of(queryStart, numSeqs, t);
     int ctx = seqLens[s] - (queryStart[s + 1] - 1 - t);
     int kvh = h / (numHeads / numKVHeads);
     int kvDim = numKVHeads * D;
@@ -146,12 +151,7 @@ attention_decode_gqa(const bf16* q, const bf16* kc, const bf16* vc, const int* q
     int* slots = (int*)(ps + group * GQA_CHUNK);      // [GQA_CHUNK]
 
     int kvh = blockIdx.x, t = tokens ? tokens[blockIdx.y] : blockIdx.y, split = blockIdx.z, numSplits = gridDim.z;
-    int lo = 0, hi = numSeqs - 1;
-    while (lo < hi) {
-        int mid = (lo + hi + 1) >> 1;
-        if (queryStart[mid] <= t) lo = mid; else hi = mid - 1;
-    }
-    int s = lo;
+    int s = sequence_of(queryStart, numSeqs, t);
     int ctx = seqLens[s] - (queryStart[s + 1] - 1 - t);
     int chunk = max(minChunk, (ctx + numSplits - 1) / numSplits);
     int begin = split * chunk, end = min(ctx, begin + chunk);
@@ -284,35 +284,6 @@ attention_decode_gqa(const bf16* q, const bf16* kc, const bf16* vc, const int* q
 #define DEC_TILE 16
 
 #if __CUDA_ARCH__ >= 800
-__device__ __forceinline__ u32 dec_smem(const void* p) { return (u32)__cvta_generic_to_shared(p); }
-
-// 16 bytes global -> shared, bypassing L1; `bytes` = 0 zero-fills the destination without reading.
-__device__ __forceinline__ void dec_cp16(u32 dst, const void* src, int bytes) {
-    asm volatile("cp.async.cg.shared.global [%0], [%1], 16, %2;" ::"r"(dst), "l"(src), "r"(bytes) : "memory");
-}
-__device__ __forceinline__ void dec_commit() { asm volatile("cp.async.commit_group;" ::: "memory"); }
-template <int N> __device__ __forceinline__ void dec_wait() { asm volatile("cp.async.wait_group %0;" ::"n"(N) : "memory"); }
-
-__device__ __forceinline__ void dec_ldsm(u32 addr, u32& r0, u32& r1, u32& r2, u32& r3) {
-    asm volatile("ldmatrix.sync.aligned.m8n8.x4.shared.b16 {%0, %1, %2, %3}, [%4];"
-                 : "=r"(r0), "=r"(r1), "=r"(r2), "=r"(r3) : "r"(addr) : "memory");
-}
-__device__ __forceinline__ void dec_ldsm_t(u32 addr, u32& r0, u32& r1, u32& r2, u32& r3) {
-    asm volatile("ldmatrix.sync.aligned.m8n8.x4.trans.shared.b16 {%0, %1, %2, %3}, [%4];"
-                 : "=r"(r0), "=r"(r1), "=r"(r2), "=r"(r3) : "r"(addr) : "memory");
-}
-__device__ __forceinline__ void dec_mma(float* d, u32 a0, u32 a1, u32 a2, u32 a3, u32 b0, u32 b1) {
-    asm("mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32 {%0, %1, %2, %3}, {%4, %5, %6, %7}, {%8, %9}, "
-        "{%0, %1, %2, %3};"
-        : "+f"(d[0]), "+f"(d[1]), "+f"(d[2]), "+f"(d[3])
-        : "r"(a0), "r"(a1), "r"(a2), "r"(a3), "r"(b0), "r"(b1));
-}
-// bf16 pair (round to nearest even): lo in bits 0-15, hi in 16-31.
-__device__ __forceinline__ u32 dec_pack(float lo, float hi) {
-    u32 r;
-    asm("cvt.rn.bf16x2.f32 %0, %1, %2;" : "=r"(r) : "f"(hi), "f"(lo));
-    return r;
-}
 __device__ __forceinline__ u32 dec_trans(u32 x) {
     u32 r;
     asm volatile("movmatrix.sync.aligned.m8n8.trans.b16 %0, %1;" : "=r"(r) : "r"(x));
@@ -335,12 +306,7 @@ __device__ __forceinline__ void attention_decode_mma(const bf16* q, const bf16* 
     extern __shared__ __align__(16) bf16 dsm[];
 
     int kvh = blockIdx.x, t = tokens ? tokens[blockIdx.y] : blockIdx.y, split = blockIdx.z, numSplits = gridDim.z;
-    int lo = 0, hi = numSeqs - 1;
-    while (lo < hi) {
-        int mid = (lo + hi + 1) >> 1;
-        if (queryStart[mid] <= t) lo = mid; else hi = mid - 1;
-    }
-    int s = lo;
+    int s = sequence_of(queryStart, numSeqs, t);
     int ctx = seqLens[s] - (queryStart[s + 1] - 1 - t);
     int chunk = max(minChunk, (ctx + numSplits - 1) / numSplits);
     int begin = split * chunk, end = min(ctx, begin + chunk);
@@ -374,16 +340,15 @@ __device__ __forceinline__ void attention_decode_mma(const bf16* q, const bf16* 
     };
     // Starts the copies of the warp's j-th tile (slots from slotOf) into its ring stage.
     auto issue = [&](int j, int slot) {
-        u32 kdst = dec_smem(ring + (j % DEC_STAGES) * 2 * MAT);
+        u32 kdst = smem_u32(ring + (j % DEC_STAGES) * 2 * MAT);
 #pragma unroll
         for (int i = 0; i < COPIES; ++i) {
             int idx = lane + 32 * i, row = idx / CPR, col = idx % CPR;
             int sl = __shfl_sync(0xffffffffu, slot, row);
             long off = (long)max(sl, 0) * kvDim + col * 8;
-            int bytes = sl >= 0 ? 16 : 0;
             u32 dst = kdst + (row * LD + col * 8) * 2;
-            dec_cp16(dst, kbase + off, bytes);
-            dec_cp16(dst + MAT * 2, vbase + off, bytes);
+            cp_async16(dst, kbase + off, sl >= 0);
+            cp_async16(dst + MAT * 2, vbase + off, sl >= 0);
         }
     };
 
@@ -395,7 +360,7 @@ __device__ __forceinline__ void attention_decode_mma(const bf16* q, const bf16* 
 #pragma unroll
     for (int j = 0; j < DEC_STAGES - 1; ++j) {
         if (j < mine) issue(j, slotOf(j));
-        dec_commit();
+        cp_async_commit();
     }
     int pending = slotOf(DEC_STAGES - 1);
     // ldmatrix lane addresses. K (A, row-major): matrices (keys 0-7 | 8-15) × (dims 0-7 | 8-15), lane
@@ -406,11 +371,11 @@ __device__ __forceinline__ void attention_decode_mma(const bf16* q, const bf16* 
     for (int j = 0; j < mine; ++j) {
         __syncwarp();  // every lane is done with the stage about to be refilled (tile j - 1's)
         if (j + DEC_STAGES - 1 < mine) issue(j + DEC_STAGES - 1, pending);
-        dec_commit();
+        cp_async_commit();
         pending = slotOf(j + DEC_STAGES);
-        dec_wait<DEC_STAGES - 1>();  // this lane's copies of tile j have landed
+        cp_async_wait<DEC_STAGES - 1>();  // this lane's copies of tile j have landed
         __syncwarp();                // ... and everyone's
-        u32 stage = dec_smem(ring + (j % DEC_STAGES) * 2 * MAT);
+        u32 stage = smem_u32(ring + (j % DEC_STAGES) * 2 * MAT);
         int valid = end - (begin + (warp + j * warps) * DEC_TILE);  // keys of the tile before the end
 
         // Scores: two accumulator chains (even and odd k-steps) to halve the mma dependency chain.
@@ -418,8 +383,8 @@ __device__ __forceinline__ void attention_decode_mma(const bf16* q, const bf16* 
 #pragma unroll
         for (int kb = 0; kb < KB; ++kb) {
             u32 a0, a1, a2, a3;
-            dec_ldsm(stage + kOff + kb * 32, a0, a1, a2, a3);
-            dec_mma((kb & 1) ? sb : sa, a0, a1, a2, a3, qf[kb][0], qf[kb][1]);
+            ldsm_x4(stage + kOff + kb * 32, a0, a1, a2, a3);
+            mma_bf16((kb & 1) ? sb : sa, a0, a1, a2, a3, qf[kb][0], qf[kb][1]);
         }
         // C layout: [0] key g head 2c, [1] key g head 2c+1, [2] key g+8 head 2c, [3] key g+8 head 2c+1.
         float x0 = g < valid ? (sa[0] + sb[0]) * scale : -INF;
@@ -436,8 +401,8 @@ __device__ __forceinline__ void attention_decode_mma(const bf16* q, const bf16* 
         float corr0 = __expf(m0 - n0), corr1 = __expf(m1 - n1);
         m0 = n0;
         m1 = n1;
-        u32 pg = dec_pack(__expf(x0 - n0), __expf(x1 - n1));   // key g: heads 2c (lo), 2c+1 (hi)
-        u32 pg8 = dec_pack(__expf(x2 - n0), __expf(x3 - n1));  // key g + 8
+        u32 pg = pack_bf16(__expf(x0 - n0), __expf(x1 - n1));   // key g: heads 2c (lo), 2c+1 (hi)
+        u32 pg8 = pack_bf16(__expf(x2 - n0), __expf(x3 - n1));  // key g + 8
         l0 = l0 * corr0 + (__uint_as_float(pg << 16) + __uint_as_float(pg8 << 16));
         l1 = l1 * corr1 + (__uint_as_float(pg & 0xffff0000u) + __uint_as_float(pg8 & 0xffff0000u));
         // Pᵀ as B fragments: b0 = P[keys 2c, 2c+1][head g], b1 = P[keys 2c+8, 2c+9][head g].
@@ -445,9 +410,9 @@ __device__ __forceinline__ void attention_decode_mma(const bf16* q, const bf16* 
 #pragma unroll
         for (int kb = 0; kb < KB; ++kb) {
             u32 a0, a1, a2, a3;
-            dec_ldsm_t(stage + vOff + kb * 32, a0, a1, a2, a3);
+            ldsm_x4_t(stage + vOff + kb * 32, a0, a1, a2, a3);
             acc[kb][0] *= corr0; acc[kb][1] *= corr1; acc[kb][2] *= corr0; acc[kb][3] *= corr1;
-            dec_mma(acc[kb], a0, a1, a2, a3, b0, b1);
+            mma_bf16(acc[kb], a0, a1, a2, a3, b0, b1);
         }
     }
 #pragma unroll
@@ -460,7 +425,7 @@ __device__ __forceinline__ void attention_decode_mma(const bf16* q, const bf16* 
     // groups), then maxes and sums [warp][head]. Acc C layout: [0] dim g head 2c, [1] dim g head 2c+1,
     // [2] dim g+8 head 2c, [3] dim g+8 head 2c+1 (dims within the 16-block kb).
     constexpr int LDO = D + 4;
-    dec_wait<0>();
+    cp_async_wait<0>();
     __syncthreads();  // all warps are done with their rings
     float* ra = (float*)dsm;
     float* rm = ra + warps * 8 * LDO;

@@ -39,14 +39,6 @@ __device__ __forceinline__ uint4 gemv_load_cached(const uint4* p) {
     return r;
 }
 
-// d += A (16×16, row-major fragments a0..a3) · B (16×8, column fragments b0, b1), f32 accumulators.
-__device__ __forceinline__ void gemv_mma(float* d, u32 a0, u32 a1, u32 a2, u32 a3, u32 b0, u32 b1) {
-    asm("mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32 {%0, %1, %2, %3}, {%4, %5, %6, %7}, {%8, %9}, "
-        "{%0, %1, %2, %3};"
-        : "+f"(d[0]), "+f"(d[1]), "+f"(d[2]), "+f"(d[3])
-        : "r"(a0), "r"(a1), "r"(a2), "r"(a3), "r"(b0), "r"(b1));
-}
-
 // One chunk: `wa`, `wb` are rows g and g + 8 of the tile, `xr` row g of x, all as 16-byte vectors;
 // `first` is the lane's first vector of the chunk; with GUARD, vectors at or past `vecs` (k / 8) read as 0.
 template <bool GUARD>
@@ -68,8 +60,8 @@ __device__ __forceinline__ void gemv_chunk(const uint4* wa, const uint4* wb, con
     }
 #pragma unroll
     for (int v = 0; v < GEMV_VECS; v++) {
-        gemv_mma(acc, a[v].x, b[v].x, a[v].y, b[v].y, xv[v].x, xv[v].y);
-        gemv_mma(acc, a[v].z, b[v].z, a[v].w, b[v].w, xv[v].z, xv[v].w);
+        mma_bf16(acc, a[v].x, b[v].x, a[v].y, b[v].y, xv[v].x, xv[v].y);
+        mma_bf16(acc, a[v].z, b[v].z, a[v].w, b[v].w, xv[v].z, xv[v].w);
     }
 }
 
