@@ -21,6 +21,8 @@ public final class AsyncLLM: Sendable {
     public let loaded: LoadedModel
     public let maxModelLen: Int
     public let kvCacheTokens: Int
+    /// `EngineCore.memorySummary` of the engine this runs.
+    public let memorySummary: String
     private let shared = Mutex(Shared())
     private let wakeUp = NSCondition()
     private let stopped = DispatchSemaphore(value: 0)
@@ -33,6 +35,7 @@ public final class AsyncLLM: Sendable {
         self.loaded = loaded
         self.maxModelLen = engine.maxModelLen
         self.kvCacheTokens = engine.core.kvCacheTokens
+        self.memorySummary = engine.core.memorySummary(weightBytes: loaded.weightBytes)
         self.onStep = onStep
         let box = UncheckedBox(engine)
         let thread = Thread { [self] in self.loop(box.value) }

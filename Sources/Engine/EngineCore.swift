@@ -74,7 +74,9 @@ public final class EngineCore {
         let usable = config.maxNumSeqs * ((maxModelLen + config.blockSize - 1) / config.blockSize)
         let budget = try config.numBlocks == nil
             ? KVCacheSizing.deviceBudget(model: model, config: config, maxModelLen: maxModelLen) : nil
-        let numBlocks = config.numBlocks ?? max(1, min((budget ?? config.kvCacheBytes) / bytesPerBlock, usable))
+        let numBlocks = config.numBlocks ?? max(1, min((budget?.kv ?? config.kvCacheBytes) / bytesPerBlock, usable))
+        activationBytes = budget?.activations
+        kvCacheBytes = numBlocks * bytesPerBlock
         guard numBlocks * config.blockSize >= min(maxModelLen, config.maxNumBatchedTokens) else {
             throw EngineError.kvCacheTooSmall("KV cache holds \(numBlocks * config.blockSize) tokens, less than one request of max_model_len \(maxModelLen)")
         }
@@ -89,6 +91,18 @@ public final class EngineCore {
     }
 
     public var kvCacheTokens: Int { scheduler.kvCache.numBlocks * config.blockSize }
+    public let kvCacheBytes: Int
+    /// Device memory the profiled forward pass at the largest batch left in use (nil on the CPU).
+    public let activationBytes: Int?
+
+    /// Start-up summary of memory: weights, activations and KV cache (vLLM logs the same).
+    public func memorySummary(weightBytes: Int) -> String {
+        func gib(_ b: Int) -> String { String(format: "%.2f GiB", Double(b) / 1073741824) }
+        var parts = ["weights \(gib(weightBytes))"]
+        if let activationBytes { parts.append("activations \(gib(activationBytes)) (profiled at \(config.maxNumBatchedTokens) tokens)") }
+        parts.append("KV cache \(gib(kvCacheBytes)) = \(kvCacheTokens) tokens")
+        return "memory on \(model.backend.name): " + parts.joined(separator: ", ")
+    }
     private(set) var numPreemptions = 0
     private var promptTokens = 0
     private var generationTokens = 0

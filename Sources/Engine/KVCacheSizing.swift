@@ -5,8 +5,9 @@ import Tensors
 /// the largest batch the scheduler can form, so the backend's allocator holds its peak activations,
 /// then give `gpu_memory_utilization` of the card, minus everything in use, to KV blocks.
 enum KVCacheSizing {
-    /// Bytes for KV blocks, or nil on backends without their own memory (the CPU).
-    static func deviceBudget(model: any CausalLM, config: EngineConfig, maxModelLen: Int) throws -> Int? {
+    /// Bytes for KV blocks, and the activations' peak (memory the profiled pass left in use), or nil
+    /// on backends without their own memory (the CPU).
+    static func deviceBudget(model: any CausalLM, config: EngineConfig, maxModelLen: Int) throws -> (kv: Int, activations: Int)? {
         let backend = model.backend
         guard let before = backend.memoryInfo() else { return nil }
         let tokens = max(1, min(config.maxNumBatchedTokens, maxModelLen))
@@ -35,6 +36,6 @@ enum KVCacheSizing {
                 format: "no memory left for the KV cache: %.1f GiB of %.1f GiB in use after loading and profiling (%.1f GiB free before); raise --gpu-memory-utilization or lower --max-num-batched-tokens",
                 Double(used) / 1073741824, Double(after.total) / 1073741824, Double(before.free) / 1073741824))
         }
-        return budget
+        return (budget, max(0, before.free - after.free))
     }
 }

@@ -30,6 +30,7 @@ struct BenchLatency: ParsableCommand {
         let ready = monotonicSeconds() - t0
         print(String(format: "ready in %.2f s (weights %.2f s, engine and KV cache %.2f s); KV cache %d tokens",
                      ready, t1 - t0, ready - (t1 - t0), engine.kvCacheTokens))
+        print(engine.memorySummary(weightBytes: loaded.weightBytes))
         var rng = SystemRandomNumberGenerator()
         let vocab = loaded.model.config.vocabSize
         let params = SamplingParams(temperature: temperature, maxTokens: outputLen, ignoreEos: true)

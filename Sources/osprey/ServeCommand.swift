@@ -103,6 +103,7 @@ struct Serve: ParsableCommand {
 
         let metrics = ServerMetrics(modelName: config.servedModelNames[0])
         let engine = try AsyncLLM(loaded: loaded, config: engineConfig) { stats, _, _ in metrics.observeStep(stats) }
+        print(engine.memorySummary)
         print("KV cache: \(engine.kvCacheTokens) tokens; max_model_len \(engine.maxModelLen); max_num_seqs \(maxNumSeqs)")
         print("Serving \(config.servedModelNames.joined(separator: ", ")) on http://\(host):\(port)/v1 (docs: /docs)"
               + (config.apiKeys.isEmpty ? "" : "; API key required"))
