@@ -29,6 +29,13 @@ extension CUDABackend {
     /// against 150-190 GB/s for a tile holding one token. `OSPREY_MOE_GEMV_MAX_PAIRS` lowers it (0: tiled only).
     static let moeGemvMaxPairs = min(64, ProcessInfo.processInfo.environment["OSPREY_MOE_GEMV_MAX_PAIRS"].flatMap { Int($0) } ?? 64)
 
+    /// Tokens up to which `moe` may take the GEMV kernels (with at most `moeGemvMaxPairs` pairs). The two
+    /// paths sum in different orders (a token's bf16 result may differ in the last bit), so the switch
+    /// sits below prompt lengths: a short prompt prefilled alone takes the tiled path as it does in a
+    /// batch (gpu-check's exact batch invariance, 7-token prompts), and decode batches of 1-4 take the
+    /// GEMVs whatever their composition. `OSPREY_MOE_GEMV_MAX_TOKENS` moves it (at most 64).
+    static let moeGemvMaxTokens = min(64, ProcessInfo.processInfo.environment["OSPREY_MOE_GEMV_MAX_TOKENS"].flatMap { Int($0) } ?? 4)
+
     public func moe(_ x: Tensor, gateUp: Tensor, down: Tensor, expertIds: Tensor, expertWeights: Tensor) throws -> Tensor {
         let n = x.rows, hidden = x.lastDim, experts = gateUp.shape[0], inter = gateUp.shape[1] / 2, k = expertIds.lastDim
         guard x.dtype == .bf16, gateUp.dtype == .bf16, down.dtype == .bf16 else {
@@ -44,7 +51,7 @@ extension CUDABackend {
         let out = try empty([n, hidden])
         if n == 0 { return out }
         let pairs = n * k
-        if pairs <= Self.moeGemvMaxPairs, computeCapability >= 80, ptr(x) % 16 == 0, ptr(gateUp) % 16 == 0,
+        if pairs <= Self.moeGemvMaxPairs, n <= Self.moeGemvMaxTokens, computeCapability >= 80, ptr(x) % 16 == 0, ptr(gateUp) % 16 == 0,
            ptr(down) % 16 == 0, k > 0 {
             // Few (token, slot) pairs (decode): grouped GEMVs that stream each pair's expert rows, no align.
             let h = try empty([pairs, inter]), warps = 4  // MOEV_WARPS in moe.cu

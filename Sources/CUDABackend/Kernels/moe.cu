@@ -3,6 +3,7 @@
 // tiles (moe_align), one grouped SwiGLU launch over every tile of every expert (moe_gate_up),
 // one grouped down-projection launch (moe_down), then the weighted sum per token (moe_combine).
 // Each tile reads its expert's weight columns once for up to MOE_TM tokens.
+// Few tokens (decode) take two grouped GEMV launches instead (moe_gate_up_gemv, moe_down_gemv, below).
 #define MOE_TM 16
 #define MOE_TN 64
 #define MOE_TK 64
