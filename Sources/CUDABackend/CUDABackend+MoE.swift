@@ -1,3 +1,4 @@
+import Foundation
 import Tensors
 
 /// Mixture-of-experts ops: routing on the device and the grouped expert launches of `moe.cu`.
@@ -23,6 +24,18 @@ extension CUDABackend {
         return (ids, weights)
     }
 
+    /// (token, slot) pairs up to which `moe` takes the grouped GEMV kernels (`moe_gate_up_gemv`,
+    /// `moe_down_gemv`) instead of align + tiled kernels: one expert per pair read at near copy bandwidth,
+    /// against 150-190 GB/s for a tile holding one token. `OSPREY_MOE_GEMV_MAX_PAIRS` lowers it (0: tiled only).
+    static let moeGemvMaxPairs = min(64, ProcessInfo.processInfo.environment["OSPREY_MOE_GEMV_MAX_PAIRS"].flatMap { Int($0) } ?? 64)
+
+    /// Tokens up to which `moe` may take the GEMV kernels (with at most `moeGemvMaxPairs` pairs). The two
+    /// paths sum in different orders (a token's bf16 result may differ in the last bit), so the switch
+    /// sits below prompt lengths: a short prompt prefilled alone takes the tiled path as it does in a
+    /// batch (gpu-check's exact batch invariance, 7-token prompts), and decode batches of 1-4 take the
+    /// GEMVs whatever their composition. `OSPREY_MOE_GEMV_MAX_TOKENS` moves it (at most 64).
+    static let moeGemvMaxTokens = min(64, ProcessInfo.processInfo.environment["OSPREY_MOE_GEMV_MAX_TOKENS"].flatMap { Int($0) } ?? 4)
+
     public func moe(_ x: Tensor, gateUp: Tensor, down: Tensor, expertIds: Tensor, expertWeights: Tensor) throws -> Tensor {
         let n = x.rows, hidden = x.lastDim, experts = gateUp.shape[0], inter = gateUp.shape[1] / 2, k = expertIds.lastDim
         guard x.dtype == .bf16, gateUp.dtype == .bf16, down.dtype == .bf16 else {
@@ -37,7 +50,22 @@ extension CUDABackend {
         }
         let out = try empty([n, hidden])
         if n == 0 { return out }
-        let pairs = n * k, tileRows = 16, maxTiles = (pairs + tileRows - 1) / tileRows + experts
+        let pairs = n * k
+        if pairs <= Self.moeGemvMaxPairs, n <= Self.moeGemvMaxTokens, computeCapability >= 80, ptr(x) % 16 == 0, ptr(gateUp) % 16 == 0,
+           ptr(down) % 16 == 0, k > 0 {
+            // Few (token, slot) pairs (decode): grouped GEMVs that stream each pair's expert rows, no align.
+            let h = try empty([pairs, inter]), warps = 4  // MOEV_WARPS in moe.cu
+            if ptr(h) % 16 == 0 {
+                try launch("moe_gate_up_gemv", grid: ((inter + warps - 1) / warps, pairs, 1), block: 32 * warps,
+                           [.ptr(ptr(x)), .ptr(ptr(gateUp)), .ptr(ptr(expertIds)), .ptr(ptr(h)),
+                            .i32(hidden), .i32(inter), .i32(k), .i32(experts)])
+                try launch("moe_down_gemv", grid: ((hidden + warps - 1) / warps, n, 1), block: 32 * warps,
+                           [.ptr(ptr(h)), .ptr(ptr(down)), .ptr(ptr(expertIds)), .ptr(ptr(expertWeights)), .ptr(ptr(out)),
+                            .i32(hidden), .i32(inter), .i32(k), .i32(experts)])
+                return out
+            }
+        }
+        let tileRows = 16, maxTiles = (pairs + tileRows - 1) / tileRows + experts
         let sorted = try empty([pairs], dtype: .i32), offsets = try empty([experts + 1], dtype: .i32)
         let tileExpert = try empty([maxTiles], dtype: .i32), tileStart = try empty([maxTiles], dtype: .i32)
         let tileCount = try empty([1], dtype: .i32)

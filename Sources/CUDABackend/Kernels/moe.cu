@@ -3,6 +3,7 @@
 // tiles (moe_align), one grouped SwiGLU launch over every tile of every expert (moe_gate_up),
 // one grouped down-projection launch (moe_down), then the weighted sum per token (moe_combine).
 // Each tile reads its expert's weight columns once for up to MOE_TM tokens.
+// Few tokens (decode) take two grouped GEMV launches instead (moe_gate_up_gemv, moe_down_gemv, below).
 #define MOE_TM 16
 #define MOE_TN 64
 #define MOE_TK 64
@@ -237,4 +238,121 @@ extern "C" __global__ void moe_combine(const float* y, const int* ids, bf16* out
         }
         out[(long)t * H + c] = f2bf(s);
     }
+}
+
+// Small batches (decode): when there are few (token, slot) pairs, each selected expert serves one
+// token, and the tiled kernels above read its weights at a fraction of the bandwidth. These two
+// grouped GEMVs skip moe_align and stream each pair's expert rows instead: one warp per output row
+// (two weight rows at a time), unconditional 16-byte loads that skip L1, U vectors of each row in flight
+// per lane, a warp_sum per row. The expert ids are read on the device, so the launch shape depends
+// only on the batch (CUDA-graph replays route differently). Ids outside 0..<E (padding) are skipped.
+#define MOEV_WARPS 4    // warps (output rows) per block
+// 16-byte vectors per row per lane loaded before their multiply-adds (the U of moev_dot): 4 for
+// gate/up (H = 2048 is 8 vectors a lane), 3 for down (I = 768 is 3; a larger U would load clamped
+// duplicates). __launch_bounds__(…, 1) lets ptxas keep them all in registers: with a higher
+// minimum of blocks it interleaves the loads with the multiply-adds (one vector in flight).
+#define MOEV_UNROLL_GATE_UP 4
+#define MOEV_UNROLL_DOWN 3
+
+// Weights are read once: bypass L1, let L2 fetch the whole 256-byte line on the first touch.
+__device__ __forceinline__ uint4 moev_load_stream(const uint4* p) {
+#if __CUDA_ARCH__ >= 800
+    uint4 r;
+    asm("ld.global.nc.L1::no_allocate.L2::256B.v4.u32 {%0, %1, %2, %3}, [%4];"
+        : "=r"(r.x), "=r"(r.y), "=r"(r.z), "=r"(r.w) : "l"(p));
+    return r;
+#else
+    return *p;
+#endif
+}
+
+// Activations are small and read by every warp of the pair: keep them in L1.
+__device__ __forceinline__ uint4 moev_load_cached(const uint4* p) {
+    uint4 r;
+    asm("ld.global.nc.v4.u32 {%0, %1, %2, %3}, [%4];" : "=r"(r.x), "=r"(r.y), "=r"(r.z), "=r"(r.w) : "l"(p));
+    return r;
+}
+
+// Per-lane partial dot products s[r] += a[r] · x[r] (r < R) over `vecs` 16-byte vectors (8 bf16 each):
+// lane takes vectors lane, lane + 32, lane + 64, ... in that order, each vector's 8 values in order.
+// With SAME_X every row uses x[0] (loaded once). The loads are unconditional (indices clamped to the
+// last vector, values past it masked to 0 afterwards by an AND: a select gets sunk into a branch), so
+// that all R * U of them issue before the first multiply-add (guarded loads go one vector at a time).
+template <int R, bool SAME_X, int U>
+__device__ __forceinline__ void moev_dot(const uint4* const* a, const uint4* const* x, int vecs, int lane, float* s) {
+    for (int base = lane; base < vecs; base += 32 * U) {
+        uint4 wv[R][U], xv[SAME_X ? 1 : R][U];
+#pragma unroll
+        for (int u = 0; u < U; ++u) {
+            const int i = min(base + 32 * u, vecs - 1);
+#pragma unroll
+            for (int r = 0; r < R; ++r) wv[r][u] = moev_load_stream(a[r] + i);
+#pragma unroll
+            for (int r = 0; r < (SAME_X ? 1 : R); ++r) xv[r][u] = moev_load_cached(x[r] + i);
+        }
+#pragma unroll
+        for (int u = 0; u < U; ++u) {
+            const u32 m = base + 32 * u < vecs ? 0xffffffffu : 0u;
+#pragma unroll
+            for (int r = 0; r < R; ++r) {
+                float w8[8], x8[8];
+                const uint4 wm = wv[r][u], xm = xv[SAME_X ? 0 : r][u];
+                unpack8(make_uint4(wm.x & m, wm.y & m, wm.z & m, wm.w & m), w8);
+                unpack8(make_uint4(xm.x & m, xm.y & m, xm.z & m, xm.w & m), x8);
+#pragma unroll
+                for (int q = 0; q < 8; ++q) s[r] += w8[q] * x8[q];
+            }
+        }
+    }
+}
+
+// h[p, i] = silu(gate_e[i] · x[t]) * (up_e[i] · x[t]) for pair p = (t, j) = blockIdx.y, e = ids[p],
+// i = blockIdx.x * MOEV_WARPS + warp: rows i and I + i of w[e] ([2I, H]). Rounded to bf16 as in
+// moe_gate_up. grid = (ceil(I / MOEV_WARPS), n * k), block = 32 * MOEV_WARPS. Needs H % 8 == 0 and
+// x, w 16-byte aligned.
+extern "C" __global__ void __launch_bounds__(32 * MOEV_WARPS, 1)
+moe_gate_up_gemv(const bf16* __restrict__ x, const bf16* __restrict__ w, const int* __restrict__ ids,
+                 bf16* __restrict__ h, int H, int I, int k, int E) {
+    pdl_wait();
+    const int lane = threadIdx.x & 31, i = blockIdx.x * MOEV_WARPS + (threadIdx.x >> 5), p = blockIdx.y;
+    const int e = ids[p];
+    if (e < 0 || e >= E || i >= I) return;   // whole warps: i and e are the same across the warp
+    const bf16* wg = w + ((long)e * 2 * I + i) * H;
+    const uint4* xr = (const uint4*)(x + (long)(p / k) * H);
+    const uint4* rows[2] = {(const uint4*)wg, (const uint4*)(wg + (long)I * H)};
+    float acc[2] = {0.f, 0.f};
+    moev_dot<2, true, MOEV_UNROLL_GATE_UP>(rows, &xr, H >> 3, lane, acc);
+    const float g = warp_sum(acc[0]), u = warp_sum(acc[1]);
+    if (lane == 0) h[(long)p * I + i] = f2bf(g / (1.f + __expf(-g)) * u);
+}
+
+// out[t, r] = Σ_j weights[t, j] · (down_e[r] · h[(t, j)]) over the token's valid slots j in order,
+// e = ids[t, j], down_e = w[e] ([H, I]); t = blockIdx.y, r = blockIdx.x * MOEV_WARPS + warp. Each
+// slot's product is rounded to f32 before the sum (as moe_down writes y), the sum starts at 0 and is
+// rounded to bf16 once (as moe_combine). Slots go two at a time (both experts' rows in flight).
+// grid = (ceil(H / MOEV_WARPS), n), block = 32 * MOEV_WARPS. Needs I % 8 == 0, h and w 16-byte aligned.
+extern "C" __global__ void __launch_bounds__(32 * MOEV_WARPS, 1)
+moe_down_gemv(const bf16* __restrict__ h, const bf16* __restrict__ w, const int* __restrict__ ids,
+              const float* __restrict__ weights, bf16* __restrict__ out, int H, int I, int k, int E) {
+    pdl_wait();
+    const int lane = threadIdx.x & 31, r = blockIdx.x * MOEV_WARPS + (threadIdx.x >> 5), t = blockIdx.y;
+    if (r >= H) return;
+    float s = 0.f;
+    for (int j = 0; j < k; j += 2) {
+        const int p0 = t * k + j, p1 = j + 1 < k ? p0 + 1 : p0;
+        const int e0 = ids[p0], e1 = j + 1 < k ? ids[p1] : -1;
+        const bool v0 = e0 >= 0 && e0 < E, v1 = e1 >= 0 && e1 < E;
+        if (!v0 && !v1) continue;
+        const uint4* rows[2] = {(const uint4*)(w + ((long)e0 * H + r) * I), (const uint4*)(w + ((long)e1 * H + r) * I)};
+        const uint4* hs[2] = {(const uint4*)(h + (long)p0 * I), (const uint4*)(h + (long)p1 * I)};
+        float acc[2] = {0.f, 0.f};
+        // A padded slot's row is not read (only the valid one, as row 0 or row 1): warp-uniform branches.
+        if (v0 && v1) moev_dot<2, false, MOEV_UNROLL_DOWN>(rows, hs, I >> 3, lane, acc);
+        else if (v0) moev_dot<1, false, MOEV_UNROLL_DOWN>(rows, hs, I >> 3, lane, acc);
+        else moev_dot<1, false, MOEV_UNROLL_DOWN>(rows + 1, hs + 1, I >> 3, lane, acc + 1);
+        const float d0 = warp_sum(acc[0]), d1 = warp_sum(acc[1]);
+        if (v0) s += __fmul_rn(weights[p0], d0);
+        if (v1) s += __fmul_rn(weights[p1], d1);
+    }
+    if (lane == 0) out[(long)t * H + r] = f2bf(s);
 }
