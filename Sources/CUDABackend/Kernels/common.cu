@@ -45,6 +45,19 @@ __device__ __forceinline__ float warp_max(float v) {
     return v;
 }
 
+#define NONE 0x7fffffff
+
+// (value, index) pairs ordered by value, then by the smaller index (torch.argmax's first on ties).
+__device__ __forceinline__ bool better(float v, int i, float bv, int bi) { return v > bv || (v == bv && i < bi); }
+
+__device__ __forceinline__ void warp_argmax(float& v, int& i) {
+    for (int o = 16; o > 0; o >>= 1) {
+        float ov = __shfl_xor_sync(0xffffffffu, v, o);
+        int oi = __shfl_xor_sync(0xffffffffu, i, o);
+        if (better(ov, oi, v, i)) { v = ov; i = oi; }
+    }
+}
+
 // Sum (or max) over the block; every thread gets the result. `red` holds 32 floats.
 __device__ float block_reduce(float v, float* red, bool isMax) {
     int lane = threadIdx.x & 31, warp = threadIdx.x >> 5, warps = (blockDim.x + 31) >> 5;

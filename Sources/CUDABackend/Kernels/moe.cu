@@ -9,8 +9,8 @@
 #define MOE_TK 64
 
 // Router for one token per block: scores, correction bias, grouped top-k, weights (see
-// Backend.selectExperts). The top-k scan is sequential in one thread: E is at most a few
-// hundred and it keeps the tie rules exact.
+// Backend.selectExperts). One warp picks the top k, one warp-wide argmax per pick (the lower
+// expert id on ties, as the CPU); the group ranking stays in one lane (at most 64 groups).
 template <typename T>
 __device__ void moe_select(const T* logits, const float* bias, int* ids, float* weights, int E, int k, int sigmoid,
                            int numGroups, int topKGroups, int normalize, float scale) {
@@ -35,42 +35,59 @@ __device__ void moe_select(const T* logits, const float* bias, int* ids, float* 
         choice[e] = score[e] + (bias ? bias[e] : 0.f);
     }
     __syncthreads();
-    if (threadIdx.x != 0) return;
+    // One warp chooses: lane 0 ranks the groups, then each top-k pick is a warp-wide argmax.
+    if (threadIdx.x >= 32) return;
+    int lane = threadIdx.x;
     if (numGroups > 1) {
-        int per = E / numGroups;
-        float gs[64];
-        bool keep[64];
-        for (int g = 0; g < numGroups && g < 64; ++g) {
-            float a = -INF, b = -INF;
-            for (int e = g * per; e < (g + 1) * per; ++e) {
-                float c = choice[e];
-                if (c > a) { b = a; a = c; } else if (c > b) b = c;
+        if (lane == 0) {
+            int per = E / numGroups;
+            float gs[64];
+            bool keep[64];
+            for (int g = 0; g < numGroups && g < 64; ++g) {
+                float a = -INF, b = -INF;
+                for (int e = g * per; e < (g + 1) * per; ++e) {
+                    float c = choice[e];
+                    if (c > a) { b = a; a = c; } else if (c > b) b = c;
+                }
+                gs[g] = a + b;
+                keep[g] = false;
             }
-            gs[g] = a + b;
-            keep[g] = false;
+            for (int j = 0; j < topKGroups; ++j) {
+                int best = -1;
+                for (int g = 0; g < numGroups && g < 64; ++g)
+                    if (!keep[g] && (best < 0 || gs[g] > gs[best])) best = g;
+                if (best >= 0) keep[best] = true;
+            }
+            for (int e = 0; e < E; ++e) if (!keep[e / per]) choice[e] = -INF;
         }
-        for (int j = 0; j < topKGroups; ++j) {
-            int best = -1;
-            for (int g = 0; g < numGroups && g < 64; ++g)
-                if (!keep[g] && (best < 0 || gs[g] > gs[best])) best = g;
-            if (best >= 0) keep[best] = true;
-        }
-        for (int e = 0; e < E; ++e) if (!keep[e / per]) choice[e] = -INF;
+        __syncwarp();
     }
     int* outIds = ids + (long)blockIdx.x * k;
     float* outW = weights + (long)blockIdx.x * k;
-    float total = 0.f;
+    float total = 0.f;  // lane 0's
     for (int j = 0; j < k; ++j) {
-        int best = -1;
-        for (int e = 0; e < E; ++e)
-            if (choice[e] != -INF && (best < 0 || choice[e] > choice[best])) best = e;
-        if (best < 0) { outIds[j] = -1; outW[j] = 0.f; continue; }
-        choice[best] = -INF;
-        outIds[j] = best;
-        outW[j] = score[best];
-        total += score[best];
+        float bv = -INF;
+        int bi = NONE;
+        for (int e = lane; e < E; e += 32) {
+            float c = choice[e];
+            if (c != -INF && (bi == NONE || c > bv)) { bv = c; bi = e; }
+        }
+        warp_argmax(bv, bi);  // the largest choice, the lower expert id on ties
+        if (lane == 0) {
+            if (bi == NONE) {
+                outIds[j] = -1;
+                outW[j] = 0.f;
+            } else {
+                choice[bi] = -INF;
+                outIds[j] = bi;
+                outW[j] = score[bi];
+                total += score[bi];
+            }
+        }
+        __syncwarp();
     }
-    for (int j = 0; j < k; ++j) outW[j] = (normalize ? outW[j] / (total + 1e-20f) : outW[j]) * scale;
+    if (lane == 0)
+        for (int j = 0; j < k; ++j) outW[j] = (normalize ? outW[j] / (total + 1e-20f) : outW[j]) * scale;
 }
 
 extern "C" __global__ void moe_select_bf16(const bf16* logits, const float* bias, int* ids, float* weights, int E, int k,

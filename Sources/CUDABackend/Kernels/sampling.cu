@@ -25,20 +25,8 @@ struct EditSpec {
 // Per sample in `out`: token, logprob bits, rank, MAX_TOP ids, MAX_TOP logprob bits.
 #define MAX_TOP 20
 #define OUT_STRIDE (3 + 2 * MAX_TOP)
-#define NONE 0x7fffffff
 
 // --- block reductions -----------------------------------------------------------------------
-
-// (value, index) pairs ordered by value, then by the smaller index (torch.argmax's first on ties).
-__device__ __forceinline__ bool better(float v, int i, float bv, int bi) { return v > bv || (v == bv && i < bi); }
-
-__device__ __forceinline__ void warp_argmax(float& v, int& i) {
-    for (int o = 16; o > 0; o >>= 1) {
-        float ov = __shfl_xor_sync(0xffffffffu, v, o);
-        int oi = __shfl_xor_sync(0xffffffffu, i, o);
-        if (better(ov, oi, v, i)) { v = ov; i = oi; }
-    }
-}
 
 // Every thread gets the block's best pair.
 __device__ void block_argmax(float& v, int& i) {
