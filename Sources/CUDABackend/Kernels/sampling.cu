@@ -193,6 +193,18 @@ __device__ __forceinline__ float weight_of(float v, float m, float inv_t, float 
     return (v >= thr && v > -INF) ? expf((v - m) * inv_t) : 0.f;
 }
 
+// Tokens i..i+3 of a row (those at or past `hi` read as -inf, weight 0); one 16-byte load when
+// `vec` (rows are then 16-byte aligned and hi is a multiple of 4).
+__device__ __forceinline__ void load4(const float* row, int i, int hi, bool vec, float* x) {
+    if (vec && i < hi) {
+        float4 v = *(const float4*)(row + i);
+        x[0] = v.x; x[1] = v.y; x[2] = v.z; x[3] = v.w;
+    } else {
+#pragma unroll
+        for (int j = 0; j < 4; ++j) x[j] = i + j < hi ? row[i + j] : -INF;
+    }
+}
+
 // vLLM's top-p rule: the smallest weight w whose strictly larger weights hold less than top_p of
 // the total. A radix descent over the weights' bits with the mass of each bin (positive floats
 // order as their bits); `above` is the mass of everything above the current bin.
@@ -271,16 +283,26 @@ sample_rows(const float* logits, const SampleSpec* specs, const float* maxv, int
     if (s.top_p < 1.0) wthr = nucleus_threshold(row, vocab, m, s.inv_t, thr, s.top_p, dhist, dpick);
 
     // Draw: the first token (in vocabulary order) whose cumulative weight exceeds uniform * total.
-    // Each warp owns a contiguous segment (read coalesced); the segment holding the target is then
-    // walked 32 tokens at a time with a warp prefix sum.
+    // Each warp owns a contiguous segment; a lane takes 4 consecutive tokens a step (one 16-byte
+    // load when the vocabulary is a multiple of 4), several steps in flight: one block reading a
+    // row is bound by load latency, not bandwidth. The segment holding the target is then walked
+    // 128 tokens at a time with a warp prefix sum.
     int warp = threadIdx.x >> 5, lane = threadIdx.x & 31;
-    int seg = (vocab + SAMPLE_WARPS * 32 - 1) / (SAMPLE_WARPS * 32) * 32;
+    bool vec = (vocab & 3) == 0;
+    int seg = (vocab + SAMPLE_WARPS * 128 - 1) / (SAMPLE_WARPS * 128) * 128;
     int lo = warp * seg, hi = min(vocab, lo + seg);
     double mine = 0;
     int last = -1;
-    for (int i = lo + lane; i < hi; i += 32) {
-        float w = weight_of(row[i], m, s.inv_t, thr);
-        if (w > 0.f && w >= wthr) { mine += (double)w; last = i; }
+#pragma unroll 4
+    for (int base = lo; base < hi; base += 128) {
+        int i = base + 4 * lane;
+        float x[4];
+        load4(row, i, hi, vec, x);
+#pragma unroll
+        for (int j = 0; j < 4; ++j) {
+            float w = weight_of(x[j], m, s.inv_t, thr);
+            if (w > 0.f && w >= wthr) { mine += (double)w; last = i + j; }
+        }
     }
     for (int o = 16; o > 0; o >>= 1) {
         mine += __shfl_xor_sync(0xffffffffu, mine, o);
@@ -305,16 +327,32 @@ sample_rows(const float* logits, const SampleSpec* specs, const float* maxv, int
     if (mine > 0 && r >= start && r < start + mine) {
         double c = start;
         int found = NONE;
-        for (int base = lo; base < hi && found == NONE; base += 32) {
-            int i = base + lane;
-            float w = i < hi ? weight_of(row[i], m, s.inv_t, thr) : 0.f;
-            double x = (w > 0.f && w >= wthr) ? (double)w : 0.0, incl = x;
+        for (int base = lo; base < hi && found == NONE; base += 128) {
+            int i = base + 4 * lane;
+            float x[4];
+            load4(row, i, hi, vec, x);
+            double own = 0;
+#pragma unroll
+            for (int j = 0; j < 4; ++j) {
+                float w = weight_of(x[j], m, s.inv_t, thr);
+                x[j] = (w > 0.f && w >= wthr) ? w : 0.f;
+                own += (double)x[j];
+            }
+            double incl = own;
             for (int o = 1; o < 32; o <<= 1) {
                 double up = __shfl_up_sync(0xffffffffu, incl, o);
                 if (lane >= o) incl += up;
             }
-            unsigned hit = __ballot_sync(0xffffffffu, x > 0.0 && r < c + incl);
-            if (hit) found = base + __ffs(hit) - 1;
+            // This lane's first token past the target, walking its 4 from the mass before them.
+            double cc = c + incl - own;
+            int hitAt = NONE;
+#pragma unroll
+            for (int j = 0; j < 4; ++j) {
+                cc += (double)x[j];
+                if (hitAt == NONE && x[j] > 0.f && r < cc) hitAt = i + j;
+            }
+            unsigned hit = __ballot_sync(0xffffffffu, hitAt != NONE);
+            if (hit) found = __shfl_sync(0xffffffffu, hitAt, __ffs(hit) - 1);
             c += __shfl_sync(0xffffffffu, incl, 31);
         }
         if (lane == 0) atomicMin(&ipick[0], found == NONE ? last : found);
