@@ -42,26 +42,16 @@ __device__ void block_argmax(float& v, int& i) {
     warp_argmax(v, i);
 }
 
-__device__ double block_sum_double(double v) {
-    __shared__ double sd[32];
+// Sum over the block (double sums of probabilities, int counts); every thread gets it.
+template <typename T>
+__device__ T block_sum(T v) {
+    __shared__ T part[32];
     int lane = threadIdx.x & 31, warp = threadIdx.x >> 5, warps = (blockDim.x + 31) >> 5;
     for (int o = 16; o > 0; o >>= 1) v += __shfl_xor_sync(0xffffffffu, v, o);
     __syncthreads();
-    if (lane == 0) sd[warp] = v;
+    if (lane == 0) part[warp] = v;
     __syncthreads();
-    v = lane < warps ? sd[lane] : 0.0;
-    for (int o = 16; o > 0; o >>= 1) v += __shfl_xor_sync(0xffffffffu, v, o);
-    return v;
-}
-
-__device__ int block_sum_int(int v) {
-    __shared__ int sn[32];
-    int lane = threadIdx.x & 31, warp = threadIdx.x >> 5, warps = (blockDim.x + 31) >> 5;
-    for (int o = 16; o > 0; o >>= 1) v += __shfl_xor_sync(0xffffffffu, v, o);
-    __syncthreads();
-    if (lane == 0) sn[warp] = v;
-    __syncthreads();
-    v = lane < warps ? sn[lane] : 0;
+    v = lane < warps ? part[lane] : T(0);
     for (int o = 16; o > 0; o >>= 1) v += __shfl_xor_sync(0xffffffffu, v, o);
     return v;
 }
@@ -378,12 +368,12 @@ extern "C" __global__ void sample_logprobs(const float* logits, const SampleSpec
     m = block_reduce(m, red, true);
     double sum = 0;
     if (m > -INF) for (int i = threadIdx.x; i < vocab; i += blockDim.x) sum += (double)expf(row[i] - m);
-    sum = block_sum_double(sum);
+    sum = block_sum(sum);
     float lse = m > -INF ? m + (float)log(sum) : m;
     float value = row[token];
     int rank = 0;
     for (int i = threadIdx.x; i < vocab; i += blockDim.x) rank += row[i] >= value;
-    rank = block_sum_int(rank);
+    rank = block_sum(rank);
     if (threadIdx.x == 0) {
         o[1] = __float_as_int(value - lse);
         o[2] = max(rank, 1);
