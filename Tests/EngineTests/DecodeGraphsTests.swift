@@ -13,6 +13,9 @@ final class ReplayingBackend: Backend, @unchecked Sendable {
     let base = CPUBackend()
     /// What `memoryInfo` reports (nil: none, as on the CPU).
     var memory: (free: Int, total: Int)?
+    /// Whether it samples "on the device", with `ReferenceSampler` (as the GPU does).
+    var samples = false
+    private(set) var sampleCalls = 0
     private(set) var captures = 0
     private(set) var replays = 0
     var name: String { "cpu (replaying graphs)" }
@@ -36,6 +39,13 @@ final class ReplayingBackend: Backend, @unchecked Sendable {
     }
 
     func memoryInfo() -> (free: Int, total: Int)? { memory }
+    var supportsSampling: Bool { samples }
+    func sample(_ logits: Tensor, rows: [RowSampling], edits: [LogitEdit]) throws -> [SampledToken] {
+        sampleCalls += 1
+        let flat = try base.download(logits), vocab = logits.lastDim
+        let rowsOfLogits = (0..<logits.rows).map { Array(flat[$0 * vocab ..< ($0 + 1) * vocab]) }
+        return ReferenceSampler.sample(rowsOfLogits, rows: rows, edits: edits)
+    }
     var supportsGraphs: Bool { true }
     func capture(_ body: @escaping () throws -> Tensor) throws -> (graph: any CapturedGraph, output: Tensor)? {
         captures += 1
