@@ -195,20 +195,20 @@ public final class CUDABackend: Backend, @unchecked Sendable {
     /// CU_LAUNCH_ATTRIBUTE_PROGRAMMATIC_STREAM_SERIALIZATION (6) = 1.
     private func withProgrammaticLaunchConfig(grid: (Int, Int, Int), block: Int, shared: Int,
                                               _ body: (UnsafeRawPointer) throws -> Void) throws {
-        let attribute = UnsafeMutableRawPointer.allocate(byteCount: 72, alignment: 8)
-        let config = UnsafeMutableRawPointer.allocate(byteCount: 56, alignment: 8)
-        defer { attribute.deallocate(); config.deallocate() }
-        attribute.initializeMemory(as: UInt8.self, repeating: 0, count: 72)
-        attribute.storeBytes(of: Int32(6), as: Int32.self)
-        attribute.storeBytes(of: Int32(1), toByteOffset: 8, as: Int32.self)
-        config.initializeMemory(as: UInt8.self, repeating: 0, count: 56)
-        for (i, v) in [grid.0, grid.1, grid.2, block, 1, 1, shared].enumerated() {
-            config.storeBytes(of: UInt32(v), toByteOffset: 4 * i, as: UInt32.self)
+        // On the stack: this runs for every launch.
+        try withUnsafeTemporaryAllocation(byteCount: 72 + 56, alignment: 8) { buffer in
+            let attribute = buffer.baseAddress!, config = attribute + 72
+            buffer.initializeMemory(as: UInt8.self, repeating: 0)
+            attribute.storeBytes(of: Int32(6), as: Int32.self)
+            attribute.storeBytes(of: Int32(1), toByteOffset: 8, as: Int32.self)
+            for (i, v) in [grid.0, grid.1, grid.2, block, 1, 1, shared].enumerated() {
+                config.storeBytes(of: UInt32(v), toByteOffset: 4 * i, as: UInt32.self)
+            }
+            config.storeBytes(of: stream, toByteOffset: 32, as: CUhandle.self)
+            config.storeBytes(of: UnsafeMutableRawPointer?(attribute), toByteOffset: 40, as: UnsafeMutableRawPointer?.self)
+            config.storeBytes(of: UInt32(1), toByteOffset: 48, as: UInt32.self)
+            try body(UnsafeRawPointer(config))
         }
-        config.storeBytes(of: stream, toByteOffset: 32, as: CUhandle.self)
-        config.storeBytes(of: UnsafeMutableRawPointer?(attribute), toByteOffset: 40, as: UnsafeMutableRawPointer?.self)
-        config.storeBytes(of: UInt32(1), toByteOffset: 48, as: UInt32.self)
-        try body(UnsafeRawPointer(config))
     }
 
     /// Launches kernel `name` on the stream with `args` in the kernel's parameter order.

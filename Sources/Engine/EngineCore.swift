@@ -143,24 +143,18 @@ public final class EngineCore {
     }
 
     /// One iteration of continuous batching.
-    /// Wall time of the steps so far, by phase.
-    public var timings: StepTimings {
-        var t = runner.timings
-        t.schedule = scheduleSeconds
-        t.update = updateSeconds
-        return t
-    }
-    private var scheduleSeconds = 0.0, updateSeconds = 0.0
+    /// Wall time of the steps so far, by phase (the runner times its own phases).
+    public var timings: StepTimings { runner.timings }
 
     public func step() throws -> [StepOutput] {
         let t0 = monotonicSeconds()
         let batch = scheduler.schedule()
-        scheduleSeconds += monotonicSeconds() - t0
+        runner.timings.schedule += monotonicSeconds() - t0
         numPreemptions += batch.preempted.count
         guard !batch.isEmpty else { return [] }
         let results = try runner.run(batch)
         let t1 = monotonicSeconds()
-        defer { updateSeconds += monotonicSeconds() - t1 }
+        defer { runner.timings.update += monotonicSeconds() - t1 }
         for entry in batch.entries {
             let prefill = max(0, min(entry.seq.promptCount, entry.seq.numComputedTokens + entry.numTokens) - entry.seq.numComputedTokens)
             promptTokens += prefill

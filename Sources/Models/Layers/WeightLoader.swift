@@ -61,12 +61,7 @@ public final class WeightLoader {
     /// Several matrices with equal column counts and dtypes stacked by rows into one (fused
     /// gate/up or q/k/v projections), so one kernel call computes them all.
     public func stackedMatrix(_ names: [String], shapes: [[Int]]) throws -> Tensor {
-        let parts = try zip(names, shapes).map { name, shape in
-            try host(name, shape: shape)
-        }
-        let tensor = try backend.uploadMatrix(HostTensor.stackRows(parts))
-        loadedBytes += tensor.byteCount
-        return tensor
+        try uploadStacked(try zip(names, shapes).map { name, shape in try host(name, shape: shape) })
     }
 
     /// `stackedMatrix` where the parts can share one dtype; nil where they cannot (GGUF files mix
@@ -78,6 +73,10 @@ public final class WeightLoader {
             guard parts.allSatisfy({ !$0.dtype.isQuantized }) else { return nil }
             parts = parts.map { $0.convertedToF32() }
         }
+        return try uploadStacked(parts)
+    }
+
+    private func uploadStacked(_ parts: [HostTensor]) throws -> Tensor {
         let tensor = try backend.uploadMatrix(HostTensor.stackRows(parts))
         loadedBytes += tensor.byteCount
         return tensor
