@@ -71,6 +71,10 @@ extension CUDABackend {
     /// `OSPREY_GEMV_MAX_ROWS` lowers it (0: cuBLASLt only), for comparing the two in one sitting.
     static let gemvMaxRows = min(8, ProcessInfo.processInfo.environment["OSPREY_GEMV_MAX_ROWS"].flatMap { Int($0) } ?? 8)
 
+    /// `OSPREY_GEMV_KSPLIT` (1, 2, 4, 8 or 16) fixes the GEMV's split of k, for tuning the rule below.
+    static let gemvFixedSplit = ProcessInfo.processInfo.environment["OSPREY_GEMV_KSPLIT"].flatMap { Int($0) }
+        .flatMap { [1, 2, 4, 8, 16].contains($0) ? $0 : nil }
+
     /// out[n, m] (bf16 or f32, as `out` is) = x[n, k] · w[m, k]ᵀ (+ bias) by `gemv.cu`, when it applies.
     /// Few rows of x make the product a pure stream of the weights, which cuBLASLt reads at 2.3-2.7 TB/s
     /// at best; this kernel reads each weight once with 16-byte loads, closer to copy bandwidth.
@@ -78,11 +82,16 @@ extension CUDABackend {
     private func gemv(x: CUdeviceptr, w: CUdeviceptr, bias: CUdeviceptr?, out: Tensor, n: Int, m: Int, k: Int) throws -> Bool {
         guard n <= Self.gemvMaxRows, m > 0, k % 8 == 0, x % 16 == 0, w % 16 == 0, computeCapability >= 80,
               m + 16 <= Int(Int32.max), k <= Int(Int32.max) else { return false }
-        // Warps per 16-row tile splitting k (chunks of 128): enough warps to keep ~12 per multiprocessor
-        // streaming, each with at least two chunks; the tile's warps sum through shared memory.
+        // Warps per 16-row tile splitting k (chunks of 128; the tile's warps sum through shared
+        // memory): at most 12 chunks a warp, and at least ~11 warps a multiprocessor, each with two
+        // chunks or more. Measured best on an H100 for each Qwen3-8B projection at batch 1
+        // (scripts/gpu/gemv_bench.sh): 4 for qkv and gate_up, 8 for o and down.
         let tiles = (m + 15) / 16, chunks = (k + 127) / 128
         var ksplit = 1
-        while ksplit < 16 && tiles * ksplit < 12 * multiprocessorCount && chunks >= 4 * ksplit { ksplit *= 2 }
+        while ksplit < 16 && (chunks > 12 * ksplit || tiles * ksplit < 11 * multiprocessorCount) && chunks >= 4 * ksplit {
+            ksplit *= 2
+        }
+        if let fixed = Self.gemvFixedSplit { ksplit = fixed }
         let warps = max(8, ksplit), tilesPerBlock = warps / ksplit
         try launch(out.dtype == .f32 ? "gemv_bf16_f32" : "gemv_bf16_bf16", grid: ((tiles + tilesPerBlock - 1) / tilesPerBlock, 1, 1),
                    block: 32 * warps, [.ptr(x), .ptr(w), .ptr(bias ?? 0), .ptr(ptr(out)), .i32(n), .i32(m), .i32(k), .i32(ksplit)])

@@ -86,7 +86,7 @@ extension GPUCheck {
             }
             if !same { failures.append("\(names[i]): device \(dev) vs host \(host)") }
         }
-        print(String(format: "  %d rows: %d differ from the host sampler; worst logprob |Δ| %.2e",
+        report(String(format: "  %d rows: %d differ from the host sampler; worst logprob |Δ| %.2e",
                      logits.count, failures.count, worstLogprob))
 
         // Cost of a batch of 256 filtered draws (top-k 50, top-p 0.9), as a decode step pays it.
@@ -97,7 +97,7 @@ extension GPUCheck {
         let start = DispatchTime.now().uptimeNanoseconds
         for _ in 0..<10 { _ = try gpu.sample(tensor, rows: rows, edits: []) }
         let ms = Double(DispatchTime.now().uptimeNanoseconds - start) / 10 / 1e6
-        print(String(format: "  sampling 256 rows of %d (T 0.7, top-k 50, top-p 0.9): %.2f ms a step", vocab, ms))
+        report(String(format: "  sampling 256 rows of %d (T 0.7, top-k 50, top-p 0.9): %.2f ms a step", vocab, ms))
         return failures
     }
 }

@@ -31,22 +31,22 @@ struct GPUCheck: ParsableCommand {
     func run() throws {
         if let fixtures { setenv("OSPREY_FIXTURES", fixtures, 1) }
         let gpu = try CUDABackend()
-        print("device: \(gpu.name), sm_\(gpu.computeCapability), \(gpu.multiprocessorCount) SMs")
+        report("device: \(gpu.name), sm_\(gpu.computeCapability), \(gpu.multiprocessorCount) SMs")
         let cpu = CPUBackend()
         var failures: [String] = []
         func expect(_ ok: Bool, _ message: String) {
-            print((ok ? "  ok    " : "  FAIL  ") + message)
+            report((ok ? "  ok    " : "  FAIL  ") + message)
             if !ok { failures.append(message) }
         }
-        print("sampler (device vs host):")
+        report("sampler (device vs host):")
         let samplingFailures = try checkSampling(gpu)
-        for failure in samplingFailures.prefix(12) { print("    " + failure) }
+        for failure in samplingFailures.prefix(12) { report("    " + failure) }
         expect(samplingFailures.isEmpty, "device draws, ranks and top logprobs equal the host sampler's")
         let baselines = try Self.baselines()
         let names = Fixtures.modelNames
         guard !names.isEmpty else { throw ValidationError("no fixtures found in \(Fixtures.directory.path)") }
         for name in names {
-            print("\(name):")
+            report("\(name):")
             let reference = try Fixtures.reference(name)
             let onGPU = try Fixtures.loadModel(name, backend: gpu)
             let onCPU = try Fixtures.loadModel(name, backend: cpu)
@@ -119,7 +119,7 @@ struct GPUCheck: ParsableCommand {
             let c = try compare(chunked, gpuOut, prompts: prompts, judge: onGPU, nearTie: Self.nearTie(baselines[name]))
             expect(c.wrong == 0, "chunked prefill equals whole-prompt prefill (\(c.exact) identical, \(c.ties) part at a near-tie)")
         }
-        print(failures.isEmpty ? "gpu-check: all passed" : "gpu-check: \(failures.count) failed")
+        report(failures.isEmpty ? "gpu-check: all passed" : "gpu-check: \(failures.count) failed")
         if !failures.isEmpty { throw ExitCode(1) }
     }
 
@@ -135,7 +135,7 @@ struct GPUCheck: ParsableCommand {
             let logits = try Fixtures.prefillLogits(judge, ids: prompt + b[i].prefix(k))
             let last = Array(logits[(prompt.count + k - 1) * vocab ..< (prompt.count + k) * vocab])
             let gap = last[b[i][k]] - last[a[i][k]]
-            if gap < nearTie { ties += 1 } else { wrong += 1; print("    prompt \(i): diverges at token \(k), ahead by \(gap)") }
+            if gap < nearTie { ties += 1 } else { wrong += 1; report("    prompt \(i): diverges at token \(k), ahead by \(gap)") }
         }
         return (exact, ties, wrong)
     }
@@ -163,3 +163,7 @@ struct GPUCheck: ParsableCommand {
         return try EngineCore(model: model, config: config)
     }
 }
+
+/// A line of gpu-check's output, written at once: stdout into a pipe is block-buffered, and a crash
+/// would swallow the lines before it.
+func report(_ line: String) { FileHandle.standardOutput.write(Data((line + "\n").utf8)) }

@@ -13,10 +13,25 @@ struct KernelSourceTests {
             let brace = try #require(source[entry.upperBound...].firstIndex(of: "{"))
             let body = source[source.index(after: brace)...].drop { $0.isWhitespace || $0 == "\\" }
             let signature = source[entry.upperBound..<brace].split(separator: "(").first ?? ""
-            #expect(body.hasPrefix("pdl_wait();"), "kernel \(signature.split(separator: " ").last ?? "") must call pdl_wait() first (scripts/add_pdl_wait.py adds it)")
+            let name = signature.split(separator: " ").last ?? ""
+            if let callee = try Self.pdlCallee(body) {
+                // A `*_pdl` device function may read weights first; it must still wait itself.
+                let definition = try #require(source.range(of: " \(callee)("), "\(callee) has no definition")
+                let calleeBody = source[definition.upperBound...].prefix(4000)
+                #expect(calleeBody.contains("pdl_wait();"), "\(callee), called first by kernel \(name), must call pdl_wait()")
+            } else {
+                #expect(body.hasPrefix("pdl_wait();"), "kernel \(name) must call pdl_wait() first (scripts/add_pdl_wait.py adds it)")
+            }
             kernels += 1
             searchStart = brace
         }
         #expect(kernels > 20)
+    }
+
+    /// The name of the function a kernel body calls first when it ends in `_pdl`, else nil.
+    static func pdlCallee(_ body: Substring) throws -> Substring? {
+        let call = body.prefix { $0 != "(" && $0 != ";" }
+        guard call.hasSuffix("_pdl"), call.allSatisfy({ $0.isLetter || $0.isNumber || $0 == "_" }) else { return nil }
+        return call
     }
 }
