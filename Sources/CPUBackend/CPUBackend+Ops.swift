@@ -46,7 +46,7 @@ extension CPUBackend {
     }
 
     public func splitQKV(_ qkv: Tensor, numHeads: Int, numKVHeads: Int, headDim: Int, qNorm: Tensor?, kNorm: Tensor?,
-                         eps: Float, positions: Tensor, table: RotaryTable) throws -> (q: Tensor, k: Tensor, v: Tensor) {
+                         eps: Float, positions: Tensor, table: RotaryTable, store: KVCacheStore?) throws -> (q: Tensor, k: Tensor, v: Tensor) {
         let n = qkv.rows, qDim = numHeads * headDim, kvDim = numKVHeads * headDim, width = qDim + 2 * kvDim
         try check(qkv.lastDim == width, "splitQKV: qkv \(qkv.shape) is not \(numHeads) + 2 x \(numKVHeads) heads of \(headDim)")
         try check(positions.count == n, "splitQKV: \(positions.count) positions for \(n) tokens")
@@ -73,6 +73,7 @@ extension CPUBackend {
         ck_rope(pool, qp, kp, try i32(positions, "positions"), Int64(n), Int64(numHeads), Int64(numKVHeads),
                 Int64(headDim), Int64(table.rotaryDim), try parameterF32(table.cos, "cos"), try parameterF32(table.sin, "sin"),
                 Int64(table.cos.rows), table.neoxStyle ? 1 : 0)
+        if let store { try storeKV(k: k, v: v, into: store) }
         return (q, k, v)
     }
 

@@ -140,16 +140,18 @@ extension CUDABackend {
     }
 
     public func attention(q: Tensor, k: Tensor, v: Tensor, cache: KVCacheLayer, metadata: AttentionMetadata,
-                          numHeads: Int, scale: Float) throws -> Tensor {
+                          numHeads: Int, scale: Float, kvStored: Bool) throws -> Tensor {
         let n = metadata.numTokens, d = cache.headDim, kvh = cache.numKVHeads
         try check(q.count == n * numHeads * d && k.count == n * kvh * d && v.count == k.count,
                   "attention: q \(q.shape), k \(k.shape), v \(v.shape) for \(n) tokens")
         try check(numHeads % kvh == 0, "attention: \(numHeads) heads over \(kvh) KV heads")
         let out = try empty([n, numHeads * d])
         if n == 0 { return out }
-        try launch("write_kv_cache", grid: (n, 1, 1), block: rowThreads(min(kvh * d, 1024)),
-                   [.ptr(try bf16(k, "k")), .ptr(try bf16(v, "v")), .ptr(ptr(cache.key)), .ptr(ptr(cache.value)),
-                    .ptr(try i32(metadata.slotMappingTensor, "slot mapping")), .i32(kvh * d)])
+        if !kvStored {
+            try launch("write_kv_cache", grid: (n, 1, 1), block: rowThreads(min(kvh * d, 1024)),
+                       [.ptr(try bf16(k, "k")), .ptr(try bf16(v, "v")), .ptr(ptr(cache.key)), .ptr(ptr(cache.value)),
+                        .ptr(try i32(metadata.slotMappingTensor, "slot mapping")), .i32(kvh * d)])
+        }
         var rowTokens: Tensor?  // the tokens left to the per-row kernel when some go to the tiled one
         var rowCount = n
         if metadata.maxQueryLen >= Self.prefillKernelMinRows {

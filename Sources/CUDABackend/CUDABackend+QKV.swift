@@ -7,7 +7,7 @@ extension CUDABackend {
     static let qkvWarpsPerBlock = 4
 
     public func splitQKV(_ qkv: Tensor, numHeads: Int, numKVHeads: Int, headDim: Int, qNorm: Tensor?, kNorm: Tensor?,
-                         eps: Float, positions: Tensor, table: RotaryTable) throws -> (q: Tensor, k: Tensor, v: Tensor) {
+                         eps: Float, positions: Tensor, table: RotaryTable, store: KVCacheStore?) throws -> (q: Tensor, k: Tensor, v: Tensor) {
         let n = qkv.rows, heads = numHeads + 2 * numKVHeads
         func require(_ ok: Bool, _ message: @autoclosure () -> String) throws {
             if !ok { throw BackendError.failure("splitQKV: \(message())") }
@@ -22,6 +22,11 @@ extension CUDABackend {
         for norm in [qNorm, kNorm].compactMap({ $0 }) {
             try require(norm.dtype == .f32 && norm.count == headDim, "norm weight \(norm.shape) (\(norm.dtype)) for headDim \(headDim)")
         }
+        if let store {
+            try require(store.cache.numKVHeads == numKVHeads && store.cache.headDim == headDim && store.slotMapping.count == n
+                        && store.slotMapping.dtype == .i32 && store.cache.key.dtype == .bf16,
+                        "KV store: cache of \(store.cache.numKVHeads) x \(store.cache.headDim) (\(store.cache.key.dtype)), \(store.slotMapping.count) slots, for \(numKVHeads) x \(headDim), \(n) tokens")
+        }
         let q = try empty([n, numHeads * headDim]), k = try empty([n, numKVHeads * headDim]), v = try empty([n, numKVHeads * headDim])
         if n == 0 || heads == 0 { return (q, k, v) }
         let warps = Self.qkvWarpsPerBlock
@@ -30,7 +35,9 @@ extension CUDABackend {
                     .ptr(qNorm.map { ptr($0) } ?? 0), .ptr(kNorm.map { ptr($0) } ?? 0),
                     .ptr(ptr(positions)), .ptr(ptr(table.cos)), .ptr(ptr(table.sin)),
                     .i32(numHeads), .i32(numKVHeads), .i32(headDim), .i32(table.rotaryDim), .i32(table.cos.rows),
-                    .i32(table.neoxStyle ? 1 : 0), .f32(eps)])
+                    .i32(table.neoxStyle ? 1 : 0), .f32(eps),
+                    .ptr(store.map { ptr($0.cache.key) } ?? 0), .ptr(store.map { ptr($0.cache.value) } ?? 0),
+                    .ptr(store.map { ptr($0.slotMapping) } ?? 0)])
         return (q, k, v)
     }
 }

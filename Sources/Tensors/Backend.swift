@@ -34,6 +34,18 @@ public struct KVCacheLayer: Sendable {
     public var headDim: Int { key.shape[3] }
 }
 
+/// Where `splitQKV` also stores each token's k and v: `cache` at `slotMapping` (i32 [n]; slots
+/// below 0 are skipped), exactly as `attention` would store them. Saves decode a launch a layer.
+public struct KVCacheStore: Sendable {
+    public let cache: KVCacheLayer
+    public let slotMapping: Tensor
+
+    public init(cache: KVCacheLayer, slotMapping: Tensor) {
+        self.cache = cache
+        self.slotMapping = slotMapping
+    }
+}
+
 public enum BackendError: Error, CustomStringConvertible {
     case unsupported(String)
     case outOfMemory(String)
@@ -119,13 +131,15 @@ public protocol Backend: AnyObject, Sendable {
     ///
     /// Arithmetic is f32, rounded to activationDType once at the end. v is copied unchanged. numKVHeads may be 0 (k and v come back empty): a model whose q, k and v
     /// weights cannot share one matrix passes q and k through separately, k as the "q" of a second call.
+    /// With `store`, k and v also go into the KV cache (then `attention` is told `kvStored`).
     func splitQKV(_ qkv: Tensor, numHeads: Int, numKVHeads: Int, headDim: Int, qNorm: Tensor?, kNorm: Tensor?,
-                  eps: Float, positions: Tensor, table: RotaryTable) throws -> (q: Tensor, k: Tensor, v: Tensor)
-    /// Writes k and v [n, numKVHeads*headDim] into `cache` at `metadata.slotMapping`, then computes
-    /// causal attention of q [n, numHeads*headDim] over each sequence's whole cached context
-    /// -> [n, numHeads*headDim]. GQA when numHeads > numKVHeads.
+                  eps: Float, positions: Tensor, table: RotaryTable, store: KVCacheStore?) throws -> (q: Tensor, k: Tensor, v: Tensor)
+    /// Writes k and v [n, numKVHeads*headDim] into `cache` at `metadata.slotMapping` (unless
+    /// `kvStored`: `splitQKV` stored them), then computes causal attention of q
+    /// [n, numHeads*headDim] over each sequence's whole cached context -> [n, numHeads*headDim].
+    /// GQA when numHeads > numKVHeads.
     func attention(q: Tensor, k: Tensor, v: Tensor, cache: KVCacheLayer, metadata: AttentionMetadata,
-                   numHeads: Int, scale: Float) throws -> Tensor
+                   numHeads: Int, scale: Float, kvStored: Bool) throws -> Tensor
     /// Rows `indices` (i32 [m]) of x [n, d] -> [m, d].
     func gatherRows(_ x: Tensor, indices: Tensor) throws -> Tensor
 
@@ -198,4 +212,19 @@ extension Backend {
 /// Device work recorded once and replayed as one launch.
 public protocol CapturedGraph: AnyObject {
     func replay() throws
+}
+
+extension Backend {
+    /// `splitQKV` that leaves the KV cache alone.
+    public func splitQKV(_ qkv: Tensor, numHeads: Int, numKVHeads: Int, headDim: Int, qNorm: Tensor?, kNorm: Tensor?,
+                         eps: Float, positions: Tensor, table: RotaryTable) throws -> (q: Tensor, k: Tensor, v: Tensor) {
+        try splitQKV(qkv, numHeads: numHeads, numKVHeads: numKVHeads, headDim: headDim, qNorm: qNorm, kNorm: kNorm,
+                     eps: eps, positions: positions, table: table, store: nil)
+    }
+
+    /// `attention` that stores k and v itself.
+    public func attention(q: Tensor, k: Tensor, v: Tensor, cache: KVCacheLayer, metadata: AttentionMetadata,
+                          numHeads: Int, scale: Float) throws -> Tensor {
+        try attention(q: q, k: k, v: v, cache: cache, metadata: metadata, numHeads: numHeads, scale: scale, kvStored: false)
+    }
 }

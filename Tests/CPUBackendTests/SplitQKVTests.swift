@@ -110,4 +110,30 @@ import CPUBackend
         let viaOp = try backend.download(backend.rmsNorm(upload(qOnly, [n * nq, hd]), weight: upload(qw, [hd]), eps: 1e-6))
         #expect(try backend.download(out.q) == viaOp)
     }
+
+    /// With a store, k and v land in the cache exactly where `attention` would put them (slots
+    /// below 0 skipped), and the split's own outputs are unchanged.
+    @Test func storesKAndVLikeAttention() throws {
+        let (n, hd, nq, nkv) = (Self.n, Self.hd, Self.nq, Self.nkv)
+        var rng = SeededRandom(seed: 29)
+        let width = (nq + 2 * nkv) * hd
+        let qkv = try upload(rng.floats(n * width, scale: 2), [n, width])
+        let (rotary, _, _) = try table(rotaryDim: hd, neox: true)
+        let slots: [Int32] = [5, -1, 2]
+        func cache() throws -> KVCacheLayer { try backend.allocateKVCache(numBlocks: 2, blockSize: 4, numKVHeads: nkv, headDim: hd) }
+        let stored = try cache(), written = try cache()
+        let plain = try backend.splitQKV(qkv, numHeads: nq, numKVHeads: nkv, headDim: hd, qNorm: nil, kNorm: nil, eps: 1e-6,
+                                         positions: uploadI32(Self.positions), table: rotary)
+        let withStore = try backend.splitQKV(qkv, numHeads: nq, numKVHeads: nkv, headDim: hd, qNorm: nil, kNorm: nil, eps: 1e-6,
+                                             positions: uploadI32(Self.positions), table: rotary,
+                                             store: KVCacheStore(cache: stored, slotMapping: uploadI32(slots)))
+        #expect(try backend.download(withStore.k) == backend.download(plain.k))
+        #expect(try backend.download(withStore.v) == backend.download(plain.v))
+        let metadata = try AttentionMetadata(blockSize: 4, positions: Self.positions, slotMapping: slots, queryStart: [0, 1, 2, 3],
+                                             seqLens: [1, 1, 1], blockTables: [0, 0, 0], maxBlocksPerSeq: 1, backend: backend)
+        _ = try backend.attention(q: plain.q, k: plain.k, v: plain.v, cache: written, metadata: metadata, numHeads: nq, scale: 1)
+        #expect(try backend.download(stored.key) == backend.download(written.key))
+        #expect(try backend.download(stored.value) == backend.download(written.value))
+        #expect(try backend.download(stored.key).contains { $0 != 0 })
+    }
 }

@@ -70,13 +70,13 @@ final class ReplayingBackend: Backend, @unchecked Sendable {
     func add(_ a: Tensor, _ b: Tensor) throws -> Tensor { try base.add(a, b) }
     func siluAndMul(_ x: Tensor) throws -> Tensor { try base.siluAndMul(x) }
     func splitQKV(_ qkv: Tensor, numHeads: Int, numKVHeads: Int, headDim: Int, qNorm: Tensor?, kNorm: Tensor?,
-                  eps: Float, positions: Tensor, table: RotaryTable) throws -> (q: Tensor, k: Tensor, v: Tensor) {
+                  eps: Float, positions: Tensor, table: RotaryTable, store: KVCacheStore?) throws -> (q: Tensor, k: Tensor, v: Tensor) {
         try base.splitQKV(qkv, numHeads: numHeads, numKVHeads: numKVHeads, headDim: headDim, qNorm: qNorm, kNorm: kNorm,
-                          eps: eps, positions: positions, table: table)
+                          eps: eps, positions: positions, table: table, store: store)
     }
     func attention(q: Tensor, k: Tensor, v: Tensor, cache: KVCacheLayer, metadata: AttentionMetadata,
-                   numHeads: Int, scale: Float) throws -> Tensor {
-        try base.attention(q: q, k: k, v: v, cache: cache, metadata: metadata, numHeads: numHeads, scale: scale)
+                   numHeads: Int, scale: Float, kvStored: Bool) throws -> Tensor {
+        try base.attention(q: q, k: k, v: v, cache: cache, metadata: metadata, numHeads: numHeads, scale: scale, kvStored: kvStored)
     }
     func gatherRows(_ x: Tensor, indices: Tensor) throws -> Tensor { try base.gatherRows(x, indices: indices) }
     func selectExperts(_ logits: Tensor, routing: ExpertRouting, correctionBias: Tensor?) throws -> (ids: Tensor, weights: Tensor) {

@@ -5,12 +5,16 @@
 // A warp stages its head in shared memory as f32 (the two elements of a rotary pair may sit in
 // different lanes for either pairing), normalizes and rotates there, and rounds to bf16 once.
 // Rows move as bf16 pairs (u32): headDim is even and every head starts 4-byte aligned.
+//
+// With `slots`, k and v rows also go to the KV cache (kc, vc: [slot, nkv * hd]) at each token's slot,
+// skipping slots below 0, as write_kv_cache stores them: decode saves that launch.
 
 __device__ __forceinline__ u32 pack_bf16x2(float a, float b) { return (u32)f2bf(a) | ((u32)f2bf(b) << 16); }
 
 extern "C" __global__ void split_qkv_bf16(const bf16* qkv, bf16* q, bf16* k, bf16* v, const float* qw, const float* kw,
                                           const int* positions, const float* cosT, const float* sinT, int nq, int nkv,
-                                          int hd, int rot, int maxPos, int neox, float eps) {
+                                          int hd, int rot, int maxPos, int neox, float eps, bf16* kc, bf16* vc,
+                                          const int* slots) {
     pdl_wait();
     extern __shared__ float stage[];  // hd floats per warp
     int lane = threadIdx.x & 31, warp = threadIdx.x >> 5;
@@ -18,9 +22,14 @@ extern "C" __global__ void split_qkv_bf16(const bf16* qkv, bf16* q, bf16* k, bf1
     int t = blockIdx.x, heads = nq + 2 * nkv, pairs = hd / 2;
     if (h >= heads) return;
     const u32* src = (const u32*)(qkv + ((long)t * heads + h) * hd);
+    const int slot = slots ? slots[t] : -1;
     if (h >= nq + nkv) {  // v: plain copy
         u32* dst = (u32*)(v + ((long)t * nkv + (h - nq - nkv)) * hd);
-        for (int i = lane; i < pairs; i += 32) dst[i] = src[i];
+        u32* cached = slot >= 0 ? (u32*)(vc + ((long)slot * nkv + (h - nq - nkv)) * hd) : nullptr;
+        for (int i = lane; i < pairs; i += 32) {
+            dst[i] = src[i];
+            if (cached) cached[i] = src[i];
+        }
         return;
     }
     bool isQ = h < nq;
@@ -58,5 +67,10 @@ extern "C" __global__ void split_qkv_bf16(const bf16* qkv, bf16* q, bf16* k, bf1
     }
     __syncwarp();
 
-    for (int i = lane; i < pairs; i += 32) dst[i] = pack_bf16x2(x[2 * i], x[2 * i + 1]);
+    u32* cached = !isQ && slot >= 0 ? (u32*)(kc + ((long)slot * nkv + (h - nq)) * hd) : nullptr;
+    for (int i = lane; i < pairs; i += 32) {
+        u32 packed = pack_bf16x2(x[2 * i], x[2 * i + 1]);
+        dst[i] = packed;
+        if (cached) cached[i] = packed;
+    }
 }

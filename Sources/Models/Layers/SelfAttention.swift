@@ -55,10 +55,14 @@ public struct SelfAttention: Sendable {
                                metadata: AttentionMetadata, _ b: any Backend) throws -> Tensor {
         let positions = metadata.positionsTensor, eps = qNorm?.eps ?? 0
         let q, k, v: Tensor
+        var kvStored = false
         switch qkvProj {
         case .fused(let proj):
+            // The split stores k and v in the cache too: one launch fewer a layer.
             (q, k, v) = try b.splitQKV(proj(x, b), numHeads: numHeads, numKVHeads: numKVHeads, headDim: headDim,
-                                       qNorm: qNorm?.weight, kNorm: kNorm?.weight, eps: eps, positions: positions, table: rotary)
+                                       qNorm: qNorm?.weight, kNorm: kNorm?.weight, eps: eps, positions: positions, table: rotary,
+                                       store: KVCacheStore(cache: cache, slotMapping: metadata.slotMappingTensor))
+            kvStored = true
         case .separate(let qProj, let kProj, let vProj):
             // Two calls with no K/V heads: k goes through as the q of the second.
             q = try b.splitQKV(qProj(x, b), numHeads: numHeads, numKVHeads: 0, headDim: headDim,
@@ -68,7 +72,7 @@ public struct SelfAttention: Sendable {
             v = try vProj(x, b)
         }
         let out = try b.attention(q: q, k: k, v: v, cache: cache, metadata: metadata, numHeads: numHeads,
-                                  scale: 1 / Float(headDim).squareRoot())
+                                  scale: 1 / Float(headDim).squareRoot(), kvStored: kvStored)
         return try oProj(out, b)
     }
 }
