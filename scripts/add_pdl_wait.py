@@ -11,7 +11,7 @@ for path in sorted(pathlib.Path("Sources/CUDABackend/Kernels").glob("*.cu")):
         i = brace + 1
         head = s[i:i + 200].lstrip(" \\\n")
         # A first call to a `*_pdl` function is allowed: it reads only weights before waiting itself.
-        if not head.startswith("pdl_wait();") and not re.match(r"\w+_pdl\(", head):
+        if not head.startswith("pdl_wait(") and not re.match(r"\w+_pdl\(", head):
             eol = s.index("\n", i)
             if s[i:eol].strip() == "\\":  # inside a macro: keep the line continuations
                 out.append(s[i:eol + 1])

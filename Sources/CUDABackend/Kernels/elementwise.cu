@@ -31,7 +31,7 @@ extern "C" __global__ void embedding_bf16(const bf16* table, const int* ids, bf1
 }
 
 extern "C" __global__ void gather_rows(const bf16* x, const int* idx, bf16* out, int d) {
-    pdl_wait();
+    pdl_wait(true);
     copy_row(x + (long)idx[blockIdx.x] * d, out + (long)blockIdx.x * d, d);
 }
 
@@ -52,7 +52,7 @@ __device__ __forceinline__ void norm_row(const bf16* xr, const float* w, bf16* o
 }
 
 extern "C" __global__ void rmsnorm_bf16(const bf16* x, const float* w, bf16* out, int d, float eps) {
-    pdl_wait();
+    pdl_wait(true);
     __shared__ float red[32];
     const bf16* xr = x + (long)blockIdx.x * d;
     float ss = 0.f;
@@ -71,7 +71,7 @@ extern "C" __global__ void rmsnorm_bf16(const bf16* x, const float* w, bf16* out
 
 // residual += x (rounded to bf16, as the model's own dtype does), then out = rmsnorm(residual).
 extern "C" __global__ void add_rmsnorm_bf16(const bf16* x, bf16* residual, const float* w, bf16* out, int d, float eps) {
-    pdl_wait();
+    pdl_wait(true);
     __shared__ float red[32];
     const bf16* xr = x + (long)blockIdx.x * d;
     bf16* rr = residual + (long)blockIdx.x * d;
@@ -116,7 +116,7 @@ extern "C" __global__ void add_bias_bf16(bf16* y, const float* bias, int m, long
 // x [rows, 2*inter] = [gate | up] -> silu(gate) * up [rows, inter]. With `vec`, inter % 8 == 0 and
 // each thread takes 8 consecutive outputs (n counts vectors then).
 extern "C" __global__ void silu_mul_bf16(const bf16* x, bf16* out, int inter, long n, int vec) {
-    pdl_wait();
+    pdl_wait(true);
     long i = (long)blockIdx.x * blockDim.x + threadIdx.x;
     if (i >= n) return;
     if (vec) {
