@@ -111,7 +111,7 @@ attention_paged(const bf16* q, const bf16* kc, const bf16* vc, const int* queryS
 // Merges the splits of attention_paged: one block per (token, head), one thread per output dim.
 extern "C" __global__ void attention_combine(const float* partOut, const float* partMax, const float* partSum,
                                              bf16* out, int numHeads, int D, int numSplits, const int* tokens) {
-    pdl_wait(true);
+    pdl_wait();
     int t = tokens ? tokens[blockIdx.x] : blockIdx.x;
     long row = (long)t * numHeads + blockIdx.y;
     const float* pm = partMax + row * numSplits;

@@ -9,11 +9,12 @@ typedef unsigned int u32;
 // every kernel calls this first. It waits until the previous kernel's writes are visible, then lets
 // the next kernel be scheduled (a no-op when launched without the attribute or before sm_90).
 // With `nextFirst` the next kernel is let in before waiting: always safe, since it waits in turn,
-// and a GEMV after this kernel then streams its first weights while this one runs. The small
-// kernels that precede GEMVs in decode (norms, SiLU, the attention combine, the row gather) do
-// it: bs-1 decode of Qwen3-8B on an H100 went from 5.93 to 5.78 ms a token. Doing it in every
-// kernel made decode 13% slower instead (6.73 against 5.96 ms), and in decode attention it
-// changed nothing.
+// and a GEMV after this kernel then streams its first weights while this one runs. The norms and
+// SiLU before decode's GEMVs do it: bs-1 decode of Qwen3-8B on an H100 went from 5.93 to 5.78 ms
+// a token. Doing it in every kernel made decode 13% slower (6.73 against 5.96 ms), and so did
+// adding the attention combine and the row gather before the LM head to the norms (6.67 ms);
+// in decode attention it changed nothing. Why is not established. (Pulling the o projection's
+// weights into L2 while attention runs, from a kernel of its own, cost 0.15 ms a token too.)
 __device__ __forceinline__ void pdl_wait(bool nextFirst = false) {
 #if __CUDA_ARCH__ >= 900
     if (nextFirst) asm volatile("griddepcontrol.launch_dependents;" ::: "memory");

@@ -31,7 +31,7 @@ extern "C" __global__ void embedding_bf16(const bf16* table, const int* ids, bf1
 }
 
 extern "C" __global__ void gather_rows(const bf16* x, const int* idx, bf16* out, int d) {
-    pdl_wait(true);
+    pdl_wait();
     copy_row(x + (long)idx[blockIdx.x] * d, out + (long)blockIdx.x * d, d);
 }
 
