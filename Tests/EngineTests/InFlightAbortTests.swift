@@ -61,11 +61,11 @@ struct InFlightAbortTests {
 
     @Test func asyncLLMStreamsAbortsAndDrainsWithAStepInFlight() async throws {
         let prompts = try Fixtures.reference(Self.name).prompts
-        // The engine thread waits as the fifth forward pass begins until the client has aborted,
-        // so the abort lands while a step is in flight however slowly the client runs.
+        // The client "goes away" as the fifth forward pass begins, from the engine thread itself,
+        // so the abort lands while step 5 is in flight however slowly the client's task runs.
         let backend = ReplayingBackend()
-        let release = DispatchSemaphore(value: 0)
-        backend.beforeForward = { n in if n == 5 { _ = release.wait(timeout: .now() + 30) } }
+        let box = LLMBox()
+        backend.beforeForward = { n in if n == 5 { box.llm?.abort("cut") } }
         let loaded = try LoadedModel.load(path: Fixtures.directory.appendingPathComponent(Self.name).path, backend: backend,
                                           maxModelLen: 512)
         var config = EngineConfig()
@@ -73,22 +73,19 @@ struct InFlightAbortTests {
         config.enforceEager = true
         config.asyncOutputProcessing = true
         let llm = try AsyncLLM(loaded: loaded, config: config)
+        box.llm = llm
 
-        let full = llm.generate(.tokens(prompts[0].ids), params: Self.greedy(32), requestId: "full", kind: .delta)
+        // "cut" first: whether "full" joins it or comes a step later, cut's prefill is step 1.
         let cut = llm.generate(.tokens(prompts[1].ids), params: Self.greedy(32), requestId: "cut", kind: .delta)
+        let full = llm.generate(.tokens(prompts[0].ids), params: Self.greedy(32), requestId: "full", kind: .delta)
         async let fullTokens = full.reduce(into: [Int]()) { $0 += $1.outputs[0].tokenIds }
         var cutTokens = 0, cutFinished = false
         for try await out in cut {
             cutTokens += out.outputs[0].tokenIds.count
             cutFinished = cutFinished || out.finished
-            if cutTokens == 3 {
-                llm.abort("cut")
-                release.signal()
-            }
         }
-        // Step 3's token came out while step 4 ran; the abort reaches the engine before step 4
-        // or step 5 finishes, and that step drops the request's token.
-        #expect((3...4).contains(cutTokens) && !cutFinished, "\(cutTokens) tokens")
+        // Step 4's token is streamed while step 5 runs; step 5 drops the aborted request's token.
+        #expect(cutTokens == 4 && !cutFinished, "\(cutTokens) tokens")
         #expect(try await fullTokens == prompts[0].greedy)
 
         // Shutdown lets a running request finish (and the step in flight with it).
@@ -100,4 +97,9 @@ struct InFlightAbortTests {
         #expect(lastTokens == Array(prompts[2].greedy.prefix(12)))
         #expect(llm.stats?.kvCacheUsage == 0)
     }
+}
+
+/// Lets a backend hook reach the engine made after it.
+private final class LLMBox: @unchecked Sendable {
+    var llm: AsyncLLM?
 }
