@@ -136,6 +136,9 @@ public final class CUDABackend: Backend, @unchecked Sendable {
         try driver.check(driver.cuStreamSynchronize(stream), "cuStreamSynchronize")
     }
 
+    /// Kernels are queued on the stream; the host only waits at downloads and `synchronize`.
+    public var runsAsynchronously: Bool { true }
+
     public func allocateKVCache(numBlocks: Int, blockSize: Int, numKVHeads: Int, headDim: Int) throws -> KVCacheLayer {
         guard headDim % 8 == 0, headDim <= 256 else {
             throw BackendError.unsupported("head_dim \(headDim) on the GPU (multiples of 8 up to 256)")

@@ -4,7 +4,9 @@ import Synchronization
 /// The engine behind a server: one thread owns the `LLMEngine` and steps it while there is work;
 /// callers submit requests and read an `AsyncThrowingStream` of outputs each. Cancelling the
 /// consuming task aborts the request. Nothing a request does can stop the loop: a failed request
-/// finishes its own stream with the error.
+/// finishes its own stream with the error. With async output processing a step is in flight while
+/// outputs are streamed and commands run; an abort then reaches the core before that step
+/// finishes, and the step drops the aborted sequences' results.
 public final class AsyncLLM: Sendable {
     private enum Command {
         case add(id: String, prompt: PromptInput, params: SamplingParams, kind: OutputKind, arrival: Double,

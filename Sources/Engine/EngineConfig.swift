@@ -14,6 +14,11 @@ public struct EngineConfig: Sendable {
     public var gpuMemoryUtilization = 0.9
     /// Run every step eagerly (no captured decode graphs), as vLLM's `--enforce-eager`.
     public var enforceEager = false
+    /// Process a step's outputs (detokenize, stop strings, `RequestOutput`s) while the device runs
+    /// the next step, as vLLM's async output processing; outputs then come back one `step()` later.
+    /// nil: on exactly where the backend runs asynchronously (on the CPU the forward pass runs
+    /// inside the enqueue, so there is nothing to overlap). `--disable-async-output-proc` sets false.
+    public var asyncOutputProcessing: Bool?
     /// Explicit block count (tests); overrides kvCacheBytes.
     public var numBlocks: Int?
 

@@ -53,7 +53,9 @@ public struct StatsLogger {
 }
 
 /// The token-level engine loop: `add` requests, call `step()` until nothing is left. Each step is
-/// schedule → run the model → sample → update sequences (nano-vllm's `step`).
+/// schedule → run the model → sample → update sequences (nano-vllm's `step`), in two halves —
+/// `launch` (schedule, enqueue the forward pass) and `finish` (sample, update) — so that a caller
+/// can do host work while the device runs.
 public final class EngineCore {
     public let model: any CausalLM
     public let config: EngineConfig
@@ -142,27 +144,61 @@ public final class EngineCore {
         scheduler.finish(seq)
     }
 
-    /// One iteration of continuous batching.
     /// Wall time of the steps so far, by phase (the runner times its own phases).
     public var timings: StepTimings { runner.timings }
 
+    /// A step whose forward pass was enqueued by `launch` and is not yet finished.
+    public struct PendingStep {
+        let forward: ModelRunner.PendingForward
+    }
+
+    /// Whether a launched step awaits `finish`. At most one does: see `launch`.
+    public private(set) var stepInFlight = false
+
+    /// One iteration of continuous batching, start to end.
     public func step() throws -> [StepOutput] {
+        guard let pending = try launch() else { return [] }
+        return try finish(pending)
+    }
+
+    /// Schedules the next step and enqueues its forward pass; nil when there is nothing to run.
+    /// The device may still be computing when this returns; `finish` completes the step.
+    ///
+    /// Invariant: nothing is scheduled while a step is in flight. Between `launch` and `finish`
+    /// the caller may `abort` sequences of the step (a stop string, a client gone), which frees
+    /// their blocks while the device may still write into them; no one else can take those blocks
+    /// until the next `schedule()`, and that runs only here, after `finish` has waited for the
+    /// device. The same holds for preemption (it frees blocks only inside `schedule()`), so a
+    /// preempted sequence is never in flight.
+    public func launch() throws -> PendingStep? {
+        precondition(!stepInFlight, "launch while a step is in flight: finish it first")
         let t0 = monotonicSeconds()
         let batch = scheduler.schedule()
         runner.timings.schedule += monotonicSeconds() - t0
         numPreemptions += batch.preempted.count
-        guard !batch.isEmpty else { return [] }
-        let results = try runner.run(batch)
+        guard !batch.isEmpty else { return nil }
+        let forward = try runner.enqueue(batch)
+        stepInFlight = true
+        return PendingStep(forward: forward)
+    }
+
+    /// Waits for the launched step, samples, and updates its sequences. A sequence aborted since
+    /// `launch` gets nothing: its blocks are already free (or another's after the next schedule),
+    /// so no token is appended, no block registered in the prefix cache, none freed again.
+    public func finish(_ step: PendingStep) throws -> [StepOutput] {
+        // The device is idle once `collect` returns (or throws): the next launch may schedule.
+        defer { stepInFlight = false }
+        let results = try runner.collect(step.forward)
         let t1 = monotonicSeconds()
         defer { runner.timings.update += monotonicSeconds() - t1 }
-        for entry in batch.entries {
+        for entry in step.forward.entries where isLive(entry.seq) {
             let prefill = max(0, min(entry.seq.promptCount, entry.seq.numComputedTokens + entry.numTokens) - entry.seq.numComputedTokens)
             promptTokens += prefill
             entry.seq.numComputedTokens += entry.numTokens
             scheduler.kvCache.cacheFullBlocks(entry.seq)
         }
         var outputs: [StepOutput] = []
-        for result in results {
+        for result in results where isLive(result.seq) {
             let seq = result.seq
             seq.promptLogitRows += result.promptRows
             guard result.sampleRow != nil || result.sampled != nil else { continue }
@@ -188,6 +224,9 @@ public final class EngineCore {
         }
         return outputs
     }
+
+    /// Whether `seq` is still wanted (not aborted since its step was launched).
+    private func isLive(_ seq: Sequence) -> Bool { sequences[seq.id] === seq }
 
     /// Runs requests to completion; returns each one's generated token ids, in order.
     public func generate(_ prompts: [[Int]], params: SamplingParams) throws -> [[Int]] {

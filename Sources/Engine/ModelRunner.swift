@@ -36,7 +36,17 @@ final class ModelRunner {
         var sampled: SampleResult?
     }
 
-    func run(_ batch: SchedulerOutput) throws -> [SequenceLogits] {
+    /// A forward pass on the device, not yet sampled: what `collect` needs to finish it.
+    struct PendingForward {
+        let entries: [SchedulerOutput.Entry]
+        /// Logits of the rows `routes` names; nil when the step needs none (only prefill chunks).
+        let logits: Tensor?
+        let routes: [(entry: Int, isSample: Bool)]
+    }
+
+    /// Builds the step's inputs and enqueues its forward pass (or replays a decode graph). On a
+    /// backend that runs asynchronously the device is still computing when this returns.
+    func enqueue(_ batch: SchedulerOutput) throws -> PendingForward {
         let entries = batch.entries
         timings.steps += 1
         var t = monotonicSeconds()
@@ -48,10 +58,10 @@ final class ModelRunner {
         if let graphs, graphs.bucket(for: entries.count) != nil,
            entries.allSatisfy({ $0.numTokens == 1 && $0.seq.numComputedTokens + 1 == $0.seq.numTokens }) {
             timings.graphSteps += 1
+            // The graph's own output buffer: `collect` reads it before the next step overwrites it.
             let logits = try graphs.run(entries)
             lap(\.forward)
-            defer { lap(\.collect) }
-            return try collect(logits.rows(0..<entries.count), routes: entries.indices.map { ($0, true) }, entries: entries)
+            return PendingForward(entries: entries, logits: logits.rows(0..<entries.count), routes: entries.indices.map { ($0, true) })
         }
         var ids: [Int32] = [], positions: [Int32] = [], slots: [Int32] = []
         var queryStart: [Int32] = [0], seqLens: [Int32] = []
@@ -91,16 +101,22 @@ final class ModelRunner {
         lap(\.prepare)
         let logits = try model.forward(tokenIds: tokenIds, metadata: metadata, kvCache: kvCache, logitsIndices: logitsIndices)
         lap(\.forward)
-        defer { lap(\.collect) }
-        guard !logitRows.isEmpty else { return [] }
-        return try collect(logits, routes: routes, entries: entries)
+        return PendingForward(entries: entries, logits: logitRows.isEmpty ? nil : logits, routes: routes)
     }
 
-    /// Samples on the device where the backend can, so that only the drawn tokens (and any
-    /// logprobs asked for) come back; rows the device cannot serve, and prompt-logprob rows, bring
-    /// their logits back to the host.
-    private func collect(_ logits: Tensor, routes: [(entry: Int, isSample: Bool)],
-                         entries: [SchedulerOutput.Entry]) throws -> [SequenceLogits] {
+    /// Waits for the forward pass and draws the step's tokens: on the device where the backend
+    /// samples, so that only the drawn tokens (and any logprobs asked for) come back; rows the
+    /// device cannot serve, and prompt-logprob rows, bring their logits back to the host.
+    /// Returns only once the device has finished all the step's work (`EngineCore.finish` relies
+    /// on it): sampling and downloads synchronise, and a step without rows waits explicitly.
+    func collect(_ pending: PendingForward) throws -> [SequenceLogits] {
+        let t = monotonicSeconds()
+        defer { timings.collect += monotonicSeconds() - t }
+        let entries = pending.entries, routes = pending.routes
+        guard let logits = pending.logits else {
+            try model.backend.synchronize()
+            return []
+        }
         var results = entries.map { SequenceLogits(seq: $0.seq) }
         let backend = model.backend
         var rows: [RowSampling] = [], edits: [LogitEdit] = [], rowEntries: [Int] = []

@@ -2,6 +2,11 @@
 /// the device idles unless they overlap its work, so their share of the total is what
 /// overlapping the host with the device could win back. `collect` includes waiting for the
 /// device to finish the step's kernels (sampling and the download synchronise).
+///
+/// With async output processing (`EngineConfig.asyncOutputProcessing`) `output` runs while the
+/// device computes the next step, so it is hidden and `collect` shrinks by about as much;
+/// `schedule`, `prepare` and `update` still run with the device idle (the next step's inputs
+/// need this step's tokens).
 public struct StepTimings: Sendable {
     public var steps = 0
     /// Steps that replayed a captured decode graph.
@@ -13,14 +18,19 @@ public struct StepTimings: Sendable {
     public var forward = 0.0
     /// Sampling and bringing results back: mostly waiting for the device.
     public var collect = 0.0
-    /// Appending tokens, stop checks, freeing finished requests.
+    /// Appending tokens, finishing sequences, registering full blocks in the prefix cache.
     public var update = 0.0
+    /// `LLMEngine`'s output processing: detokenizing, stop strings, building `RequestOutput`s.
+    public var output = 0.0
+    /// Whether `output` ran while the device computed the next step.
+    public var outputOverlapsDevice = false
 
-    public var total: Double { schedule + prepare + forward + collect + update }
+    public var total: Double { schedule + prepare + forward + collect + update + output }
 
     public var summary: String {
         func pct(_ x: Double) -> String { String(format: "%.2f s (%.0f%%)", x, total > 0 ? x / total * 100 : 0) }
         return "\(steps) steps (\(graphSteps) graph replays): schedule \(pct(schedule)), prepare \(pct(prepare)), "
             + "enqueue forward \(pct(forward)), sample and wait \(pct(collect)), update \(pct(update))"
+            + (output > 0 ? ", output \(pct(output))\(outputOverlapsDevice ? " overlapping the device" : "")" : "")
     }
 }

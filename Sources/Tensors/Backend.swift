@@ -83,6 +83,9 @@ public protocol Backend: AnyObject, Sendable {
     func memoryInfo() -> (free: Int, total: Int)?
     /// Waits until all queued work is done (for timing; downloads wait on their own).
     func synchronize() throws
+    /// Whether ops return before the device has run them (a GPU stream), so the host is free to
+    /// do other work while a step runs; false where ops compute before returning (the CPU).
+    var runsAsynchronously: Bool { get }
     /// Makes the backend usable from the calling thread (a GPU context is current per thread);
     /// a thread other than the one that made the backend calls it before its first op.
     func attachToCurrentThread() throws
@@ -197,6 +200,7 @@ extension Backend {
     public func lmHead(_ x: Tensor, weight: Tensor) throws -> Tensor { try linear(x, weight: weight, bias: nil) }
     public func memoryInfo() -> (free: Int, total: Int)? { nil }
     public func synchronize() throws {}
+    public var runsAsynchronously: Bool { false }
     public func attachToCurrentThread() throws {}
     public func copy(_ host: HostTensor, into tensor: Tensor) throws {
         throw BackendError.unsupported("\(name) has no static buffers to copy into")

@@ -43,6 +43,8 @@ struct EngineOptions: ParsableArguments {
     @Option(help: "Fraction of GPU memory for weights, activations and KV cache (GPU only).") var gpuMemoryUtilization = 0.9
     @Flag(help: "Run decode steps eagerly instead of replaying captured CUDA graphs.") var enforceEager = false
     @Option(help: "Activation dtype: auto, float32 (the CPU computes in float32).") var dtype = "auto"
+    @Flag(help: "Process each step's outputs before launching the next step, instead of while the GPU runs it.")
+    var disableAsyncOutputProc = false
 
     func validate() throws {
         guard gpuMemoryUtilization > 0 && gpuMemoryUtilization <= 1 else {
@@ -61,5 +63,6 @@ struct EngineOptions: ParsableArguments {
         config.enablePrefixCaching = enablePrefixCaching
         config.gpuMemoryUtilization = gpuMemoryUtilization
         config.enforceEager = enforceEager
+        if disableAsyncOutputProc { config.asyncOutputProcessing = false }
     }
 }

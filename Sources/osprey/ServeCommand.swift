@@ -35,6 +35,8 @@ struct Serve: ParsableCommand {
     @Option(help: "Largest request body in bytes (413 beyond).") var maxRequestBodyBytes = 32 << 20
     @Flag(help: "Accepted for compatibility; Osprey runs no remote code.") var trustRemoteCode = false
     @Flag(help: "Run decode steps eagerly instead of replaying captured CUDA graphs.") var enforceEager = false
+    @Flag(help: "Process each step's outputs before launching the next step, instead of while the GPU runs it.")
+    var disableAsyncOutputProc = false
     @Flag(help: "Accepted for compatibility.") var disableLogRequests = false
     @Flag(help: "Accepted for compatibility.") var disableLogStats = false
     @Flag(inversion: .prefixedNo, help: "Split long prefills across steps.") var enableChunkedPrefill = true
@@ -85,6 +87,7 @@ struct Serve: ParsableCommand {
         engineConfig.enableChunkedPrefill = enableChunkedPrefill
         engineConfig.gpuMemoryUtilization = gpuMemoryUtilization
         engineConfig.enforceEager = enforceEager
+        if disableAsyncOutputProc { engineConfig.asyncOutputProcessing = false }
         engineConfig.maxNumBatchedTokens = maxNumBatchedTokens ?? max(8192, enableChunkedPrefill ? 2048 : loaded.maxModelLen)
         let env = ProcessInfo.processInfo.environment
         if let gib = (env["OSPREY_CPU_KVCACHE_SPACE"] ?? env["VLLM_CPU_KVCACHE_SPACE"]).flatMap(Double.init), gib > 0 {

@@ -18,6 +18,10 @@ final class ReplayingBackend: Backend, @unchecked Sendable {
     private(set) var sampleCalls = 0
     private(set) var captures = 0
     private(set) var replays = 0
+    /// When each forward pass began (its embedding lookup), eager or replayed.
+    private(set) var forwardTimes: [Double] = []
+    /// Called as each forward pass begins, with how many have begun (tests hold the engine here).
+    var beforeForward: ((Int) -> Void)?
     var name: String { "cpu (replaying graphs)" }
     var activationDType: DType { base.activationDType }
 
@@ -61,7 +65,11 @@ final class ReplayingBackend: Backend, @unchecked Sendable {
     func allocateKVCache(numBlocks: Int, blockSize: Int, numKVHeads: Int, headDim: Int) throws -> KVCacheLayer {
         try base.allocateKVCache(numBlocks: numBlocks, blockSize: blockSize, numKVHeads: numKVHeads, headDim: headDim)
     }
-    func embedding(_ table: Tensor, ids: Tensor) throws -> Tensor { try base.embedding(table, ids: ids) }
+    func embedding(_ table: Tensor, ids: Tensor) throws -> Tensor {
+        forwardTimes.append(monotonicSeconds())
+        beforeForward?(forwardTimes.count)
+        return try base.embedding(table, ids: ids)
+    }
     func linear(_ x: Tensor, weight: Tensor, bias: Tensor?) throws -> Tensor { try base.linear(x, weight: weight, bias: bias) }
     func rmsNorm(_ x: Tensor, weight: Tensor, eps: Float) throws -> Tensor { try base.rmsNorm(x, weight: weight, eps: eps) }
     func addRMSNorm(_ x: Tensor, residual: Tensor, weight: Tensor, eps: Float) throws -> Tensor {
