@@ -200,6 +200,38 @@ int main(int argc, char** argv) {
                        policy == 0 ? "engine" : "fixed", ksplit, "on", mode & 2 ? "1 block" : "-", ms,
                        b / (ms * 1e-3) / 1e9, b / (ms * 1e-3) / copyBW * 100, blocks, warps);
             }
+    // The LM head (Qwen3-8B's untied 151,936 x 4096, f32 logits): one matrix of 1.24 GB, larger
+    // than L2, timed alone per split.
+    {
+        int m = 151936, k = 4096;
+        bf16* head;
+        float* logits;
+        CHECK(cudaMalloc(&head, (size_t)m * k * 2));
+        CHECK(cudaMalloc(&logits, (size_t)8 * m * 4));
+        fill_random<<<1024, 256>>>(head, (long)m * k, 99);
+        CHECK(cudaDeviceSynchronize());
+        for (int policy : {0, 1, 2, 4, 8}) {
+            int ksplit, warps, blocks;
+            plan(m, k, policy, ksplit, warps, blocks);
+            std::vector<float> times;
+            for (int i = 0; i < 12; i++) {
+                void* a[] = {&x, &head, &nobias, &logits, &n, &m, &k, &ksplit};
+                CHECK(cudaEventRecord(e0, stream));
+                launch(stream, true, (void*)gemv_bf16_f32, dim3(blocks), dim3(32 * warps), a);
+                CHECK(cudaEventRecord(e1, stream));
+                CHECK(cudaEventSynchronize(e1));
+                float ms;
+                CHECK(cudaEventElapsedTime(&ms, e0, e1));
+                times.push_back(ms);
+            }
+            std::sort(times.begin() + 2, times.end());
+            float ms = times[2 + (times.size() - 2) / 2];
+            double b = (double)m * k * 2;
+            printf("%-8s %-6s k/%-3d %-5s %-9s %10.3f %10.0f %7.1f%%  (%d blocks of %d warps)\n", "lm_head",
+                   policy == 0 ? "engine" : "fixed", ksplit, "-", "-", ms, b / (ms * 1e-3) / 1e9,
+                   b / (ms * 1e-3) / copyBW * 100, blocks, warps);
+        }
+    }
     printf("weights %.2f GB per pass\n", bytes / 1e9);
     return 0;
 }
