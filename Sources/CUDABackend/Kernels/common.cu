@@ -22,6 +22,7 @@ __device__ __forceinline__ void pdl_wait(bool nextFirst = false) {
     if (!nextFirst) asm volatile("griddepcontrol.launch_dependents;" ::: "memory");
 #endif
 }
+
 __device__ __forceinline__ float bf2f(bf16 x) { return __uint_as_float(((u32)x) << 16); }
 
 __device__ __forceinline__ bf16 f2bf(float f) {
