@@ -89,6 +89,9 @@ static void ck_run_chunks(ck_pool *p, int thread) {
         int64_t chunk = __atomic_load_n(&p->chunk, __ATOMIC_RELAXED);
         ck_range_fn fn = __atomic_load_n(&p->fn, __ATOMIC_RELAXED);
         void *ctx = __atomic_load_n(&p->ctx, __ATOMIC_RELAXED);
+        // Pairs with the caller's fence after retiring `next`: fields of a later job read above
+        // mean the claim below sees `next` changed and fails.
+        atomic_thread_fence(memory_order_acquire);
         int64_t b = (int64_t)(uint32_t)v;
         if (b >= total) return;
         int64_t e = b + chunk < total ? b + chunk : total;
@@ -194,12 +197,18 @@ void ck_parallel_for(ck_pool *p, int64_t total, int64_t chunk, ck_range_fn fn, v
         pthread_mutex_unlock(&p->dispatch);
         return;
     }
+    // Retire the previous job before its fields change: a worker that read its `next` late must
+    // not claim a chunk of it and run it with this job's fields (or this job's chunks with its
+    // fields), which wrote through stale context and corrupted memory. The marker's index is past
+    // any total, so it reads as "no work"; the fence keeps the field stores after it.
+    p->job++;
+    atomic_store_explicit(&p->next, ((uint64_t)p->job << 32) | 0xffffffffu, memory_order_relaxed);
+    atomic_thread_fence(memory_order_seq_cst);
     __atomic_store_n(&p->total, total, __ATOMIC_RELAXED);
     __atomic_store_n(&p->chunk, chunk, __ATOMIC_RELAXED);
     __atomic_store_n(&p->fn, fn, __ATOMIC_RELAXED);
     __atomic_store_n(&p->ctx, ctx, __ATOMIC_RELAXED);
     atomic_store_explicit(&p->done, 0, memory_order_relaxed);
-    p->job++;
     atomic_store_explicit(&p->next, (uint64_t)p->job << 32, memory_order_release);
     atomic_fetch_add(&p->generation, 1);  // seq_cst: orders with `sleepers`
     if (atomic_load(&p->sleepers) > 0) ck_wake_all(p);
