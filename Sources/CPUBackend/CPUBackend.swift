@@ -47,7 +47,8 @@ public final class CPUBackend: Backend, @unchecked Sendable {
         return result
     }
 
-    public func allocateKVCache(numBlocks: Int, blockSize: Int, numKVHeads: Int, headDim: Int) throws -> KVCacheLayer {
+    public func allocateKVCache(numBlocks: Int, blockSize: Int, numKVHeads: Int, headDim: Int, dtype: DType) throws -> KVCacheLayer {
+        guard dtype == .f32 else { throw BackendError.unsupported("a \(dtype) KV cache on the CPU") }
         let shape = [numBlocks, blockSize, numKVHeads, headDim]
         return KVCacheLayer(key: zeros(shape), value: zeros(shape))
     }

@@ -25,7 +25,7 @@ public final class CPUStorage: DeviceStorage, @unchecked Sendable {
 }
 
 extension DType {
-    /// The kernel library's code for this element type (nil for i32, which no kernel consumes as data).
+    /// The kernel library's code for this element type (nil for i32 and f8e4m3, which no generic kernel consumes).
     var kernelType: Int32? {
         switch self {
         case .f32: Int32(CK_F32)
@@ -36,7 +36,7 @@ extension DType {
         case .q4_1: Int32(CK_Q4_1)
         case .q4_K: Int32(CK_Q4_K)
         case .q6_K: Int32(CK_Q6_K)
-        case .i32: nil
+        case .i32, .f8e4m3: nil  // f8e4m3: only the KV cache, which its own kernels read
         }
     }
 }

@@ -139,16 +139,17 @@ public final class CUDABackend: Backend, @unchecked Sendable {
     /// Kernels are queued on the stream; the host only waits at downloads and `synchronize`.
     public var runsAsynchronously: Bool { true }
 
-    public func allocateKVCache(numBlocks: Int, blockSize: Int, numKVHeads: Int, headDim: Int) throws -> KVCacheLayer {
+    public func allocateKVCache(numBlocks: Int, blockSize: Int, numKVHeads: Int, headDim: Int, dtype: DType) throws -> KVCacheLayer {
         guard headDim % 8 == 0, headDim <= 256 else {
             throw BackendError.unsupported("head_dim \(headDim) on the GPU (multiples of 8 up to 256)")
         }
+        guard dtype == .bf16 else { throw BackendError.unsupported("a \(dtype) KV cache on the GPU") }
         let shape = [numBlocks, blockSize, numKVHeads, headDim]
-        let bytes = DType.bf16.byteCount(elements: shape.reduce(1, *))
+        let bytes = dtype.byteCount(elements: shape.reduce(1, *))
         func zeroed() throws -> Tensor {
             let s = try allocator.allocate(bytes, pooled: false)
             try driver.check(driver.cuMemsetD8Async(s.pointer, 0, bytes, stream), "memset")
-            return Tensor(shape: shape, dtype: .bf16, storage: s)
+            return Tensor(shape: shape, dtype: dtype, storage: s)
         }
         return KVCacheLayer(key: try zeroed(), value: try zeroed())
     }

@@ -1,3 +1,5 @@
+import Tensors
+
 /// Engine limits, with vLLM's names and defaults where they apply.
 public struct EngineConfig: Sendable {
     public var blockSize = 16
@@ -19,6 +21,9 @@ public struct EngineConfig: Sendable {
     /// nil: on exactly where the backend runs asynchronously (on the CPU the forward pass runs
     /// inside the enqueue, so there is nothing to overlap). `--disable-async-output-proc` sets false.
     public var asyncOutputProcessing: Bool?
+    /// Element type of the KV cache, as vLLM's `--kv-cache-dtype`: nil ("auto") is the backend's
+    /// activation dtype; f8e4m3 ("fp8", "fp8_e4m3") halves the cache's bytes on the GPU.
+    public var kvCacheDType: DType?
     /// Explicit block count (tests); overrides kvCacheBytes.
     public var numBlocks: Int?
 

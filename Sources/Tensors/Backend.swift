@@ -18,7 +18,8 @@ public struct RotaryTable: Sendable {
 }
 
 /// The paged KV cache of one layer: `key` and `value` are [numBlocks, blockSize, numKVHeads, headDim]
-/// in the backend's activation dtype.
+/// in the backend's activation dtype, or f8e4m3 (`--kv-cache-dtype fp8`): stores round into it and
+/// attention reads it back.
 public struct KVCacheLayer: Sendable {
     public let key: Tensor
     public let value: Tensor
@@ -73,8 +74,9 @@ public protocol Backend: AnyObject, Sendable {
     func upload(_ host: HostTensor) throws -> Tensor
     /// Copies a tensor back as f32 values (converting from f16/bf16; i32 values are converted too).
     func download(_ tensor: Tensor) throws -> [Float]
-    /// Allocates a zero-filled paged KV cache for one layer.
-    func allocateKVCache(numBlocks: Int, blockSize: Int, numKVHeads: Int, headDim: Int) throws -> KVCacheLayer
+    /// Allocates a zero-filled paged KV cache for one layer whose elements are `dtype`: the
+    /// activation dtype or f8e4m3; others throw `BackendError.unsupported`.
+    func allocateKVCache(numBlocks: Int, blockSize: Int, numKVHeads: Int, headDim: Int, dtype: DType) throws -> KVCacheLayer
     /// Uploads a weight matrix, converting it where the backend's matrix kernels want another dtype
     /// (the GPU computes in bf16). Default: `upload`.
     func uploadMatrix(_ host: HostTensor) throws -> Tensor
@@ -197,6 +199,11 @@ extension Backend {
 
 extension Backend {
     public func uploadMatrix(_ host: HostTensor) throws -> Tensor { try upload(host) }
+    /// A KV cache in the activation dtype.
+    public func allocateKVCache(numBlocks: Int, blockSize: Int, numKVHeads: Int, headDim: Int) throws -> KVCacheLayer {
+        try allocateKVCache(numBlocks: numBlocks, blockSize: blockSize, numKVHeads: numKVHeads, headDim: headDim,
+                            dtype: activationDType)
+    }
     public func lmHead(_ x: Tensor, weight: Tensor) throws -> Tensor { try linear(x, weight: weight, bias: nil) }
     public func memoryInfo() -> (free: Int, total: Int)? { nil }
     public func synchronize() throws {}

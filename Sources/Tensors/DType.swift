@@ -2,12 +2,16 @@
 /// is `k / blockSize` blocks of `blockBytes` bytes each, laid out exactly as in the GGUF file.
 public enum DType: String, Sendable, CaseIterable, CustomStringConvertible {
     case f32, f16, bf16, i32
+    /// OCP FP8 E4M3 ("fn": no infinities, max ±448), the `--kv-cache-dtype fp8` storage of the KV
+    /// cache: values are stored unscaled (scale 1.0, vLLM's default without calibrated scales),
+    /// rounded to nearest even and saturated to ±448.
+    case f8e4m3
     case q8_0, q4_0, q4_1, q4_K, q6_K
 
     /// Elements per block (1 for plain types).
     public var blockSize: Int {
         switch self {
-        case .f32, .f16, .bf16, .i32: 1
+        case .f32, .f16, .bf16, .i32, .f8e4m3: 1
         case .q8_0, .q4_0, .q4_1: 32
         case .q4_K, .q6_K: 256
         }
@@ -18,6 +22,7 @@ public enum DType: String, Sendable, CaseIterable, CustomStringConvertible {
         switch self {
         case .f32, .i32: 4
         case .f16, .bf16: 2
+        case .f8e4m3: 1
         case .q8_0: 34       // f16 scale + 32 x i8
         case .q4_0: 18       // f16 scale + 16 bytes of nibbles
         case .q4_1: 20       // f16 scale, f16 min + 16 bytes of nibbles

@@ -62,8 +62,8 @@ final class ReplayingBackend: Backend, @unchecked Sendable {
     }
     func upload(_ host: HostTensor) throws -> Tensor { try base.upload(host) }
     func download(_ tensor: Tensor) throws -> [Float] { try base.download(tensor) }
-    func allocateKVCache(numBlocks: Int, blockSize: Int, numKVHeads: Int, headDim: Int) throws -> KVCacheLayer {
-        try base.allocateKVCache(numBlocks: numBlocks, blockSize: blockSize, numKVHeads: numKVHeads, headDim: headDim)
+    func allocateKVCache(numBlocks: Int, blockSize: Int, numKVHeads: Int, headDim: Int, dtype: DType) throws -> KVCacheLayer {
+        try base.allocateKVCache(numBlocks: numBlocks, blockSize: blockSize, numKVHeads: numKVHeads, headDim: headDim, dtype: dtype)
     }
     func embedding(_ table: Tensor, ids: Tensor) throws -> Tensor {
         forwardTimes.append(monotonicSeconds())
