@@ -10,6 +10,8 @@
 // decodes gives this kernel only the decodes); without, token y.
 // With one split the block writes the bf16 result; with several, each writes an unnormalised
 // partial (accumulator, running max, running sum) and attention_combine merges them.
+// The cache is bf16 or E4M3: each kernel is a template over its element type, with an `_f8` entry
+// for the E4M3 cache.
 // The sequence that flattened token t belongs to: the last s with queryStart[s] <= t.
 __device__ __forceinline__ int sequence_of(const int* queryStart, int numSeqs, int t) {
     int lo = 0, hi = numSeqs - 1;
@@ -23,12 +25,12 @@ __device__ __forceinline__ int sequence_of(const int* queryStart, int numSeqs, i
 #define ATTN_THREADS 128
 #define ATTN_CHUNK 256
 
-extern "C" __global__ void __launch_bounds__(ATTN_THREADS)
-attention_paged(const bf16* q, const bf16* kc, const bf16* vc, const int* queryStart, const int* seqLens,
-                const int* blockTables, bf16* out, float* partOut, float* partMax, float* partSum,
-                int numSeqs, int numHeads, int numKVHeads, int D, int blockSize, int maxBlocks,
-                int minChunk, float scale, const int* tokens) {
-    pdl_wait();
+template <typename KV>
+__device__ __forceinline__ void attention_paged(const bf16* q, const KV* kc, const KV* vc, const int* queryStart,
+                                                const int* seqLens, const int* blockTables, bf16* out, float* partOut,
+                                                float* partMax, float* partSum, int numSeqs, int numHeads,
+                                                int numKVHeads, int D, int blockSize, int maxBlocks, int minChunk,
+                                                float scale, const int* tokens) {
     extern __shared__ float smem[];
     float* qs = smem;                         // [D]
     float* sc = smem + D;                     // [ATTN_CHUNK] scores, then probabilities
@@ -57,11 +59,11 @@ attention_paged(const bf16* q, const bf16* kc, const bf16* vc, const int* queryS
             int key = c0 + j;
             int slot = table[key / blockSize] * blockSize + key % blockSize;
             slots[j] = slot;
-            const uint4* krow = (const uint4*)(kc + (long)slot * kvDim + kvh * D);
+            const KV* krow = kc + (long)slot * kvDim + kvh * D;
             float dot = 0.f;
             for (int i = 0; i < D / 8; ++i) {
                 float kv[8];
-                unpack8(krow[i], kv);
+                kv_load8(krow + 8 * i, kv);
 #pragma unroll
                 for (int e = 0; e < 8; ++e) dot += qs[i * 8 + e] * kv[e];
             }
@@ -83,13 +85,13 @@ attention_paged(const bf16* q, const bf16* kc, const bf16* vc, const int* queryS
         l = l * corr + csum;
         acc0 *= corr;
         acc1 *= corr;
-        const bf16* vbase = vc + kvh * D;
+        const KV* vbase = vc + kvh * D;
         if (d0 < D) {
 #pragma unroll 8
             for (int j = 0; j < cn; ++j) {
-                const bf16* vrow = vbase + (long)slots[j] * kvDim;
-                acc0 += sc[j] * bf2f(vrow[d0]);
-                if (d1 < D) acc1 += sc[j] * bf2f(vrow[d1]);
+                const KV* vrow = vbase + (long)slots[j] * kvDim;
+                acc0 += sc[j] * kv_load(vrow, d0);
+                if (d1 < D) acc1 += sc[j] * kv_load(vrow, d1);
             }
         }
         m = newM;
@@ -107,6 +109,19 @@ attention_paged(const bf16* q, const bf16* kc, const bf16* vc, const int* queryS
         if (threadIdx.x == 0) { partMax[idx] = m; partSum[idx] = l; }
     }
 }
+
+#define ATTN_ENTRY(NAME, IMPL, KV, BOUNDS)                                                                      \
+    extern "C" __global__ void BOUNDS NAME(const bf16* q, const KV* kc, const KV* vc, const int* queryStart,        \
+                                           const int* seqLens, const int* blockTables, bf16* out, float* partOut,  \
+                                           float* partMax, float* partSum, int numSeqs, int numHeads,              \
+                                           int numKVHeads, int D, int blockSize, int maxBlocks, int minChunk,      \
+                                           float scale, const int* tokens) {                                       \
+        pdl_wait();                                                                                                 \
+        IMPL(q, kc, vc, queryStart, seqLens, blockTables, out, partOut, partMax, partSum, numSeqs, numHeads,       \
+             numKVHeads, D, blockSize, maxBlocks, minChunk, scale, tokens);                                         \
+    }
+ATTN_ENTRY(attention_paged, attention_paged<bf16>, bf16, __launch_bounds__(ATTN_THREADS))
+ATTN_ENTRY(attention_paged_f8, attention_paged<fp8>, fp8, __launch_bounds__(ATTN_THREADS))
 
 // Merges the splits of attention_paged: one block per (token, head), one thread per output dim.
 extern "C" __global__ void attention_combine(const float* partOut, const float* partMax, const float* partSum,
@@ -135,12 +150,12 @@ extern "C" __global__ void attention_combine(const float* partOut, const float* 
 // output dims for the weighted sum. Writes what attention_paged writes (same partial layout).
 #define GQA_CHUNK 64
 
-extern "C" __global__ void
-attention_decode_gqa(const bf16* q, const bf16* kc, const bf16* vc, const int* queryStart, const int* seqLens,
-                     const int* blockTables, bf16* out, float* partOut, float* partMax, float* partSum,
-                     int numSeqs, int numHeads, int numKVHeads, int D, int blockSize, int maxBlocks,
-                     int minChunk, float scale, const int* tokens) {
-    pdl_wait();
+template <typename KV>
+__device__ __forceinline__ void attention_decode_gqa(const bf16* q, const KV* kc, const KV* vc, const int* queryStart,
+                                                     const int* seqLens, const int* blockTables, bf16* out,
+                                                     float* partOut, float* partMax, float* partSum, int numSeqs,
+                                                     int numHeads, int numKVHeads, int D, int blockSize, int maxBlocks,
+                                                     int minChunk, float scale, const int* tokens) {
     extern __shared__ float gsm[];
     int group = numHeads / numKVHeads;
     int ldk = D / 2 + 1;                              // words per staged K/V row
@@ -179,8 +194,8 @@ attention_decode_gqa(const bf16* q, const bf16* kc, const bf16* vc, const int* q
         for (int i = threadIdx.x; i < cn * (words / 4); i += blockDim.x) {
             int j = i / (words / 4), w4 = (i % (words / 4)) * 4;
             long base = (long)slots[j] * kvDim + kvh * D;
-            uint4 kp = *(const uint4*)(kc + base + w4 * 2);
-            uint4 vp = *(const uint4*)(vc + base + w4 * 2);
+            uint4 kp = kv_load8_bf16(kc + base + w4 * 2);
+            uint4 vp = kv_load8_bf16(vc + base + w4 * 2);
             u32* kr = ks + j * ldk + w4;
             u32* vr = vs + j * ldk + w4;
             kr[0] = kp.x; kr[1] = kp.y; kr[2] = kp.z; kr[3] = kp.w;
@@ -251,6 +266,9 @@ attention_decode_gqa(const bf16* q, const bf16* kc, const bf16* vc, const int* q
     }
 }
 
+ATTN_ENTRY(attention_decode_gqa, attention_decode_gqa<bf16>, bf16, )
+ATTN_ENTRY(attention_decode_gqa_f8, attention_decode_gqa<fp8>, fp8, )
+
 // Decode attention for grouped-query models on the tensor cores (sm_80+), the fast path of
 // attention_decode_gqa (same arguments, same outputs, same partial layout for attention_combine).
 // At large batch decode is a stream of the KV cache, so the kernel is built to keep that stream full:
@@ -291,17 +309,27 @@ __device__ __forceinline__ u32 dec_trans(u32 x) {
 }
 #endif
 
-template <int D>
-__device__ __forceinline__ void attention_decode_mma(const bf16* q, const bf16* kc, const bf16* vc, const int* queryStart,
+// The E4M3 cache (KV = fp8) streams half the bytes: the ring holds E4M3 tiles (DEC_STAGES_F8 deep,
+// rows padded to D + 16 bytes), and once a tile has landed the warp widens it into a bf16 tile of
+// its own (exact), which the mma code below reads as it reads a staged bf16 tile. Shared memory a
+// warp: DEC_STAGES_F8 × 2 × 16 × (D + 16) + 2 × 16 × (D + 8) × 2 bytes (27 KiB for D = 128).
+#define DEC_STAGES_F8 4
+
+template <int D, typename KV>
+__device__ __forceinline__ void attention_decode_mma(const bf16* q, const KV* kc, const KV* vc, const int* queryStart,
                                                      const int* seqLens, const int* blockTables, bf16* out, float* partOut,
                                                      float* partMax, float* partSum, int numSeqs, int numHeads,
                                                      int numKVHeads, int blockSize, int maxBlocks, int minChunk,
                                                      float scale, const int* tokens) {
 #if __CUDA_ARCH__ >= 800
-    constexpr int LD = D + 8;                  // bf16 per staged row
-    constexpr int MAT = DEC_TILE * LD;         // one staged K (or V) tile
-    constexpr int CPR = D / 8;                 // 16-byte chunks per row
-    constexpr int COPIES = DEC_TILE * CPR / 32;  // cp.async per lane per matrix per tile
+    constexpr bool F8 = sizeof(KV) == 1;
+    constexpr int STAGES = F8 ? DEC_STAGES_F8 : DEC_STAGES;
+    constexpr int LD = D + 8;                  // bf16 per staged (or widened) row
+    constexpr int MAT = DEC_TILE * LD;         // one bf16 K (or V) tile
+    constexpr int LDC = F8 ? D + 16 : LD;      // cache elements per row of a ring tile
+    constexpr int RMAT = DEC_TILE * LDC;       // one ring K (or V) tile, in cache elements
+    constexpr int CPR = D * sizeof(KV) / 16;   // 16-byte chunks per row
+    constexpr int COPIES = (DEC_TILE * CPR + 31) / 32;  // cp.async per lane per matrix per tile
     constexpr int KB = D / 16;                 // k-steps of the scores = 16-dim blocks of the output
     extern __shared__ __align__(16) bf16 dsm[];
 
@@ -313,13 +341,15 @@ __device__ __forceinline__ void attention_decode_mma(const bf16* q, const bf16* 
     int group = numHeads / numKVHeads;
     long kvDim = (long)numKVHeads * D;
     const int* table = blockTables + (long)s * maxBlocks;
-    const bf16* kbase = kc + kvh * D;
-    const bf16* vbase = vc + kvh * D;
+    const KV* kbase = kc + kvh * D;
+    const KV* vbase = vc + kvh * D;
     int lane = threadIdx.x & 31, warp = threadIdx.x >> 5, warps = blockDim.x >> 5;
     int g = lane >> 2, c = lane & 3;
     int tiles = end > begin ? (end - begin + DEC_TILE - 1) / DEC_TILE : 0;
     int mine = tiles > warp ? (tiles - warp + warps - 1) / warps : 0;  // this warp's tiles
-    bf16* ring = dsm + warp * DEC_STAGES * 2 * MAT;
+    constexpr int WARP_BYTES = STAGES * 2 * RMAT * (int)sizeof(KV) + (F8 ? 2 * MAT * 2 : 0);
+    KV* ring = (KV*)(dsm + warp * (WARP_BYTES / 2));
+    bf16* wide = (bf16*)(ring + STAGES * 2 * RMAT);  // F8: the widened tile (K, then V)
 
     // Qᵀ as B fragments: b0 = q[head g][16kb + 2c, +1], b1 = q[head g][16kb + 8 + 2c, +1].
     u32 qf[KB][2];
@@ -340,15 +370,18 @@ __device__ __forceinline__ void attention_decode_mma(const bf16* q, const bf16* 
     };
     // Starts the copies of the warp's j-th tile (slots from slotOf) into its ring stage.
     auto issue = [&](int j, int slot) {
-        u32 kdst = smem_u32(ring + (j % DEC_STAGES) * 2 * MAT);
+        u32 kdst = smem_u32(ring + (j % STAGES) * 2 * RMAT);
 #pragma unroll
         for (int i = 0; i < COPIES; ++i) {
             int idx = lane + 32 * i, row = idx / CPR, col = idx % CPR;
             int sl = __shfl_sync(0xffffffffu, slot, row);
-            long off = (long)max(sl, 0) * kvDim + col * 8;
-            u32 dst = kdst + (row * LD + col * 8) * 2;
-            cp_async16(dst, kbase + off, sl >= 0);
-            cp_async16(dst + MAT * 2, vbase + off, sl >= 0);
+            constexpr int PER = 16 / sizeof(KV);  // elements per chunk
+            long off = (long)max(sl, 0) * kvDim + col * PER;
+            u32 dst = kdst + (row * LDC + col * PER) * (int)sizeof(KV);
+            if (DEC_TILE * CPR % 32 == 0 || idx < DEC_TILE * CPR) {
+                cp_async16(dst, kbase + off, sl >= 0);
+                cp_async16(dst + RMAT * (int)sizeof(KV), vbase + off, sl >= 0);
+            }
         }
     };
 
@@ -358,11 +391,11 @@ __device__ __forceinline__ void attention_decode_mma(const bf16* q, const bf16* 
     for (int kb = 0; kb < KB; ++kb) acc[kb][0] = acc[kb][1] = acc[kb][2] = acc[kb][3] = 0.f;
 
 #pragma unroll
-    for (int j = 0; j < DEC_STAGES - 1; ++j) {
+    for (int j = 0; j < STAGES - 1; ++j) {
         if (j < mine) issue(j, slotOf(j));
         cp_async_commit();
     }
-    int pending = slotOf(DEC_STAGES - 1);
+    int pending = slotOf(STAGES - 1);
     // ldmatrix lane addresses. K (A, row-major): matrices (keys 0-7 | 8-15) × (dims 0-7 | 8-15), lane
     // -> key lane % 16, dim 8 * (lane / 16). V (A = Vᵀ, transposed load): matrices (dims 0-7 | 8-15) ×
     // (keys 0-7 | 8-15), lane -> key lane % 8 + 8 * (lane / 16), dim 8 * (lane / 8 % 2).
@@ -370,12 +403,30 @@ __device__ __forceinline__ void attention_decode_mma(const bf16* q, const bf16* 
     const u32 vOff = (MAT + ((lane & 7) + (lane >> 4) * 8) * LD + ((lane >> 3) & 1) * 8) * 2;
     for (int j = 0; j < mine; ++j) {
         __syncwarp();  // every lane is done with the stage about to be refilled (tile j - 1's)
-        if (j + DEC_STAGES - 1 < mine) issue(j + DEC_STAGES - 1, pending);
+        if (j + STAGES - 1 < mine) issue(j + STAGES - 1, pending);
         cp_async_commit();
-        pending = slotOf(j + DEC_STAGES);
-        cp_async_wait<DEC_STAGES - 1>();  // this lane's copies of tile j have landed
+        pending = slotOf(j + STAGES);
+        cp_async_wait<STAGES - 1>();  // this lane's copies of tile j have landed
         __syncwarp();                // ... and everyone's
-        u32 stage = smem_u32(ring + (j % DEC_STAGES) * 2 * MAT);
+        u32 stage = smem_u32(ring + (j % STAGES) * 2 * RMAT);
+        if constexpr (F8) {
+#if __CUDA_ARCH__ >= 890
+            // Widen the E4M3 tile: a lane takes 16 elements (one 16-byte chunk) at a time.
+            const KV* src = ring + (j % STAGES) * 2 * RMAT;
+            for (int i = lane; i < 2 * DEC_TILE * CPR; i += 32) {
+                int m = i / (DEC_TILE * CPR), row = (i / CPR) % DEC_TILE, col = i % CPR;
+                uint4 w = *(const uint4*)(src + m * RMAT + row * LDC + col * 16);
+                uint4 lo, hi;
+                e4m3x4_to_bf16(w.x, lo.x, lo.y); e4m3x4_to_bf16(w.y, lo.z, lo.w);
+                e4m3x4_to_bf16(w.z, hi.x, hi.y); e4m3x4_to_bf16(w.w, hi.z, hi.w);
+                uint4* dst = (uint4*)(wide + m * MAT + row * LD + col * 16);
+                dst[0] = lo;
+                dst[1] = hi;
+            }
+            __syncwarp();
+#endif
+            stage = smem_u32(wide);
+        }
         int valid = end - (begin + (warp + j * warps) * DEC_TILE);  // keys of the tile before the end
 
         // Scores: two accumulator chains (even and odd k-steps) to halve the mma dependency chain.
@@ -468,14 +519,15 @@ __device__ __forceinline__ void attention_decode_mma(const bf16* q, const bf16* 
 #endif
 }
 
-#define DEC_MMA_KERNEL(DIM)                                                                                          \
-    extern "C" __global__ void __launch_bounds__(128) attention_decode_mma_d##DIM(                                  \
-        const bf16* q, const bf16* kc, const bf16* vc, const int* queryStart, const int* seqLens,                  \
+#define DEC_MMA_KERNEL(DIM) DEC_MMA_ENTRY(DIM, attention_decode_mma_d##DIM, bf16) DEC_MMA_ENTRY(DIM, attention_decode_mma_d##DIM##_f8, fp8)
+#define DEC_MMA_ENTRY(DIM, NAME, KV)                                                                                \
+    extern "C" __global__ void __launch_bounds__(128) NAME(                                                          \
+        const bf16* q, const KV* kc, const KV* vc, const int* queryStart, const int* seqLens,                      \
         const int* blockTables, bf16* out, float* partOut, float* partMax, float* partSum, int numSeqs,            \
         int numHeads, int numKVHeads, int D, int blockSize, int maxBlocks, int minChunk, float scale,              \
         const int* tokens) {                                                                                         \
         pdl_wait();                                                                                                  \
-        attention_decode_mma<DIM>(q, kc, vc, queryStart, seqLens, blockTables, out, partOut, partMax, partSum,      \
+        attention_decode_mma<DIM, KV>(q, kc, vc, queryStart, seqLens, blockTables, out, partOut, partMax, partSum,      \
                                   numSeqs, numHeads, numKVHeads, blockSize, maxBlocks, minChunk, scale, tokens);    \
     }
 DEC_MMA_KERNEL(16)

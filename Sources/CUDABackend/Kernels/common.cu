@@ -77,3 +77,87 @@ __device__ float block_reduce(float v, float* red, bool isMax) {
     r = isMax ? warp_max(r) : warp_sum(r);
     return r;
 }
+
+// The FP8 KV cache (`--kv-cache-dtype fp8`): OCP E4M3 bytes, stored unscaled. Every element of it
+// is exactly a bf16 (and f16) value, so reading it back loses nothing; the conversions are the
+// hardware's (sm_89 and later; the host allows the FP8 cache only there). Values are rounded from
+// the bf16 activations, so a token's stored bytes are the same whichever kernel wrote them.
+typedef unsigned char fp8;
+
+#if __CUDA_ARCH__ >= 890
+// Two floats to two E4M3 (nearest even, saturated to ±448), lo in bits 0-7.
+__device__ __forceinline__ unsigned short f2e4m3x2(float lo, float hi) {
+    unsigned short r;
+    asm("cvt.rn.satfinite.e4m3x2.f32 %0, %1, %2;" : "=h"(r) : "f"(hi), "f"(lo));
+    return r;
+}
+
+// Two E4M3 (bits 0-7, 8-15) to an f16 pair in the same order.
+__device__ __forceinline__ u32 e4m3x2_to_f16x2(unsigned short v) {
+    u32 r;
+    asm("cvt.rn.f16x2.e4m3x2 %0, %1;" : "=r"(r) : "h"(v));
+    return r;
+}
+
+__device__ __forceinline__ float f16_lo(u32 h2) {
+    float f;
+    asm("{ .reg .b16 lo, hi; mov.b32 {lo, hi}, %1; cvt.f32.f16 %0, lo; }" : "=f"(f) : "r"(h2));
+    return f;
+}
+__device__ __forceinline__ float f16_hi(u32 h2) {
+    float f;
+    asm("{ .reg .b16 lo, hi; mov.b32 {lo, hi}, %1; cvt.f32.f16 %0, hi; }" : "=f"(f) : "r"(h2));
+    return f;
+}
+
+// Four E4M3 (byte i = element i) to floats.
+__device__ __forceinline__ void e4m3x4_to_f(u32 w, float* out) {
+    u32 a = e4m3x2_to_f16x2((unsigned short)(w & 0xffffu)), b = e4m3x2_to_f16x2((unsigned short)(w >> 16));
+    out[0] = f16_lo(a); out[1] = f16_hi(a); out[2] = f16_lo(b); out[3] = f16_hi(b);
+}
+
+// Four E4M3 to two bf16 pairs (exact): elements 0, 1 in `lo`, 2, 3 in `hi`.
+__device__ __forceinline__ void e4m3x4_to_bf16(u32 w, u32& lo, u32& hi) {
+    float f[4];
+    e4m3x4_to_f(w, f);
+    asm("cvt.rn.bf16x2.f32 %0, %1, %2;" : "=r"(lo) : "f"(f[1]), "f"(f[0]));
+    asm("cvt.rn.bf16x2.f32 %0, %1, %2;" : "=r"(hi) : "f"(f[3]), "f"(f[2]));
+}
+#endif
+
+// Cache element access for the kernels that take either cache type (template <typename KV>).
+__device__ __forceinline__ float kv_load(const bf16* p, long i) { return bf2f(p[i]); }
+__device__ __forceinline__ float kv_load(const fp8* p, long i) {
+#if __CUDA_ARCH__ >= 890
+    return f16_lo(e4m3x2_to_f16x2(p[i]));
+#else
+    return 0.f;
+#endif
+}
+// Eight consecutive elements (16-byte aligned for bf16, 8-byte for fp8).
+__device__ __forceinline__ void kv_load8(const bf16* p, float* out) { unpack8(*(const uint4*)p, out); }
+__device__ __forceinline__ void kv_load8(const fp8* p, float* out) {
+#if __CUDA_ARCH__ >= 890
+    uint2 w = *(const uint2*)p;
+    e4m3x4_to_f(w.x, out);
+    e4m3x4_to_f(w.y, out + 4);
+#endif
+}
+// Eight consecutive elements as four bf16 pairs (exact for either cache type).
+__device__ __forceinline__ uint4 kv_load8_bf16(const bf16* p) { return *(const uint4*)p; }
+__device__ __forceinline__ uint4 kv_load8_bf16(const fp8* p) {
+    uint4 r = make_uint4(0, 0, 0, 0);
+#if __CUDA_ARCH__ >= 890
+    uint2 w = *(const uint2*)p;
+    e4m3x4_to_bf16(w.x, r.x, r.y);
+    e4m3x4_to_bf16(w.y, r.z, r.w);
+#endif
+    return r;
+}
+// Two elements from a bf16 pair (lo first), stored as the cache keeps them.
+__device__ __forceinline__ void kv_store2(bf16* p, u32 pair) { *(u32*)p = pair; }
+__device__ __forceinline__ void kv_store2(fp8* p, u32 pair) {
+#if __CUDA_ARCH__ >= 890
+    *(unsigned short*)p = f2e4m3x2(__uint_as_float(pair << 16), __uint_as_float(pair & 0xffff0000u));
+#endif
+}

@@ -134,17 +134,28 @@ extern "C" __global__ void silu_mul_bf16(const bf16* x, bf16* out, int inter, lo
     out[i] = f2bf(g / (1.f + __expf(-g)) * u);
 }
 
-// Writes each token's k and v rows [kvDim] to its cache slot (slot < 0: padding, skipped).
-extern "C" __global__ void write_kv_cache(const bf16* k, const bf16* v, bf16* kc, bf16* vc, const int* slots, int kvDim) {
-    pdl_wait();
+// Writes each token's k and v rows [kvDim] (even) to its cache slot (slot < 0: padding, skipped),
+// as bf16 or as E4M3 (write_kv_cache_f8).
+template <typename KV>
+__device__ __forceinline__ void write_kv(const bf16* k, const bf16* v, KV* kc, KV* vc, const int* slots, int kvDim) {
     int slot = slots[blockIdx.x];
     if (slot < 0) return;
-    const bf16* ks = k + (long)blockIdx.x * kvDim;
-    const bf16* vs = v + (long)blockIdx.x * kvDim;
-    for (int i = threadIdx.x; i < kvDim; i += blockDim.x) {
-        kc[(long)slot * kvDim + i] = ks[i];
-        vc[(long)slot * kvDim + i] = vs[i];
+    const u32* ks = (const u32*)(k + (long)blockIdx.x * kvDim);
+    const u32* vs = (const u32*)(v + (long)blockIdx.x * kvDim);
+    for (int i = threadIdx.x; i < kvDim / 2; i += blockDim.x) {
+        kv_store2(kc + (long)slot * kvDim + 2 * i, ks[i]);
+        kv_store2(vc + (long)slot * kvDim + 2 * i, vs[i]);
     }
+}
+
+extern "C" __global__ void write_kv_cache(const bf16* k, const bf16* v, bf16* kc, bf16* vc, const int* slots, int kvDim) {
+    pdl_wait();
+    write_kv(k, v, kc, vc, slots, kvDim);
+}
+
+extern "C" __global__ void write_kv_cache_f8(const bf16* k, const bf16* v, fp8* kc, fp8* vc, const int* slots, int kvDim) {
+    pdl_wait();
+    write_kv(k, v, kc, vc, slots, kvDim);
 }
 
 extern "C" __global__ void bf16_to_f32(const bf16* x, float* out, long n) {

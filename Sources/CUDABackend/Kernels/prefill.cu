@@ -31,18 +31,28 @@ __device__ __forceinline__ float ex2(float x) {
     return r;
 }
 
-template <int D, int KN, int STAGES, bool QREG>
-__device__ __forceinline__ void prefill_mma(const bf16* q, const bf16* kc, const bf16* vc, const int* queryStart,
+// With the E4M3 cache (KV = fp8) the stages hold E4M3 tiles (rows of D + 16 bytes); after a tile
+// has landed the block widens it into one bf16 K/V tile pair (exact; a second barrier), which the
+// mma code reads as it reads a bf16 stage. Shared memory: STAGES·2·KN·(D + 16) + 2·KN·(D + 8)·2
+// bytes, plus Q's 64 rows of D + 8 bf16 where Q does not live in registers.
+template <int D, int KN, int STAGES, bool QREG, typename KV>
+__device__ __forceinline__ void prefill_mma(const bf16* q, const KV* kc, const KV* vc, const int* queryStart,
                                             const int* seqLens, const int* blockTables, bf16* out, int numHeads,
                                             int numKVHeads, int blockSize, int maxBlocks, float scale, const int* tiles) {
-    constexpr int LD = D + 8;          // shared row stride in elements (16 bytes of padding)
-    constexpr int CH = D / 8;          // 16-byte chunks a row
-    constexpr int TILE = KN * LD;      // elements of one K or V tile
+    constexpr bool F8 = sizeof(KV) == 1;
+    constexpr int LD = D + 8;          // bf16 row stride in elements (16 bytes of padding)
+    constexpr int TILE = KN * LD;      // elements of one bf16 K or V tile
+    constexpr int LDC = F8 ? D + 16 : LD;      // cache elements per row of a stage
+    constexpr int CTILE = KN * LDC;            // cache elements of one staged K or V tile
+    constexpr int PER = 16 / sizeof(KV);       // cache elements per 16-byte chunk
+    constexpr int CH = D / PER;                // 16-byte chunks a row
     static_assert(D % 16 == 0 && KN % 32 == 0 && 2 * KN >= PF_Q && STAGES >= 2, "tile shapes");
+    static_assert(2 * CTILE * sizeof(KV) >= PF_Q * LD * 2 || !QREG, "Q fits in a stage");
     extern __shared__ uint4 pf_smem[];
-    bf16* sm = (bf16*)pf_smem;         // stage st: K at 2·st·TILE, V at (2·st + 1)·TILE
+    KV* ring = (KV*)pf_smem;           // stage st: K at 2·st·CTILE, V at (2·st + 1)·CTILE
+    bf16* wide = (bf16*)(ring + 2 * STAGES * CTILE);  // F8: the widened K, then V
     // QREG: Q goes through the last stage, which is free until Q is in registers.
-    bf16* Qs = sm + 2 * (QREG ? STAGES - 1 : STAGES) * TILE;
+    bf16* Qs = QREG ? (bf16*)(ring + 2 * (STAGES - 1) * CTILE) : wide + (F8 ? 2 * TILE : 0);
 
     const int tid = threadIdx.x, lane = tid & 31, warp = tid >> 5;
     const int h = blockIdx.x, s = tiles[2 * blockIdx.y], tile = tiles[2 * blockIdx.y + 1];
@@ -56,12 +66,12 @@ __device__ __forceinline__ void prefill_mma(const bf16* q, const bf16* kc, const
     const int numTiles = (keyEnd + KN - 1) / KN;
     const int kvh = h / (numHeads / numKVHeads), kvDim = numKVHeads * D;
     const int* table = blockTables + (long)s * maxBlocks;
-    const bf16* kbase = kc + kvh * D;
-    const bf16* vbase = vc + kvh * D;
+    const KV* kbase = kc + kvh * D;
+    const KV* vbase = vc + kvh * D;
 
 #pragma unroll
-    for (int it = 0; it < PF_Q * CH / PF_THREADS; ++it) {
-        int i = tid + it * PF_THREADS, r = i / CH, c = i % CH;
+    for (int it = 0; it < PF_Q * (D / 8) / PF_THREADS; ++it) {
+        int i = tid + it * PF_THREADS, r = i / (D / 8), c = i % (D / 8);
         bool ok = r < rows;
         const bf16* src = ok ? q + ((long)(q0 + rowStart + r) * numHeads + h) * D + c * 8 : q;
         cp_async16(smem_u32(Qs + r * LD + c * 8), src, ok);
@@ -77,10 +87,10 @@ __device__ __forceinline__ void prefill_mma(const bf16* q, const bf16* kc, const
             int key = k0 + lane + 32 * u;
             slot[u] = key < keyEnd ? table[key / blockSize] * blockSize + key % blockSize : -1;
         }
-        bf16* Kd = sm + 2 * st * TILE;
-        bf16* Vd = Kd + TILE;
+        KV* Kd = ring + 2 * st * CTILE;
+        KV* Vd = Kd + CTILE;
 #pragma unroll
-        for (int it = 0; it < KN * CH / PF_THREADS; ++it) {
+        for (int it = 0; it < (KN * CH + PF_THREADS - 1) / PF_THREADS; ++it) {
             int i = tid + it * PF_THREADS, r = i / CH, c = i % CH;
             int sl = -1;
 #pragma unroll
@@ -88,9 +98,11 @@ __device__ __forceinline__ void prefill_mma(const bf16* q, const bf16* kc, const
                 int v = __shfl_sync(0xffffffffu, slot[u], r & 31);
                 if ((r >> 5) == u) sl = v;
             }
-            long off = sl >= 0 ? (long)sl * kvDim + c * 8 : 0;
-            cp_async16(smem_u32(Kd + r * LD + c * 8), kbase + off, sl >= 0);
-            cp_async16(smem_u32(Vd + r * LD + c * 8), vbase + off, sl >= 0);
+            long off = sl >= 0 ? (long)sl * kvDim + c * PER : 0;
+            if (KN * CH % PF_THREADS == 0 || i < KN * CH) {
+                cp_async16(smem_u32(Kd + r * LDC + c * PER), kbase + off, sl >= 0);
+                cp_async16(smem_u32(Vd + r * LDC + c * PER), vbase + off, sl >= 0);
+            }
         }
     };
 
@@ -132,8 +144,26 @@ __device__ __forceinline__ void prefill_mma(const bf16* q, const bf16* kc, const
         int pre = stage == 0 ? STAGES - 1 : stage - 1;
         if (t + STAGES - 1 < numTiles) loadKV(t + STAGES - 1, pre);
         cp_async_commit();
-        const bf16* Ks = sm + 2 * stage * TILE;
+        const bf16* Ks = (const bf16*)(ring + 2 * stage * CTILE);
         const bf16* Vs = Ks + TILE;
+        if constexpr (F8) {
+#if __CUDA_ARCH__ >= 890
+            const KV* src = ring + 2 * stage * CTILE;
+            for (int i = tid; i < 2 * KN * CH; i += PF_THREADS) {
+                int m = i / (KN * CH), r = (i / CH) % KN, c = i % CH;
+                uint4 w = *(const uint4*)(src + m * CTILE + r * LDC + c * 16);
+                uint4 lo, hi;
+                e4m3x4_to_bf16(w.x, lo.x, lo.y); e4m3x4_to_bf16(w.y, lo.z, lo.w);
+                e4m3x4_to_bf16(w.z, hi.x, hi.y); e4m3x4_to_bf16(w.w, hi.z, hi.w);
+                uint4* dst = (uint4*)(wide + m * TILE + r * LD + c * 16);
+                dst[0] = lo;
+                dst[1] = hi;
+            }
+#endif
+            __syncthreads();
+            Ks = wide;
+            Vs = wide + TILE;
+        }
         const int k0 = t * KN;
         stage = stage == STAGES - 1 ? 0 : stage + 1;
 
@@ -224,13 +254,16 @@ __device__ __forceinline__ void prefill_mma(const bf16* q, const bf16* kc, const
 }
 
 #define PF_MMA_KERNEL(D, KN, STAGES, QREG)                                                                  \
+    PF_MMA_ENTRY(attention_prefill_d##D, D, KN, STAGES, QREG, bf16)                                        \
+    PF_MMA_ENTRY(attention_prefill_d##D##_f8, D, KN, STAGES, QREG, fp8)
+#define PF_MMA_ENTRY(NAME, D, KN, STAGES, QREG, KV)                                                         \
     extern "C" __global__ void __launch_bounds__(PF_THREADS)                                              \
-    attention_prefill_d##D(const bf16* q, const bf16* kc, const bf16* vc, const int* queryStart,          \
+    NAME(const bf16* q, const KV* kc, const KV* vc, const int* queryStart,                                \
                            const int* seqLens, const int* blockTables, bf16* out, int numHeads,           \
                            int numKVHeads, int headDim, int blockSize, int maxBlocks, float scale,        \
                            const int* tiles) {                                                            \
         pdl_wait();                                                                                                  \
-        prefill_mma<D, KN, STAGES, QREG>(q, kc, vc, queryStart, seqLens, blockTables, out, numHeads,      \
+        prefill_mma<D, KN, STAGES, QREG, KV>(q, kc, vc, queryStart, seqLens, blockTables, out, numHeads,      \
                                          numKVHeads, blockSize, maxBlocks, scale, tiles);                 \
     }
 // (D, keys a tile, stages, Q in registers); the host's shared-memory size in attention() follows
@@ -243,11 +276,11 @@ PF_MMA_KERNEL(256, 32, 2, false)
 
 // The float32 SIMT kernel, for head dims without a tensor-core instantiation: K and V tiles of 64
 // keys in shared memory as floats, a thread computing 4 rows × 8 keys of the scores.
-extern "C" __global__ void __launch_bounds__(PF_THREADS)
-attention_prefill(const bf16* q, const bf16* kc, const bf16* vc, const int* queryStart, const int* seqLens,
-                  const int* blockTables, bf16* out, int numHeads, int numKVHeads, int D, int blockSize,
-                  int maxBlocks, float scale, const int* tiles) {
-    pdl_wait();
+template <typename KV>
+__device__ __forceinline__ void attention_prefill(const bf16* q, const KV* kc, const KV* vc, const int* queryStart,
+                                                  const int* seqLens, const int* blockTables, bf16* out, int numHeads,
+                                                  int numKVHeads, int D, int blockSize, int maxBlocks, float scale,
+                                                  const int* tiles) {
     extern __shared__ float sm[];
     float* Qs = sm;                    // [PF_Q][D + 1]
     float* Ks = Qs + PF_Q * (D + 1);   // [PF_K][D + 1]
@@ -292,8 +325,8 @@ attention_prefill(const bf16* q, const bf16* kc, const bf16* vc, const int* quer
             if (j < kn) {
                 int key = k0 + j;
                 long slot = (long)table[key / blockSize] * blockSize + key % blockSize;
-                unpack8(*(const uint4*)(kc + slot * kvDim + kvh * D + c), kv);
-                unpack8(*(const uint4*)(vc + slot * kvDim + kvh * D + c), vv);
+                kv_load8(kc + slot * kvDim + kvh * D + c, kv);
+                kv_load8(vc + slot * kvDim + kvh * D + c, vv);
             } else {
 #pragma unroll
                 for (int e = 0; e < 8; ++e) { kv[e] = 0.f; vv[e] = 0.f; }
@@ -375,3 +408,15 @@ attention_prefill(const bf16* q, const bf16* kc, const bf16* vc, const int* quer
             if (c < nd) orow[tx + 8 * c] = f2bf(o[i][c] * inv);
     }
 }
+
+#define PF_SIMT_ENTRY(NAME, KV)                                                                                 \
+    extern "C" __global__ void __launch_bounds__(PF_THREADS)                                                  \
+    NAME(const bf16* q, const KV* kc, const KV* vc, const int* queryStart, const int* seqLens,                \
+         const int* blockTables, bf16* out, int numHeads, int numKVHeads, int D, int blockSize, int maxBlocks, \
+         float scale, const int* tiles) {                                                                     \
+        pdl_wait();                                                                                           \
+        attention_prefill<KV>(q, kc, vc, queryStart, seqLens, blockTables, out, numHeads, numKVHeads, D,      \
+                              blockSize, maxBlocks, scale, tiles);                                            \
+    }
+PF_SIMT_ENTRY(attention_prefill, bf16)
+PF_SIMT_ENTRY(attention_prefill_f8, fp8)

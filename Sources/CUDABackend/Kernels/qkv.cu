@@ -7,15 +7,16 @@
 // Rows move as bf16 pairs (u32): headDim is even and every head starts 4-byte aligned.
 //
 // With `slots`, k and v rows also go to the KV cache (kc, vc: [slot, nkv * hd]) at each token's slot,
-// skipping slots below 0, as write_kv_cache stores them: decode saves that launch.
+// skipping slots below 0, as write_kv_cache stores them: decode saves that launch. The cache is bf16
+// or E4M3 (split_qkv_bf16_f8), rounded from the bf16 rows.
 
 __device__ __forceinline__ u32 pack_bf16x2(float a, float b) { return (u32)f2bf(a) | ((u32)f2bf(b) << 16); }
 
-extern "C" __global__ void split_qkv_bf16(const bf16* qkv, bf16* q, bf16* k, bf16* v, const float* qw, const float* kw,
+template <typename KV>
+__device__ __forceinline__ void split_qkv(const bf16* qkv, bf16* q, bf16* k, bf16* v, const float* qw, const float* kw,
                                           const int* positions, const float* cosT, const float* sinT, int nq, int nkv,
-                                          int hd, int rot, int maxPos, int neox, float eps, bf16* kc, bf16* vc,
+                                          int hd, int rot, int maxPos, int neox, float eps, KV* kc, KV* vc,
                                           const int* slots) {
-    pdl_wait();
     extern __shared__ float stage[];  // hd floats per warp
     int lane = threadIdx.x & 31, warp = threadIdx.x >> 5;
     int h = blockIdx.y * (blockDim.x >> 5) + warp;  // warp-uniform, so whole warps leave together
@@ -25,10 +26,10 @@ extern "C" __global__ void split_qkv_bf16(const bf16* qkv, bf16* q, bf16* k, bf1
     const int slot = slots ? slots[t] : -1;
     if (h >= nq + nkv) {  // v: plain copy
         u32* dst = (u32*)(v + ((long)t * nkv + (h - nq - nkv)) * hd);
-        u32* cached = slot >= 0 ? (u32*)(vc + ((long)slot * nkv + (h - nq - nkv)) * hd) : nullptr;
+        KV* cached = slot >= 0 ? vc + ((long)slot * nkv + (h - nq - nkv)) * hd : nullptr;
         for (int i = lane; i < pairs; i += 32) {
             dst[i] = src[i];
-            if (cached) cached[i] = src[i];
+            if (cached) kv_store2(cached + 2 * i, src[i]);
         }
         return;
     }
@@ -67,10 +68,22 @@ extern "C" __global__ void split_qkv_bf16(const bf16* qkv, bf16* q, bf16* k, bf1
     }
     __syncwarp();
 
-    u32* cached = !isQ && slot >= 0 ? (u32*)(kc + ((long)slot * nkv + (h - nq)) * hd) : nullptr;
+    KV* cached = !isQ && slot >= 0 ? kc + ((long)slot * nkv + (h - nq)) * hd : nullptr;
     for (int i = lane; i < pairs; i += 32) {
         u32 packed = pack_bf16x2(x[2 * i], x[2 * i + 1]);
         dst[i] = packed;
-        if (cached) cached[i] = packed;
+        if (cached) kv_store2(cached + 2 * i, packed);
     }
 }
+
+#define SPLIT_QKV_KERNEL(NAME, KV)                                                                               \
+    extern "C" __global__ void NAME(const bf16* qkv, bf16* q, bf16* k, bf16* v, const float* qw, const float* kw, \
+                                    const int* positions, const float* cosT, const float* sinT, int nq, int nkv,  \
+                                    int hd, int rot, int maxPos, int neox, float eps, KV* kc, KV* vc,             \
+                                    const int* slots) {                                                           \
+        pdl_wait();                                                                                               \
+        split_qkv<KV>(qkv, q, k, v, qw, kw, positions, cosT, sinT, nq, nkv, hd, rot, maxPos, neox, eps, kc, vc,  \
+                      slots);                                                                                     \
+    }
+SPLIT_QKV_KERNEL(split_qkv_bf16, bf16)
+SPLIT_QKV_KERNEL(split_qkv_bf16_f8, fp8)
