@@ -145,10 +145,14 @@ extension CUDABackend {
         try check(q.count == n * numHeads * d && k.count == n * kvh * d && v.count == k.count,
                   "attention: q \(q.shape), k \(k.shape), v \(v.shape) for \(n) tokens")
         try check(numHeads % kvh == 0, "attention: \(numHeads) heads over \(kvh) KV heads")
+        try check([.bf16, .f8e4m3].contains(cache.key.dtype) && cache.value.dtype == cache.key.dtype,
+                  "attention: a \(cache.key.dtype) KV cache")
+        // Kernels for the E4M3 cache carry the suffix `_f8` (same arguments).
+        let f8 = cache.key.dtype == .f8e4m3 ? "_f8" : ""
         let out = try empty([n, numHeads * d])
         if n == 0 { return out }
         if !kvStored {
-            try launch("write_kv_cache", grid: (n, 1, 1), block: rowThreads(min(kvh * d, 1024)),
+            try launch("write_kv_cache" + f8, grid: (n, 1, 1), block: rowThreads(min(kvh * d, 1024)),
                        [.ptr(try bf16(k, "k")), .ptr(try bf16(v, "v")), .ptr(ptr(cache.key)), .ptr(ptr(cache.value)),
                         .ptr(try i32(metadata.slotMappingTensor, "slot mapping")), .i32(kvh * d)])
         }
@@ -159,13 +163,15 @@ extension CUDABackend {
             // Tiles of 64 query rows share each K/V tile through shared memory: on the tensor cores
             // for the head dims with an instantiation (stages of K and V tiles of `keys` rows of d + 8
             // bf16; head dim 256 keeps Q's 64 rows there too), else in float32 SIMT arithmetic.
+            // The E4M3 stages are rows of d + 16 bytes, widened into one bf16 K/V pair.
             let kernel: String, shared: Int
             if Self.prefillMMAHeadDims.contains(d) {
-                let keys = d == 256 ? 32 : 64, stages = d == 256 ? 2 : 3
-                kernel = "attention_prefill_d\(d)"
-                shared = (stages * 2 * keys + (d == 256 ? 64 : 0)) * (d + 8) * 2
+                let keys = d == 256 ? 32 : 64, stages = d == 256 ? 2 : 3, qShared = d == 256 ? 64 * (d + 8) * 2 : 0
+                kernel = "attention_prefill_d\(d)" + f8
+                shared = f8.isEmpty ? stages * 2 * keys * (d + 8) * 2 + qShared
+                    : stages * 2 * keys * (d + 16) + 2 * keys * (d + 8) * 2 + qShared
             } else {
-                kernel = "attention_prefill"
+                kernel = "attention_prefill" + f8
                 shared = (64 * (d + 1) * 2 + 64 * d + 64 * 65) * 4
             }
             try launch(kernel, grid: (numHeads, plan.numTiles, 1), block: 128, shared: shared,
@@ -181,14 +187,14 @@ extension CUDABackend {
         // decodeMMA instantiation fits, else one warp per query head (attention_decode_gqa).
         let group = numHeads / kvh
         let grouped = group >= 2 && group <= 32
-        let mma = grouped ? decodeMMA(headDim: d, group: group) : nil
+        let mma = grouped ? decodeMMA(headDim: d, group: group, fp8: !f8.isEmpty) : nil
         let numSplits = attentionSplits(rows: rowCount * (grouped ? kvh : numHeads), maxSeqLen: metadata.maxSeqLen,
                                         blocksPerMultiprocessor: mma?.blocksPerMultiprocessor ?? 2)
         let parts = numSplits > 1 ? try empty([n * numHeads * numSplits, d], dtype: .f32) : out
         let maxes = numSplits > 1 ? try empty([n * numHeads * numSplits], dtype: .f32) : out
         let sums = numSplits > 1 ? try empty([n * numHeads * numSplits], dtype: .f32) : out
         let shared = mma?.shared ?? (grouped ? (group * d + 2 * 64 * (d / 2 + 1) + group * 64 + 64) * 4 : (d + 2 * 256) * 4)
-        try launch(mma?.name ?? (grouped ? "attention_decode_gqa" : "attention_paged"),
+        try launch(mma?.name ?? ((grouped ? "attention_decode_gqa" : "attention_paged") + f8),
                    grid: (grouped ? kvh : numHeads, rowCount, numSplits),
                    block: mma.map { 32 * $0.warps } ?? (grouped ? 32 * group : 128), shared: shared, preferShared: mma != nil,
                    [.ptr(try bf16(q, "q")), .ptr(ptr(cache.key)), .ptr(ptr(cache.value)),
@@ -265,17 +271,19 @@ extension CUDABackend {
 
     /// The tensor-core decode attention for `group` query heads per KV head of size `headDim`, or nil
     /// where it does not apply (before sm_80, a group over 8 = the mma's column count, a head dim
-    /// without an instantiation, or too little shared memory even for one warp). Shared memory:
-    /// warps × 3 stages × (K, V) × 16 keys × (headDim + 8) bf16; fewer warps where 4 do not fit.
-    func decodeMMA(headDim d: Int, group: Int) -> (name: String, warps: Int, shared: Int, blocksPerMultiprocessor: Int)? {
+    /// without an instantiation, or too little shared memory even for one warp). Shared memory a
+    /// warp: 3 stages × (K, V) × 16 keys × (headDim + 8) bf16; for the E4M3 cache 4 stages of rows
+    /// of headDim + 16 bytes and the widened bf16 K/V pair. Fewer warps where 4 do not fit.
+    func decodeMMA(headDim d: Int, group: Int, fp8: Bool = false) -> (name: String, warps: Int, shared: Int, blocksPerMultiprocessor: Int)? {
         guard Self.decodeMMAEnabled, computeCapability >= 80, (1...8).contains(group), Self.decodeMMAHeadDims.contains(d) else { return nil }
+        let perWarp = fp8 ? 4 * 2 * 16 * (d + 16) + 2 * 16 * (d + 8) * 2 : 3 * 2 * 16 * (d + 8) * 2
         var warps = Self.decodeMMAWarps
-        while warps > 1 && warps * 3 * 2 * 16 * (d + 8) * 2 > maxSharedPerBlock { warps /= 2 }
-        let shared = warps * 3 * 2 * 16 * (d + 8) * 2
+        while warps > 1 && warps * perWarp > maxSharedPerBlock { warps /= 2 }
+        let shared = warps * perWarp
         guard shared <= maxSharedPerBlock else { return nil }
         // 1 KiB reserved per block; at most 8 (small head dims: registers and threads run out first).
         let perMultiprocessor = min(8, max(1, maxSharedPerMultiprocessor / (shared + 1024)))
-        return ("attention_decode_mma_d\(d)", warps, shared, perMultiprocessor)
+        return ("attention_decode_mma_d\(d)" + (fp8 ? "_f8" : ""), warps, shared, perMultiprocessor)
     }
 
     public func gatherRows(_ x: Tensor, indices: Tensor) throws -> Tensor {

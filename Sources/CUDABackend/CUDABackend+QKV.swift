@@ -24,13 +24,13 @@ extension CUDABackend {
         }
         if let store {
             try require(store.cache.numKVHeads == numKVHeads && store.cache.headDim == headDim && store.slotMapping.count == n
-                        && store.slotMapping.dtype == .i32 && store.cache.key.dtype == .bf16,
+                        && store.slotMapping.dtype == .i32 && [.bf16, .f8e4m3].contains(store.cache.key.dtype),
                         "KV store: cache of \(store.cache.numKVHeads) x \(store.cache.headDim) (\(store.cache.key.dtype)), \(store.slotMapping.count) slots, for \(numKVHeads) x \(headDim), \(n) tokens")
         }
         let q = try empty([n, numHeads * headDim]), k = try empty([n, numKVHeads * headDim]), v = try empty([n, numKVHeads * headDim])
         if n == 0 || heads == 0 { return (q, k, v) }
         let warps = Self.qkvWarpsPerBlock
-        try launch("split_qkv_bf16", grid: (n, (heads + warps - 1) / warps, 1), block: 32 * warps, shared: warps * headDim * 4,
+        try launch(store?.cache.key.dtype == .f8e4m3 ? "split_qkv_bf16_f8" : "split_qkv_bf16", grid: (n, (heads + warps - 1) / warps, 1), block: 32 * warps, shared: warps * headDim * 4,
                    [.ptr(ptr(qkv)), .ptr(ptr(q)), .ptr(ptr(k)), .ptr(ptr(v)),
                     .ptr(qNorm.map { ptr($0) } ?? 0), .ptr(kNorm.map { ptr($0) } ?? 0),
                     .ptr(ptr(positions)), .ptr(ptr(table.cos)), .ptr(ptr(table.sin)),

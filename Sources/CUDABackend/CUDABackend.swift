@@ -122,6 +122,10 @@ public final class CUDABackend: Backend, @unchecked Sendable {
             var raw = [UInt16](repeating: 0, count: count)
             try raw.withUnsafeMutableBytes { try copyToHost($0.baseAddress!, tensor, bytes: count * 2) }
             return raw.map { Float(Float16(bitPattern: $0)) }
+        case .f8e4m3:
+            var raw = [UInt8](repeating: 0, count: count)
+            try raw.withUnsafeMutableBytes { try copyToHost($0.baseAddress!, tensor, bytes: count) }
+            return raw.map { Float(e4m3: $0) }
         default:
             throw BackendError.unsupported("download of \(tensor.dtype)")
         }
@@ -143,7 +147,13 @@ public final class CUDABackend: Backend, @unchecked Sendable {
         guard headDim % 8 == 0, headDim <= 256 else {
             throw BackendError.unsupported("head_dim \(headDim) on the GPU (multiples of 8 up to 256)")
         }
-        guard dtype == .bf16 else { throw BackendError.unsupported("a \(dtype) KV cache on the GPU") }
+        switch dtype {
+        case .bf16: break
+        case .f8e4m3 where computeCapability >= 89: break
+        case .f8e4m3:
+            throw BackendError.unsupported("an FP8 KV cache needs compute capability 8.9 or later (this GPU: \(computeCapability / 10).\(computeCapability % 10))")
+        default: throw BackendError.unsupported("a \(dtype) KV cache on the GPU (bf16 or fp8_e4m3)")
+        }
         let shape = [numBlocks, blockSize, numKVHeads, headDim]
         let bytes = dtype.byteCount(elements: shape.reduce(1, *))
         func zeroed() throws -> Tensor {

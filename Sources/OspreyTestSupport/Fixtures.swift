@@ -77,8 +77,9 @@ public enum Fixtures {
                                       maxPositions: 512)
     }
 
-    /// Logits [ids.count, vocab] of one sequence prefilled at once into a fresh paged cache.
-    public static func prefillLogits(_ model: any CausalLM, ids: [Int], blockSize: Int = 16) throws -> [Float] {
+    /// Logits [ids.count, vocab] of one sequence prefilled at once into a fresh paged cache (of
+    /// `kvCacheDType`, default the activation dtype).
+    public static func prefillLogits(_ model: any CausalLM, ids: [Int], blockSize: Int = 16, kvCacheDType: DType? = nil) throws -> [Float] {
         let b = model.backend
         let n = ids.count, numBlocks = (n + blockSize - 1) / blockSize
         // Blocks in reverse order, so a kernel that ignored the block table would fail.
@@ -88,7 +89,8 @@ public enum Fixtures {
             slotMapping: (0..<n).map { table[$0 / blockSize] * Int32(blockSize) + Int32($0 % blockSize) },
             queryStart: [0, Int32(n)], seqLens: [Int32(n)], blockTables: table, maxBlocksPerSeq: numBlocks, backend: b)
         let cache = try (0..<model.numLayers).map { _ in
-            try b.allocateKVCache(numBlocks: numBlocks, blockSize: blockSize, numKVHeads: model.numKVHeads, headDim: model.headDim)
+            try b.allocateKVCache(numBlocks: numBlocks, blockSize: blockSize, numKVHeads: model.numKVHeads, headDim: model.headDim,
+                                  dtype: kvCacheDType ?? b.activationDType)
         }
         let logits = try model.forward(tokenIds: b.upload(.i32(ids.map { Int32($0) }, shape: [n])), metadata: metadata,
                                        kvCache: cache, logitsIndices: b.upload(.i32((0..<n).map { Int32($0) }, shape: [n])))

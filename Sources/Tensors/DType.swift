@@ -41,3 +41,14 @@ public enum DType: String, Sendable, CaseIterable, CustomStringConvertible {
 
     public var description: String { rawValue }
 }
+
+extension Float {
+    /// The value of an E4M3 byte (`DType.f8e4m3`): exact; NaN for 0x7f and 0xff.
+    public init(e4m3 byte: UInt8) {
+        let exponent = Int(byte >> 3) & 0xf, mantissa = Float(byte & 7)
+        let magnitude: Float = exponent == 15 && byte & 7 == 7 ? .nan
+            : exponent == 0 ? mantissa * 0x1p-9
+            : (1 + mantissa / 8) * Float(sign: .plus, exponent: exponent - 7, significand: 1)
+        self = byte & 0x80 != 0 ? -magnitude : magnitude
+    }
+}

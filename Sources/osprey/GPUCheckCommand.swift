@@ -42,7 +42,7 @@ struct GPUCheck: ParsableCommand {
         let samplingFailures = try checkSampling(gpu)
         for failure in samplingFailures.prefix(12) { report("    " + failure) }
         expect(samplingFailures.isEmpty, "device draws, ranks and top logprobs equal the host sampler's")
-        let baselines = try Self.baselines()
+        let baselines = try Self.baselines(), fp8Baselines = try Self.baselines(file: "fp8-kv-baseline.json")
         let names = Fixtures.modelNames
         guard !names.isEmpty else { throw ValidationError("no fixtures found in \(Fixtures.directory.path)") }
         for name in names {
@@ -53,38 +53,9 @@ struct GPUCheck: ParsableCommand {
             let vocab = onGPU.config.vocabSize
 
             // 1. Log-probabilities of every prompt position against transformers.
-            var worst: Float = 0, worstTop: Float = 0, worstCPU: Float = 0, total: Double = 0, count = 0
-            for prompt in reference.prompts {
-                let g = try Fixtures.prefillLogits(onGPU, ids: prompt.ids)
-                let c = try Fixtures.prefillLogits(onCPU, ids: prompt.ids)
-                for pos in prompt.ids.indices {
-                    let row = pos * vocab ..< (pos + 1) * vocab
-                    let ours = logSoftmax(Array(g[row])), cpuRow = logSoftmax(Array(c[row]))
-                    let theirs = prompt.logprobs[pos]
-                    for i in theirs.indices {
-                        worst = max(worst, abs(ours[i] - theirs[i]))
-                        total += Double(abs(ours[i] - theirs[i]))
-                        count += 1
-                        worstCPU = max(worstCPU, abs(cpuRow[i] - theirs[i]))
-                    }
-                    for i in theirs.indices.sorted(by: { theirs[$0] > theirs[$1] }).prefix(5) {
-                        worstTop = max(worstTop, abs(ours[i] - theirs[i]))
-                    }
-                }
-            }
-            if let base = baselines[name] {
-                let mean = total / Double(max(count, 1))
-                // In a mixture of experts bf16 rounding flips some routing decisions (transformers'
-                // own bf16 run lands up to 6 nats off at those positions), so the maxima say little
-                // there; the mean over every position still separates rounding from a wrong kernel.
-                let maximaHold = onGPU.config.numExperts > 0
-                    || (worst <= Self.tolerance(base.all) && worstTop <= Self.tolerance(base.top5))
-                expect(maximaHold && mean <= 1.5 * base.mean + 0.005,
-                       String(format: "log-probs vs transformers f32: max |Δ| %.3f (all tokens), %.3f (top 5), mean %.4f; transformers bf16: %.3f, %.3f, %.4f; CPU f32: %.1e",
-                              worst, worstTop, mean, base.all, base.top5, base.mean, worstCPU))
-            } else {
-                expect(false, "no bf16 baseline for \(name) in bf16-baseline.json (run scripts/make_bf16_baseline.py)")
-            }
+            let stats = try logprobStats(onGPU, reference: reference, cpu: onCPU)
+            expect(holds(stats, baselines[name], moe: onGPU.config.numExperts > 0),
+                   describe(stats, baselines[name], against: "transformers bf16") + String(format: "; CPU f32: %.1e", stats.worstCPU))
 
             // 2. Greedy decoding through the engine (paged decode kernels) against the CPU's,
             // exact except where the CPU's own top-2 gap is inside the bf16 tolerance.
@@ -118,6 +89,27 @@ struct GPUCheck: ParsableCommand {
             let chunked = try engine(onGPU) { $0.maxNumBatchedTokens = 7 }.generate(prompts, params: params)
             let c = try compare(chunked, gpuOut, prompts: prompts, judge: onGPU, nearTie: Self.nearTie(baselines[name]))
             expect(c.wrong == 0, "chunked prefill equals whole-prompt prefill (\(c.exact) identical, \(c.ties) part at a near-tie)")
+
+            // 6. The FP8 (E4M3) KV cache: log-probabilities held to transformers' bf16 run with keys
+            // and values rounded to E4M3 (fp8-kv-baseline.json), and the decode, prefix-hit and
+            // chunked paths through the E4M3 kernels consistent with each other as above.
+            guard gpu.computeCapability >= 89 else { report("  skip  FP8 KV cache: needs sm_89"); continue }
+            let f8 = try logprobStats(onGPU, reference: reference, cpu: nil, kvCacheDType: .f8e4m3)
+            expect(holds(f8, fp8Baselines[name], moe: onGPU.config.numExperts > 0),
+                   "fp8 KV: " + describe(f8, fp8Baselines[name], against: "transformers bf16 + E4M3 K/V"))
+            let fp8: (inout EngineConfig) -> Void = { $0.kvCacheDType = .f8e4m3 }
+            let f8Out = try engine(onGPU, fp8).generate(prompts, params: params)
+            let f8Alone = try prompts.map { try engine(onGPU, fp8).generate([$0], params: params)[0] }
+            expect(f8Alone == f8Out, "fp8 KV: batch invariance")
+            let f8Cached = try engine(onGPU, fp8)
+            _ = try f8Cached.generate([long], params: params)
+            let f8Hit = try f8Cached.generate([long + [5, 6, 7]], params: params)
+            let f8Fresh = try engine(onGPU, prefixCaching: false, fp8).generate([long + [5, 6, 7]], params: params)
+            let p8 = try compare(f8Hit, f8Fresh, prompts: [long + [5, 6, 7]], judge: onGPU, nearTie: Self.nearTie(fp8Baselines[name]))
+            expect(p8.wrong == 0 && f8Cached.stats.prefixCacheHits > 0, "fp8 KV: prefix-cache hit equals the uncached run")
+            let f8Chunked = try engine(onGPU) { $0.kvCacheDType = .f8e4m3; $0.maxNumBatchedTokens = 7 }.generate(prompts, params: params)
+            let c8 = try compare(f8Chunked, f8Out, prompts: prompts, judge: onGPU, nearTie: Self.nearTie(fp8Baselines[name]))
+            expect(c8.wrong == 0, "fp8 KV: chunked prefill equals whole-prompt prefill (\(c8.exact) identical, \(c8.ties) part at a near-tie)")
         }
         report(failures.isEmpty ? "gpu-check: all passed" : "gpu-check: \(failures.count) failed")
         if !failures.isEmpty { throw ExitCode(1) }
@@ -142,8 +134,54 @@ struct GPUCheck: ParsableCommand {
 
     struct Baseline { let all: Double, top5: Double, mean: Double }
 
-    static func baselines() throws -> [String: Baseline] {
-        let url = Fixtures.directory.appendingPathComponent("bf16-baseline.json")
+    struct LogprobStats { var worst: Float = 0, worstTop: Float = 0, worstCPU: Float = 0, total: Double = 0, count = 0 }
+
+    /// Distances of `model`'s log-probabilities (every prompt position, whole vocabulary) from the
+    /// float32 references; `cpu`'s largest distance too when given.
+    func logprobStats(_ model: any CausalLM, reference: Fixtures.Reference, cpu: (any CausalLM)?,
+                      kvCacheDType: DType? = nil) throws -> LogprobStats {
+        let vocab = model.config.vocabSize
+        var s = LogprobStats()
+        for prompt in reference.prompts {
+            let g = try Fixtures.prefillLogits(model, ids: prompt.ids, kvCacheDType: kvCacheDType)
+            let c = try cpu.map { try Fixtures.prefillLogits($0, ids: prompt.ids) }
+            for pos in prompt.ids.indices {
+                let row = pos * vocab ..< (pos + 1) * vocab
+                let ours = logSoftmax(Array(g[row])), cpuRow = c.map { logSoftmax(Array($0[row])) }
+                let theirs = prompt.logprobs[pos]
+                for i in theirs.indices {
+                    s.worst = max(s.worst, abs(ours[i] - theirs[i]))
+                    s.total += Double(abs(ours[i] - theirs[i]))
+                    s.count += 1
+                    if let cpuRow { s.worstCPU = max(s.worstCPU, abs(cpuRow[i] - theirs[i])) }
+                }
+                for i in theirs.indices.sorted(by: { theirs[$0] > theirs[$1] }).prefix(5) {
+                    s.worstTop = max(s.worstTop, abs(ours[i] - theirs[i]))
+                }
+            }
+        }
+        return s
+    }
+
+    /// Within the baseline's tolerances. In a mixture of experts bf16 rounding flips some routing
+    /// decisions (transformers' own bf16 run lands up to 6 nats off at those positions), so the
+    /// maxima say little there; the mean over every position still separates rounding from a
+    /// wrong kernel.
+    func holds(_ s: LogprobStats, _ base: Baseline?, moe: Bool) -> Bool {
+        guard let base else { return false }
+        let maximaHold = moe || (s.worst <= Self.tolerance(base.all) && s.worstTop <= Self.tolerance(base.top5))
+        return maximaHold && s.total / Double(max(s.count, 1)) <= 1.5 * base.mean + 0.005
+    }
+
+    func describe(_ s: LogprobStats, _ base: Baseline?, against: String) -> String {
+        guard let base else { return "no baseline (run scripts/make_bf16_baseline.py)" }
+        return String(format: "log-probs vs transformers f32: max |Δ| %.3f (all tokens), %.3f (top 5), mean %.4f; ",
+                      s.worst, s.worstTop, s.total / Double(max(s.count, 1)))
+            + against + String(format: ": %.3f, %.3f, %.4f", base.all, base.top5, base.mean)
+    }
+
+    static func baselines(file: String = "bf16-baseline.json") throws -> [String: Baseline] {
+        let url = Fixtures.directory.appendingPathComponent(file)
         guard let object = try JSONSerialization.jsonObject(with: Data(contentsOf: url)) as? [String: Any],
               let models = object["models"] as? [String: [String: Double]] else {
             throw ValidationError("\(url.path) is not a bf16 baseline")
