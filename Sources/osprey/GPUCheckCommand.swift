@@ -92,10 +92,15 @@ struct GPUCheck: ParsableCommand {
 
             // 6. The FP8 (E4M3) KV cache: log-probabilities held to transformers' bf16 run with keys
             // and values rounded to E4M3 (fp8-kv-baseline.json), and the decode, prefix-hit and
-            // chunked paths through the E4M3 kernels consistent with each other as above.
+            // chunked paths through the E4M3 kernels consistent with each other as above. The
+            // maxima get twice the baseline: where two correct bf16 computations differ in the last
+            // bit, a value near an E4M3 midpoint rounds to neighbours 12.5% apart, so single tail
+            // log-probabilities scatter more than under bf16 (measured on an H100: 0.7-1.5x the
+            // baseline over the 13 fixtures). The mean, within 3% of transformers' for every
+            // fixture there, keeps its bf16 bound and is what separates a wrong kernel.
             guard gpu.computeCapability >= 89 else { report("  skip  FP8 KV cache: needs sm_89"); continue }
             let f8 = try logprobStats(onGPU, reference: reference, cpu: nil, kvCacheDType: .f8e4m3)
-            expect(holds(f8, fp8Baselines[name], moe: onGPU.config.numExperts > 0),
+            expect(holds(f8, fp8Baselines[name], moe: onGPU.config.numExperts > 0, maximaSlack: 2),
                    "fp8 KV: " + describe(f8, fp8Baselines[name], against: "transformers bf16 + E4M3 K/V"))
             let fp8: (inout EngineConfig) -> Void = { $0.kvCacheDType = .f8e4m3 }
             let f8Out = try engine(onGPU, fp8).generate(prompts, params: params)
@@ -167,9 +172,9 @@ struct GPUCheck: ParsableCommand {
     /// decisions (transformers' own bf16 run lands up to 6 nats off at those positions), so the
     /// maxima say little there; the mean over every position still separates rounding from a
     /// wrong kernel.
-    func holds(_ s: LogprobStats, _ base: Baseline?, moe: Bool) -> Bool {
+    func holds(_ s: LogprobStats, _ base: Baseline?, moe: Bool, maximaSlack: Double = 1) -> Bool {
         guard let base else { return false }
-        let maximaHold = moe || (s.worst <= Self.tolerance(base.all) && s.worstTop <= Self.tolerance(base.top5))
+        let maximaHold = moe || (s.worst <= maximaSlack * Self.tolerance(base.all) && s.worstTop <= maximaSlack * Self.tolerance(base.top5))
         return maximaHold && s.total / Double(max(s.count, 1)) <= 1.5 * base.mean + 0.005
     }
 
