@@ -172,7 +172,7 @@ struct GPUCheck: ParsableCommand {
     /// decisions (transformers' own bf16 run lands up to 6 nats off at those positions), so the
     /// maxima say little there; the mean over every position still separates rounding from a
     /// wrong kernel.
-    func holds(_ s: LogprobStats, _ base: Baseline?, moe: Bool, maximaSlack: Double = 1) -> Bool {
+    func holds(_ s: LogprobStats, _ base: Baseline?, moe: Bool, maximaSlack: Float = 1) -> Bool {
         guard let base else { return false }
         let maximaHold = moe || (s.worst <= maximaSlack * Self.tolerance(base.all) && s.worstTop <= maximaSlack * Self.tolerance(base.top5))
         return maximaHold && s.total / Double(max(s.count, 1)) <= 1.5 * base.mean + 0.005
