@@ -3,6 +3,9 @@
 #   scripts/gpu/profile_decode.sh bin/osprey model-configs/qwen3-8b [layers] > profile.txt
 # Eager steps (no graphs) so each kernel is its own launch; SKIP passes the profiling and prefill
 # launches, COUNT kernels are timed, and ncu prints min/max/average per kernel name.
+# A prefill chunk: SKIP=0 profiles the start-up's profiling pass, a forward of max-num-batched-tokens
+# (8192) tokens, e.g. SKIP=0 COUNT=40 scripts/gpu/profile_decode.sh bin/osprey model-configs/qwen3-8b 2.
+# EXTRA passes more flags to bench latency (e.g. "--kv-cache-dtype fp8").
 set -uo pipefail
 BIN=$1; CONFIG=$2; LAYERS=${3:-2}
 DIR=$(mktemp -d)
@@ -14,4 +17,4 @@ json.dump(c, open(sys.argv[2] + "/config.json", "w"))
 PY
 ncu --launch-skip "${SKIP:-300}" --launch-count "${COUNT:-200}" --metrics gpu__time_duration.sum,dram__bytes.sum \
     --print-summary per-kernel "$BIN" bench latency --model "$DIR" --load-format dummy --device cuda --batch-size 1 \
-    --input-len 32 --output-len 24 --num-iters 1 --enforce-eager
+    --input-len 32 --output-len 24 --num-iters 1 --enforce-eager ${EXTRA:-}
