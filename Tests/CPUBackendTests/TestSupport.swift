@@ -58,7 +58,7 @@ func randomWeightBytes(_ dtype: DType, m: Int, k: Int, rng: inout SeededRandom) 
             put16(f16Bits(Float.random(in: 0.001...0.01, using: &rng)), at: base)
             put16(f16Bits(Float.random(in: 0.001...0.01, using: &rng)), at: base + 2)
         case .q6_K: put16(f16Bits(Float.random(in: 0.0001...0.001, using: &rng)), at: base + 208)
-        case .i32: break
+        case .i32, .f8e4m3: break
         }
     }
     return bytes

@@ -123,25 +123,41 @@ __device__ __forceinline__ void attention_paged(const bf16* q, const KV* kc, con
 ATTN_ENTRY(attention_paged, attention_paged<bf16>, bf16, __launch_bounds__(ATTN_THREADS))
 ATTN_ENTRY(attention_paged_f8, attention_paged<fp8>, fp8, __launch_bounds__(ATTN_THREADS))
 
+// The merge of one row's splits (partials [numSplits][D] at po, maxima pm, sums ps) for output dim
+// d: the splits rescaled to the common maximum. Reads through L2 (ld.global.cg): in the fused merge
+// of attention_decode_mma the partials were written by other blocks of the same launch.
+__device__ __forceinline__ float ld_cg(const float* p) {
+    float v;
+    asm volatile("ld.global.cg.f32 %0, [%1];" : "=f"(v) : "l"(p));
+    return v;
+}
+__device__ __forceinline__ float merge_splits(const float* po, const float* pm, const float* ps, int numSplits, int D,
+                                              int d) {
+    float M = -INF;
+    for (int j = 0; j < numSplits; ++j) M = fmaxf(M, ld_cg(pm + j));
+    float L = 0.f, acc = 0.f;
+    for (int j = 0; j < numSplits; ++j) {
+        float sj = ld_cg(ps + j);
+        if (sj > 0.f) {
+            float f = __expf(ld_cg(pm + j) - M);
+            L += sj * f;
+            acc += ld_cg(po + (long)j * D + d) * f;
+        }
+    }
+    return L > 0.f ? acc / L : 0.f;
+}
+
 // Merges the splits of attention_paged: one block per (token, head), one thread per output dim.
 extern "C" __global__ void attention_combine(const float* partOut, const float* partMax, const float* partSum,
                                              bf16* out, int numHeads, int D, int numSplits, const int* tokens) {
     pdl_wait();
     int t = tokens ? tokens[blockIdx.x] : blockIdx.x;
     long row = (long)t * numHeads + blockIdx.y;
-    const float* pm = partMax + row * numSplits;
-    const float* ps = partSum + row * numSplits;
-    float M = -INF;
-    for (int j = 0; j < numSplits; ++j) M = fmaxf(M, pm[j]);
-    float L = 0.f;
-    for (int j = 0; j < numSplits; ++j) L += ps[j] > 0.f ? ps[j] * __expf(pm[j] - M) : 0.f;
-    for (int d = threadIdx.x; d < D; d += blockDim.x) {
-        float acc = 0.f;
-        for (int j = 0; j < numSplits; ++j)
-            if (ps[j] > 0.f) acc += partOut[(row * numSplits + j) * D + d] * __expf(pm[j] - M);
-        out[row * D + d] = f2bf(L > 0.f ? acc / L : 0.f);
-    }
+    for (int d = threadIdx.x; d < D; d += blockDim.x)
+        out[row * D + d] = f2bf(merge_splits(partOut + row * numSplits * D, partMax + row * numSplits,
+                                             partSum + row * numSplits, numSplits, D, d));
 }
+
 // Decode attention for grouped-query models, the general version (any group up to 32, any head dim;
 // attention_decode_mma below is the fast path where it applies): one block per (KV head, token, split
 // of the keys), one warp per query head of the group, so each K/V row is read from memory once for the
@@ -270,7 +286,8 @@ ATTN_ENTRY(attention_decode_gqa, attention_decode_gqa<bf16>, bf16, )
 ATTN_ENTRY(attention_decode_gqa_f8, attention_decode_gqa<fp8>, fp8, )
 
 // Decode attention for grouped-query models on the tensor cores (sm_80+), the fast path of
-// attention_decode_gqa (same arguments, same outputs, same partial layout for attention_combine).
+// attention_decode_gqa (same arguments and outputs, same partial layout for attention_combine), which
+// with `counters` also merges its splits itself (see the end of the kernel).
 // At large batch decode is a stream of the KV cache, so the kernel is built to keep that stream full:
 //
 // * One block per (KV head, token, split), blockDim.x / 32 warps (4 by default). The split's keys
@@ -320,7 +337,7 @@ __device__ __forceinline__ void attention_decode_mma(const bf16* q, const KV* kc
                                                      const int* seqLens, const int* blockTables, bf16* out, float* partOut,
                                                      float* partMax, float* partSum, int numSeqs, int numHeads,
                                                      int numKVHeads, int blockSize, int maxBlocks, int minChunk,
-                                                     float scale, const int* tokens) {
+                                                     float scale, const int* tokens, int* counters) {
 #if __CUDA_ARCH__ >= 800
     constexpr bool F8 = sizeof(KV) == 1;
     constexpr int STAGES = F8 ? DEC_STAGES_F8 : DEC_STAGES;
@@ -516,6 +533,27 @@ __device__ __forceinline__ void attention_decode_mma(const bf16* q, const KV* kc
             if (d == 0) { partMax[idx] = M; partSum[idx] = L; }
         }
     }
+    // With `counters` the last split of this (row, KV head) to finish merges them all, as
+    // attention_combine would: decode then takes one launch for attention instead of two. The
+    // counter goes back to 0 for the next launch (graph replays).
+    if (numSplits > 1 && counters) {
+        __shared__ int last;
+        __threadfence();  // this block's partials are visible before it is counted
+        __syncthreads();
+        if (threadIdx.x == 0) {
+            int* counter = counters + (long)blockIdx.y * gridDim.x + kvh;
+            last = atomicAdd(counter, 1) == numSplits - 1;
+            if (last) *counter = 0;
+        }
+        __syncthreads();
+        if (!last) return;
+        __threadfence();
+        for (int i = threadIdx.x; i < group * D; i += blockDim.x) {
+            long row = (long)t * numHeads + kvh * group + i / D;
+            out[row * D + i % D] = f2bf(merge_splits(partOut + row * numSplits * D, partMax + row * numSplits,
+                                                     partSum + row * numSplits, numSplits, D, i % D));
+        }
+    }
 #endif
 }
 
@@ -525,10 +563,11 @@ __device__ __forceinline__ void attention_decode_mma(const bf16* q, const KV* kc
         const bf16* q, const KV* kc, const KV* vc, const int* queryStart, const int* seqLens,                      \
         const int* blockTables, bf16* out, float* partOut, float* partMax, float* partSum, int numSeqs,            \
         int numHeads, int numKVHeads, int D, int blockSize, int maxBlocks, int minChunk, float scale,              \
-        const int* tokens) {                                                                                         \
+        const int* tokens, int* counters) {                                                                          \
         pdl_wait();                                                                                                  \
-        attention_decode_mma<DIM, KV>(q, kc, vc, queryStart, seqLens, blockTables, out, partOut, partMax, partSum,      \
-                                  numSeqs, numHeads, numKVHeads, blockSize, maxBlocks, minChunk, scale, tokens);    \
+        attention_decode_mma<DIM, KV>(q, kc, vc, queryStart, seqLens, blockTables, out, partOut, partMax, partSum,  \
+                                      numSeqs, numHeads, numKVHeads, blockSize, maxBlocks, minChunk, scale, tokens, \
+                                      counters);                                                                     \
     }
 DEC_MMA_KERNEL(16)
 DEC_MMA_KERNEL(32)
