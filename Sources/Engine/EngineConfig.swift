@@ -30,6 +30,30 @@ public struct EngineConfig: Sendable {
     public init() {}
 }
 
+extension EngineConfig {
+    /// `--kv-cache-dtype`'s values, as vLLM names them: "auto" (nil: the activation dtype), "fp8" and
+    /// "fp8_e4m3" (E4M3). vLLM's other FP8 formats are not implemented and name what is.
+    public static func kvCacheDType(named name: String) throws -> DType? {
+        switch name {
+        case "auto": return nil
+        case "fp8", "fp8_e4m3": return .f8e4m3
+        default:
+            throw EngineError.invalidParameter("--kv-cache-dtype \(name) is not supported; use auto, fp8 or fp8_e4m3")
+        }
+    }
+
+    /// The name vLLM gives `dtype` as a KV cache dtype (its logs say fp8_e4m3).
+    public static func kvCacheDTypeName(_ dtype: DType) -> String {
+        switch dtype {
+        case .f8e4m3: "fp8_e4m3"
+        case .bf16: "bfloat16"
+        case .f16: "float16"
+        case .f32: "float32"
+        default: dtype.rawValue
+        }
+    }
+}
+
 public enum EngineError: Error, CustomStringConvertible, Equatable {
     case promptTooLong(tokens: Int, maxModelLen: Int)
     case emptyPrompt

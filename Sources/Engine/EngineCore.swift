@@ -70,8 +70,8 @@ public final class EngineCore {
         self.model = model
         self.config = config
         maxModelLen = min(config.maxModelLen ?? model.config.maxPositionEmbeddings, model.config.maxPositionEmbeddings)
-        let bytesPerBlock = 2 * model.numLayers * config.blockSize * model.numKVHeads * model.headDim
-            * model.backend.activationDType.blockBytes
+        kvCacheDType = config.kvCacheDType ?? model.backend.activationDType
+        let bytesPerBlock = kvCacheDType.byteCount(elements: 2 * model.numLayers * config.blockSize * model.numKVHeads * model.headDim)
         // More blocks than max_num_seqs full-length sequences could ever hold only waste memory.
         let usable = config.maxNumSeqs * ((maxModelLen + config.blockSize - 1) / config.blockSize)
         let budget = try config.numBlocks == nil
@@ -88,12 +88,14 @@ public final class EngineCore {
                               maxNumBatchedTokens: config.maxNumBatchedTokens,
                               enableChunkedPrefill: config.enableChunkedPrefill)
         runner = try ModelRunner(model: model, numBlocks: numBlocks, blockSize: config.blockSize, maxModelLen: maxModelLen,
-                                 maxNumSeqs: config.maxNumSeqs, useGraphs: !config.enforceEager)
+                                 maxNumSeqs: config.maxNumSeqs, useGraphs: !config.enforceEager, kvCacheDType: kvCacheDType)
         self.eosTokenIds = Set((eosTokenIds.isEmpty ? model.config.eosTokenIds : eosTokenIds).map { Int32($0) })
     }
 
     public var kvCacheTokens: Int { scheduler.kvCache.numBlocks * config.blockSize }
     public let kvCacheBytes: Int
+    /// Element type of the KV cache (`--kv-cache-dtype`; auto is the activation dtype).
+    public let kvCacheDType: DType
     /// Device memory the profiled forward pass at the largest batch left in use (nil on the CPU).
     public let activationBytes: Int?
 
@@ -102,7 +104,8 @@ public final class EngineCore {
         func gib(_ b: Int) -> String { String(format: "%.2f GiB", Double(b) / 1073741824) }
         var parts = ["weights \(gib(weightBytes))"]
         if let activationBytes { parts.append("activations \(gib(activationBytes)) (profiled at \(config.maxNumBatchedTokens) tokens)") }
-        parts.append("KV cache \(gib(kvCacheBytes)) = \(kvCacheTokens) tokens")
+        let dtype = kvCacheDType == model.backend.activationDType ? "" : " " + EngineConfig.kvCacheDTypeName(kvCacheDType)
+        parts.append("KV cache \(gib(kvCacheBytes))\(dtype) = \(kvCacheTokens) tokens")
         return "memory on \(model.backend.name): " + parts.joined(separator: ", ")
     }
     private(set) var numPreemptions = 0

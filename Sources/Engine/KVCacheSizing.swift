@@ -15,8 +15,8 @@ enum KVCacheSizing {
         let blocks = (tokens + blockSize - 1) / blockSize
         do {
             let cache = try (0..<model.numLayers).map { _ in
-                try backend.allocateKVCache(numBlocks: blocks, blockSize: blockSize,
-                                            numKVHeads: model.numKVHeads, headDim: model.headDim)
+                try backend.allocateKVCache(numBlocks: blocks, blockSize: blockSize, numKVHeads: model.numKVHeads,
+                                            headDim: model.headDim, dtype: config.kvCacheDType ?? backend.activationDType)
             }
             let metadata = try AttentionMetadata(
                 blockSize: blockSize, positions: (0..<tokens).map { Int32($0) },

@@ -14,12 +14,12 @@ final class ModelRunner {
     var timings = StepTimings()
 
     init(model: any CausalLM, numBlocks: Int, blockSize: Int, maxModelLen: Int = 0, maxNumSeqs: Int = 0,
-         useGraphs: Bool = false) throws {
+         useGraphs: Bool = false, kvCacheDType: DType? = nil) throws {
         self.model = model
         self.blockSize = blockSize
         kvCache = try (0..<model.numLayers).map { _ in
-            try model.backend.allocateKVCache(numBlocks: numBlocks, blockSize: blockSize,
-                                              numKVHeads: model.numKVHeads, headDim: model.headDim)
+            try model.backend.allocateKVCache(numBlocks: numBlocks, blockSize: blockSize, numKVHeads: model.numKVHeads,
+                                              headDim: model.headDim, dtype: kvCacheDType ?? model.backend.activationDType)
         }
         graphs = useGraphs && model.backend.supportsGraphs
             ? DecodeGraphs(model: model, kvCache: kvCache, blockSize: blockSize, maxModelLen: maxModelLen, maxNumSeqs: maxNumSeqs)

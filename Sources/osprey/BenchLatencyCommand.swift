@@ -18,6 +18,11 @@ struct BenchLatency: ParsableCommand {
     @Option(help: "Sampling temperature (vLLM's benchmarks sample at 1.0; 0 is greedy).") var temperature = 1.0
     @Flag(help: "Run decode steps eagerly instead of replaying captured CUDA graphs.") var enforceEager = false
     @Option(help: "Fraction of GPU memory for weights, activations and KV cache (GPU only).") var gpuMemoryUtilization = 0.9
+    @Option(help: "KV cache element type: auto, fp8 or fp8_e4m3.") var kvCacheDtype = "auto"
+
+    func validate() throws {
+        do { _ = try EngineConfig.kvCacheDType(named: kvCacheDtype) } catch { throw ValidationError("\(error)") }
+    }
 
     func run() throws {
         let t0 = monotonicSeconds()
@@ -26,6 +31,7 @@ struct BenchLatency: ParsableCommand {
         let engine = try loaded.engine(maxNumSeqs: max(batchSize, 1)) {
             $0.enforceEager = enforceEager
             $0.gpuMemoryUtilization = gpuMemoryUtilization
+            $0.kvCacheDType = try? EngineConfig.kvCacheDType(named: kvCacheDtype)
         }
         let ready = monotonicSeconds() - t0
         print(String(format: "ready in %.2f s (weights %.2f s, engine and KV cache %.2f s); KV cache %d tokens",

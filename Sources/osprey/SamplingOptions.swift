@@ -43,6 +43,8 @@ struct EngineOptions: ParsableArguments {
     @Option(help: "Fraction of GPU memory for weights, activations and KV cache (GPU only).") var gpuMemoryUtilization = 0.9
     @Flag(help: "Run decode steps eagerly instead of replaying captured CUDA graphs.") var enforceEager = false
     @Option(help: "Activation dtype: auto, float32 (the CPU computes in float32).") var dtype = "auto"
+    @Option(help: "KV cache element type: auto (the activation dtype), fp8 or fp8_e4m3 (E4M3, half of bf16's bytes; GPU).")
+    var kvCacheDtype = "auto"
     @Flag(help: "Process each step's outputs before launching the next step, instead of while the GPU runs it.")
     var disableAsyncOutputProc = false
 
@@ -53,6 +55,7 @@ struct EngineOptions: ParsableArguments {
         guard ["auto", "float32", "float", "bfloat16", "float16", "half"].contains(dtype) else {
             throw ValidationError("--dtype must be one of auto, float32, bfloat16, float16")
         }
+        do { _ = try EngineConfig.kvCacheDType(named: kvCacheDtype) } catch { throw ValidationError("\(error)") }
     }
 
     func apply(to config: inout EngineConfig) {
@@ -64,5 +67,6 @@ struct EngineOptions: ParsableArguments {
         config.gpuMemoryUtilization = gpuMemoryUtilization
         config.enforceEager = enforceEager
         if disableAsyncOutputProc { config.asyncOutputProcessing = false }
+        config.kvCacheDType = try? EngineConfig.kvCacheDType(named: kvCacheDtype)  // validated above
     }
 }

@@ -31,6 +31,8 @@ struct Serve: ParsableCommand {
     @Option(help: "Weight dtype: auto, float32, float16, half, bfloat16 (CPU computes in its activation dtype).") var dtype = "auto"
     @Option(help: "Random seed (requests without a seed draw from fresh generators).") var seed: Int?
     @Option(help: "Fraction of GPU memory for the engine (GPU backends only).") var gpuMemoryUtilization = 0.9
+    @Option(help: "KV cache element type: auto (the activation dtype), fp8 or fp8_e4m3 (E4M3, half of bf16's bytes; GPU).")
+    var kvCacheDtype = "auto"
     @Option(help: "Tensor-parallel GPUs (GPU backends only).") var tensorParallelSize = 1
     @Option(help: "Largest request body in bytes (413 beyond).") var maxRequestBodyBytes = 32 << 20
     @Flag(help: "Accepted for compatibility; Osprey runs no remote code.") var trustRemoteCode = false
@@ -46,6 +48,7 @@ struct Serve: ParsableCommand {
         if !(gpuMemoryUtilization > 0 && gpuMemoryUtilization <= 1) {
             throw ValidationError("--gpu-memory-utilization must be in (0, 1], got \(gpuMemoryUtilization)")
         }
+        do { _ = try EngineConfig.kvCacheDType(named: kvCacheDtype) } catch { throw ValidationError("\(error)") }
         if tensorParallelSize != 1 {
             throw ValidationError("--tensor-parallel-size \(tensorParallelSize): Osprey runs one device per process for now")
         }
@@ -87,6 +90,7 @@ struct Serve: ParsableCommand {
         engineConfig.enableChunkedPrefill = enableChunkedPrefill
         engineConfig.gpuMemoryUtilization = gpuMemoryUtilization
         engineConfig.enforceEager = enforceEager
+        engineConfig.kvCacheDType = try? EngineConfig.kvCacheDType(named: kvCacheDtype)  // validated above
         if disableAsyncOutputProc { engineConfig.asyncOutputProcessing = false }
         engineConfig.maxNumBatchedTokens = maxNumBatchedTokens ?? max(8192, enableChunkedPrefill ? 2048 : loaded.maxModelLen)
         let env = ProcessInfo.processInfo.environment
