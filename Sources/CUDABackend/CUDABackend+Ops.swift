@@ -194,9 +194,9 @@ extension CUDABackend {
         let maxes = numSplits > 1 ? try empty([n * numHeads * numSplits], dtype: .f32) : out
         let sums = numSplits > 1 ? try empty([n * numHeads * numSplits], dtype: .f32) : out
         let shared = mma?.shared ?? (grouped ? (group * d + 2 * 64 * (d / 2 + 1) + group * 64 + 64) * 4 : (d + 2 * 256) * 4)
-        // The tensor-core kernel merges its own splits (the last block of a row to finish does it,
-        // counted in `splitCounters`): no attention_combine launch.
-        let mergesOwnSplits = mma != nil && numSplits > 1 && rowCount * kvh <= Self.splitCounterCount
+        // The tensor-core kernel merges its own splits, up to DEC_MERGE_SPLITS (the last block of a
+        // row to finish does it, counted in `splitCounters`): no attention_combine launch.
+        let mergesOwnSplits = mma != nil && numSplits > 1 && numSplits <= 32 && rowCount * kvh <= Self.splitCounterCount
         try launch(mma?.name ?? ((grouped ? "attention_decode_gqa" : "attention_paged") + f8),
                    grid: (grouped ? kvh : numHeads, rowCount, numSplits),
                    block: mma.map { 32 * $0.warps } ?? (grouped ? 32 * group : 128), shared: shared, preferShared: mma != nil,
@@ -276,10 +276,10 @@ extension CUDABackend {
     /// where it does not apply (before sm_80, a group over 8 = the mma's column count, a head dim
     /// without an instantiation, or too little shared memory even for one warp). Shared memory a
     /// warp: 3 stages × (K, V) × 16 keys × (headDim + 8) bf16; for the E4M3 cache 4 stages of rows
-    /// of headDim + 16 bytes and the widened bf16 K/V pair. Fewer warps where 4 do not fit.
+    /// of headDim + 16 bytes. Fewer warps where 4 do not fit.
     func decodeMMA(headDim d: Int, group: Int, fp8: Bool = false) -> (name: String, warps: Int, shared: Int, blocksPerMultiprocessor: Int)? {
         guard Self.decodeMMAEnabled, computeCapability >= 80, (1...8).contains(group), Self.decodeMMAHeadDims.contains(d) else { return nil }
-        let perWarp = fp8 ? 4 * 2 * 16 * (d + 16) + 2 * 16 * (d + 8) * 2 : 3 * 2 * 16 * (d + 8) * 2
+        let perWarp = fp8 ? 4 * 2 * 16 * (d + 16) : 3 * 2 * 16 * (d + 8) * 2
         var warps = Self.decodeMMAWarps
         while warps > 1 && warps * perWarp > maxSharedPerBlock { warps /= 2 }
         let shared = warps * perWarp

@@ -123,41 +123,25 @@ __device__ __forceinline__ void attention_paged(const bf16* q, const KV* kc, con
 ATTN_ENTRY(attention_paged, attention_paged<bf16>, bf16, __launch_bounds__(ATTN_THREADS))
 ATTN_ENTRY(attention_paged_f8, attention_paged<fp8>, fp8, __launch_bounds__(ATTN_THREADS))
 
-// The merge of one row's splits (partials [numSplits][D] at po, maxima pm, sums ps) for output dim
-// d: the splits rescaled to the common maximum. Reads through L2 (ld.global.cg): in the fused merge
-// of attention_decode_mma the partials were written by other blocks of the same launch.
-__device__ __forceinline__ float ld_cg(const float* p) {
-    float v;
-    asm volatile("ld.global.cg.f32 %0, [%1];" : "=f"(v) : "l"(p));
-    return v;
-}
-__device__ __forceinline__ float merge_splits(const float* po, const float* pm, const float* ps, int numSplits, int D,
-                                              int d) {
-    float M = -INF;
-    for (int j = 0; j < numSplits; ++j) M = fmaxf(M, ld_cg(pm + j));
-    float L = 0.f, acc = 0.f;
-    for (int j = 0; j < numSplits; ++j) {
-        float sj = ld_cg(ps + j);
-        if (sj > 0.f) {
-            float f = __expf(ld_cg(pm + j) - M);
-            L += sj * f;
-            acc += ld_cg(po + (long)j * D + d) * f;
-        }
-    }
-    return L > 0.f ? acc / L : 0.f;
-}
-
 // Merges the splits of attention_paged: one block per (token, head), one thread per output dim.
 extern "C" __global__ void attention_combine(const float* partOut, const float* partMax, const float* partSum,
                                              bf16* out, int numHeads, int D, int numSplits, const int* tokens) {
     pdl_wait();
     int t = tokens ? tokens[blockIdx.x] : blockIdx.x;
     long row = (long)t * numHeads + blockIdx.y;
-    for (int d = threadIdx.x; d < D; d += blockDim.x)
-        out[row * D + d] = f2bf(merge_splits(partOut + row * numSplits * D, partMax + row * numSplits,
-                                             partSum + row * numSplits, numSplits, D, d));
+    const float* pm = partMax + row * numSplits;
+    const float* ps = partSum + row * numSplits;
+    float M = -INF;
+    for (int j = 0; j < numSplits; ++j) M = fmaxf(M, pm[j]);
+    float L = 0.f;
+    for (int j = 0; j < numSplits; ++j) L += ps[j] > 0.f ? ps[j] * __expf(pm[j] - M) : 0.f;
+    for (int d = threadIdx.x; d < D; d += blockDim.x) {
+        float acc = 0.f;
+        for (int j = 0; j < numSplits; ++j)
+            if (ps[j] > 0.f) acc += partOut[(row * numSplits + j) * D + d] * __expf(pm[j] - M);
+        out[row * D + d] = f2bf(L > 0.f ? acc / L : 0.f);
+    }
 }
-
 // Decode attention for grouped-query models, the general version (any group up to 32, any head dim;
 // attention_decode_mma below is the fast path where it applies): one block per (KV head, token, split
 // of the keys), one warp per query head of the group, so each K/V row is read from memory once for the
@@ -326,11 +310,27 @@ __device__ __forceinline__ u32 dec_trans(u32 x) {
 }
 #endif
 
-// The E4M3 cache (KV = fp8) streams half the bytes: the ring holds E4M3 tiles (DEC_STAGES_F8 deep,
-// rows padded to D + 16 bytes), and once a tile has landed the warp widens it into a bf16 tile of
-// its own (exact), which the mma code below reads as it reads a staged bf16 tile. Shared memory a
-// warp: DEC_STAGES_F8 × 2 × 16 × (D + 16) + 2 × 16 × (D + 8) × 2 bytes (27 KiB for D = 128).
+// The E4M3 cache (KV = fp8) streams half the bytes, and the kernel reads its fragments straight from
+// the E4M3 tiles (DEC_STAGES_F8 deep, rows padded to D + 16 bytes; 18 KiB a warp for D = 128), widened
+// to f16 by the hardware (one instruction per two values) for f16 mmas; Q is scaled, then rounded to
+// f16, and P is rounded to f16. Which dims a lane holds does not matter to a dot product as long as
+// both operands agree, so the fragments follow the bytes:
+// * Scores: lane (g, c) reads 4 bytes of keys g and g + 8 at dims 16kb + 4c: bytes 0-1 stand for the
+//   mma's k {2c, 2c+1}, bytes 2-3 for {2c+8, 2c+9}; Q's fragments take the same dims.
+// * P·V: A = Vᵀ needs two keys of one dim in a register. Lane (g, c) reads 4 bytes of keys 2c, 2c+1,
+//   2c+8, 2c+9 at dims 32p + 4g and pairs the keys' bytes (byte_perm): the dims 32p + 4g + {0, 1, 2, 3}
+//   are rows g, g + 8 of k-step 2p and rows g, g + 8 of k-step 2p + 1 (dec_row_dim); a last odd k-step
+//   reads 2 bytes at 32p + 2g for rows g and g + 8. The output rows land on those dims.
 #define DEC_STAGES_F8 4
+#define DEC_MERGE_SPLITS 32  // most splits the kernel merges itself (see its end)
+
+// The output dim of row g (r = 0) or g + 8 (r = 1) of k-step kb in the P·V mma (see above).
+template <bool F8, int KB>
+__device__ __forceinline__ int dec_row_dim(int kb, int g, int r) {
+    if (!F8) return 16 * kb + g + 8 * r;
+    if (kb + 1 < KB || KB % 2 == 0) return 32 * (kb / 2) + 4 * g + 2 * (kb & 1) + r;
+    return 32 * (kb / 2) + 2 * g + r;  // the last of an odd count
+}
 
 template <int D, typename KV>
 __device__ __forceinline__ void attention_decode_mma(const bf16* q, const KV* kc, const KV* vc, const int* queryStart,
@@ -364,20 +364,27 @@ __device__ __forceinline__ void attention_decode_mma(const bf16* q, const KV* kc
     int g = lane >> 2, c = lane & 3;
     int tiles = end > begin ? (end - begin + DEC_TILE - 1) / DEC_TILE : 0;
     int mine = tiles > warp ? (tiles - warp + warps - 1) / warps : 0;  // this warp's tiles
-    constexpr int WARP_BYTES = STAGES * 2 * RMAT * (int)sizeof(KV) + (F8 ? 2 * MAT * 2 : 0);
-    KV* ring = (KV*)(dsm + warp * (WARP_BYTES / 2));
-    bf16* wide = (bf16*)(ring + STAGES * 2 * RMAT);  // F8: the widened tile (K, then V)
+    constexpr int WARP_BYTES = STAGES * 2 * RMAT * (int)sizeof(KV);
+    KV* ring = (KV*)(dsm + warp * (WARP_BYTES / 2));  // (a char* offset here cost the bf16 kernel 24 registers)
 
-    // Qᵀ as B fragments: b0 = q[head g][16kb + 2c, +1], b1 = q[head g][16kb + 8 + 2c, +1].
+    // Qᵀ as B fragments: b0 = q[head g][16kb + 2c, +1], b1 = q[head g][16kb + 8 + 2c, +1]; for the
+    // E4M3 cache q·scale in f16 at dims 16kb + 4c + {0, 1} and {2, 3}.
     u32 qf[KB][2];
     {
-        const bf16* qrow = q + ((long)t * numHeads + kvh * group + min(g, group - 1)) * D + 2 * c;
+        const bf16* qhead = q + ((long)t * numHeads + kvh * group + min(g, group - 1)) * D;
 #pragma unroll
         for (int kb = 0; kb < KB; ++kb) {
-            qf[kb][0] = g < group ? *(const u32*)(qrow + 16 * kb) : 0u;
-            qf[kb][1] = g < group ? *(const u32*)(qrow + 16 * kb + 8) : 0u;
+            if constexpr (F8) {
+                uint2 w = *(const uint2*)(qhead + 16 * kb + 4 * c);
+                qf[kb][0] = g < group ? pack_f16(bf2f(w.x & 0xffffu) * scale, bf2f(w.x >> 16) * scale) : 0u;
+                qf[kb][1] = g < group ? pack_f16(bf2f(w.y & 0xffffu) * scale, bf2f(w.y >> 16) * scale) : 0u;
+            } else {
+                qf[kb][0] = g < group ? *(const u32*)(qhead + 16 * kb + 2 * c) : 0u;
+                qf[kb][1] = g < group ? *(const u32*)(qhead + 16 * kb + 2 * c + 8) : 0u;
+            }
         }
     }
+    const float sscale = F8 ? 1.f : scale;  // the E4M3 path scaled Q already
 
     // Lanes 0..15: the cache slot of key `lane` of the warp's j-th tile (-1 past the split's end).
     auto slotOf = [&](int j) -> int {
@@ -426,39 +433,32 @@ __device__ __forceinline__ void attention_decode_mma(const bf16* q, const KV* kc
         cp_async_wait<STAGES - 1>();  // this lane's copies of tile j have landed
         __syncwarp();                // ... and everyone's
         u32 stage = smem_u32(ring + (j % STAGES) * 2 * RMAT);
-        if constexpr (F8) {
-#if __CUDA_ARCH__ >= 890
-            // Widen the E4M3 tile: a lane takes 16 elements (one 16-byte chunk) at a time.
-            const KV* src = ring + (j % STAGES) * 2 * RMAT;
-            for (int i = lane; i < 2 * DEC_TILE * CPR; i += 32) {
-                int m = i / (DEC_TILE * CPR), row = (i / CPR) % DEC_TILE, col = i % CPR;
-                uint4 w = *(const uint4*)(src + m * RMAT + row * LDC + col * 16);
-                uint4 lo, hi;
-                e4m3x4_to_bf16(w.x, lo.x, lo.y); e4m3x4_to_bf16(w.y, lo.z, lo.w);
-                e4m3x4_to_bf16(w.z, hi.x, hi.y); e4m3x4_to_bf16(w.w, hi.z, hi.w);
-                uint4* dst = (uint4*)(wide + m * MAT + row * LD + col * 16);
-                dst[0] = lo;
-                dst[1] = hi;
-            }
-            __syncwarp();
-#endif
-            stage = smem_u32(wide);
-        }
+        const KV* Ks = ring + (j % STAGES) * 2 * RMAT;  // the E4M3 path reads the tile through these
+        const KV* Vs = Ks + RMAT;
         int valid = end - (begin + (warp + j * warps) * DEC_TILE);  // keys of the tile before the end
 
         // Scores: two accumulator chains (even and odd k-steps) to halve the mma dependency chain.
         float sa[4] = {0.f, 0.f, 0.f, 0.f}, sb[4] = {0.f, 0.f, 0.f, 0.f};
 #pragma unroll
         for (int kb = 0; kb < KB; ++kb) {
-            u32 a0, a1, a2, a3;
-            ldsm_x4(stage + kOff + kb * 32, a0, a1, a2, a3);
-            mma_bf16((kb & 1) ? sb : sa, a0, a1, a2, a3, qf[kb][0], qf[kb][1]);
+            if constexpr (F8) {
+#if __CUDA_ARCH__ >= 890
+                u32 w0 = *(const u32*)(Ks + g * LDC + 16 * kb + 4 * c);
+                u32 w8 = *(const u32*)(Ks + (g + 8) * LDC + 16 * kb + 4 * c);
+                mma_f16((kb & 1) ? sb : sa, e4m3x2_to_f16x2(w0 & 0xffffu), e4m3x2_to_f16x2(w8 & 0xffffu),
+                        e4m3x2_to_f16x2(w0 >> 16), e4m3x2_to_f16x2(w8 >> 16), qf[kb][0], qf[kb][1]);
+#endif
+            } else {
+                u32 a0, a1, a2, a3;
+                ldsm_x4(stage + kOff + kb * 32, a0, a1, a2, a3);
+                mma_bf16((kb & 1) ? sb : sa, a0, a1, a2, a3, qf[kb][0], qf[kb][1]);
+            }
         }
         // C layout: [0] key g head 2c, [1] key g head 2c+1, [2] key g+8 head 2c, [3] key g+8 head 2c+1.
-        float x0 = g < valid ? (sa[0] + sb[0]) * scale : -INF;
-        float x1 = g < valid ? (sa[1] + sb[1]) * scale : -INF;
-        float x2 = g + 8 < valid ? (sa[2] + sb[2]) * scale : -INF;
-        float x3 = g + 8 < valid ? (sa[3] + sb[3]) * scale : -INF;
+        float x0 = g < valid ? (sa[0] + sb[0]) * sscale : -INF;
+        float x1 = g < valid ? (sa[1] + sb[1]) * sscale : -INF;
+        float x2 = g + 8 < valid ? (sa[2] + sb[2]) * sscale : -INF;
+        float x3 = g + 8 < valid ? (sa[3] + sb[3]) * sscale : -INF;
         float t0 = fmaxf(x0, x2), t1 = fmaxf(x1, x3);
 #pragma unroll
         for (int o = 4; o < 32; o <<= 1) {
@@ -469,18 +469,50 @@ __device__ __forceinline__ void attention_decode_mma(const bf16* q, const KV* kc
         float corr0 = __expf(m0 - n0), corr1 = __expf(m1 - n1);
         m0 = n0;
         m1 = n1;
-        u32 pg = pack_bf16(__expf(x0 - n0), __expf(x1 - n1));   // key g: heads 2c (lo), 2c+1 (hi)
-        u32 pg8 = pack_bf16(__expf(x2 - n0), __expf(x3 - n1));  // key g + 8
-        l0 = l0 * corr0 + (__uint_as_float(pg << 16) + __uint_as_float(pg8 << 16));
-        l1 = l1 * corr1 + (__uint_as_float(pg & 0xffff0000u) + __uint_as_float(pg8 & 0xffff0000u));
+        u32 pg = 0, pg8 = 0;  // keys g and g + 8: heads 2c (lo), 2c+1 (hi), rounded as the mma takes them
+        if constexpr (F8) {
+#if __CUDA_ARCH__ >= 890
+            pg = pack_f16(__expf(x0 - n0), __expf(x1 - n1));
+            pg8 = pack_f16(__expf(x2 - n0), __expf(x3 - n1));
+            l0 = l0 * corr0 + (f16_lo(pg) + f16_lo(pg8));
+            l1 = l1 * corr1 + (f16_hi(pg) + f16_hi(pg8));
+#endif
+        } else {
+            pg = pack_bf16(__expf(x0 - n0), __expf(x1 - n1));
+            pg8 = pack_bf16(__expf(x2 - n0), __expf(x3 - n1));
+            l0 = l0 * corr0 + (__uint_as_float(pg << 16) + __uint_as_float(pg8 << 16));
+            l1 = l1 * corr1 + (__uint_as_float(pg & 0xffff0000u) + __uint_as_float(pg8 & 0xffff0000u));
+        }
         // Pᵀ as B fragments: b0 = P[keys 2c, 2c+1][head g], b1 = P[keys 2c+8, 2c+9][head g].
         u32 b0 = dec_trans(pg), b1 = dec_trans(pg8);
 #pragma unroll
         for (int kb = 0; kb < KB; ++kb) {
-            u32 a0, a1, a2, a3;
-            ldsm_x4_t(stage + vOff + kb * 32, a0, a1, a2, a3);
             acc[kb][0] *= corr0; acc[kb][1] *= corr1; acc[kb][2] *= corr0; acc[kb][3] *= corr1;
-            mma_bf16(acc[kb], a0, a1, a2, a3, b0, b1);
+            if constexpr (F8) {
+#if __CUDA_ARCH__ >= 890
+                // Keys 2c, 2c+1 (a0, a1) and 2c+8, 2c+9 (a2, a3) of the dims dec_row_dim gives rows g, g + 8.
+                const KV* v = Vs + 2 * c * LDC + 32 * (kb / 2);
+                u32 ab, cd;
+                if (kb + 1 < KB || KB % 2 == 0) {
+                    v += 4 * g;
+                    u32 wa = *(const u32*)v, wb = *(const u32*)(v + LDC);
+                    u32 wc = *(const u32*)(v + 8 * LDC), wd = *(const u32*)(v + 9 * LDC);
+                    u32 sel = kb & 1 ? 0x7362u : 0x5140u;  // bytes {2, 3} or {0, 1} of each key
+                    ab = __byte_perm(wa, wb, sel);
+                    cd = __byte_perm(wc, wd, sel);
+                } else {
+                    v += 2 * g;
+                    ab = __byte_perm(*(const unsigned short*)v, *(const unsigned short*)(v + LDC), 0x5140u);
+                    cd = __byte_perm(*(const unsigned short*)(v + 8 * LDC), *(const unsigned short*)(v + 9 * LDC), 0x5140u);
+                }
+                mma_f16(acc[kb], e4m3x2_to_f16x2(ab & 0xffffu), e4m3x2_to_f16x2(ab >> 16), e4m3x2_to_f16x2(cd & 0xffffu),
+                        e4m3x2_to_f16x2(cd >> 16), b0, b1);
+#endif
+            } else {
+                u32 a0, a1, a2, a3;
+                ldsm_x4_t(stage + vOff + kb * 32, a0, a1, a2, a3);
+                mma_bf16(acc[kb], a0, a1, a2, a3, b0, b1);
+            }
         }
     }
 #pragma unroll
@@ -499,13 +531,14 @@ __device__ __forceinline__ void attention_decode_mma(const bf16* q, const KV* kc
     float* rm = ra + warps * 8 * LDO;
     float* rl = rm + warps * 8;
     {
-        float* mine0 = ra + (warp * 8 + 2 * c) * LDO + g;
+        float* mine0 = ra + (warp * 8 + 2 * c) * LDO;
 #pragma unroll
         for (int kb = 0; kb < KB; ++kb) {
-            mine0[16 * kb] = acc[kb][0];
-            mine0[LDO + 16 * kb] = acc[kb][1];
-            mine0[16 * kb + 8] = acc[kb][2];
-            mine0[LDO + 16 * kb + 8] = acc[kb][3];
+            int d0 = dec_row_dim<F8, KB>(kb, g, 0), d1 = dec_row_dim<F8, KB>(kb, g, 1);
+            mine0[d0] = acc[kb][0];
+            mine0[LDO + d0] = acc[kb][1];
+            mine0[d1] = acc[kb][2];
+            mine0[LDO + d1] = acc[kb][3];
         }
         if (g == 0) {
             rm[warp * 8 + 2 * c] = m0; rm[warp * 8 + 2 * c + 1] = m1;
@@ -533,11 +566,14 @@ __device__ __forceinline__ void attention_decode_mma(const bf16* q, const KV* kc
             if (d == 0) { partMax[idx] = M; partSum[idx] = L; }
         }
     }
-    // With `counters` the last split of this (row, KV head) to finish merges them all, as
-    // attention_combine would: decode then takes one launch for attention instead of two. The
-    // counter goes back to 0 for the next launch (graph replays).
+    // With `counters` the last split of this (row, KV head) to finish merges them all (at most
+    // DEC_MERGE_SPLITS, the host's limit), with attention_combine's sums: decode then takes one
+    // launch for attention instead of two. The counter goes back to 0 for the next launch (graph
+    // replays). Partials written by other blocks of this launch are read through L2 (__ldcg), and
+    // each head's split weights are worked out once, so the merge is two rounds of loads.
     if (numSplits > 1 && counters) {
         __shared__ int last;
+        __shared__ float weight[8][DEC_MERGE_SPLITS + 1];  // [head][split], then the sum L
         __threadfence();  // this block's partials are visible before it is counted
         __syncthreads();
         if (threadIdx.x == 0) {
@@ -548,10 +584,27 @@ __device__ __forceinline__ void attention_decode_mma(const bf16* q, const KV* kc
         __syncthreads();
         if (!last) return;
         __threadfence();
+        long row0 = (long)t * numHeads + kvh * group;
+        if (threadIdx.x < group) {
+            const float* pm = partMax + (row0 + threadIdx.x) * numSplits;
+            const float* ps = partSum + (row0 + threadIdx.x) * numSplits;
+            float M = -INF, L = 0.f;
+            for (int j = 0; j < numSplits; ++j) M = fmaxf(M, __ldcg(pm + j));
+            for (int j = 0; j < numSplits; ++j) {
+                float sj = __ldcg(ps + j), f = sj > 0.f ? __expf(__ldcg(pm + j) - M) : 0.f;
+                weight[threadIdx.x][j] = f;
+                L += sj * f;
+            }
+            weight[threadIdx.x][DEC_MERGE_SPLITS] = L;
+        }
+        __syncthreads();
         for (int i = threadIdx.x; i < group * D; i += blockDim.x) {
-            long row = (long)t * numHeads + kvh * group + i / D;
-            out[row * D + i % D] = f2bf(merge_splits(partOut + row * numSplits * D, partMax + row * numSplits,
-                                                     partSum + row * numSplits, numSplits, D, i % D));
+            int n = i / D, d = i % D;
+            const float* po = partOut + (row0 + n) * numSplits * D + d;
+            float acc = 0.f, L = weight[n][DEC_MERGE_SPLITS];
+            for (int j = 0; j < numSplits; ++j)
+                if (weight[n][j] > 0.f) acc += __ldcg(po + (long)j * D) * weight[n][j];
+            out[(row0 + n) * D + d] = f2bf(L > 0.f ? acc / L : 0.f);
         }
     }
 #endif
