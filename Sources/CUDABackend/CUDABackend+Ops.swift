@@ -196,7 +196,8 @@ extension CUDABackend {
         let shared = mma?.shared ?? (grouped ? (group * d + 2 * 64 * (d / 2 + 1) + group * 64 + 64) * 4 : (d + 2 * 256) * 4)
         // The tensor-core kernel merges its own splits, up to DEC_MERGE_SPLITS (the last block of a
         // row to finish does it, counted in `splitCounters`): no attention_combine launch.
-        let mergesOwnSplits = mma != nil && numSplits > 1 && numSplits <= 32 && rowCount * kvh <= Self.splitCounterCount
+        let mergesOwnSplits = Self.fusedSplitMerge && mma != nil && numSplits > 1 && numSplits <= 32
+            && rowCount * kvh <= Self.splitCounterCount
         try launch(mma?.name ?? ((grouped ? "attention_decode_gqa" : "attention_paged") + f8),
                    grid: (grouped ? kvh : numHeads, rowCount, numSplits),
                    block: mma.map { 32 * $0.warps } ?? (grouped ? 32 * group : 128), shared: shared, preferShared: mma != nil,
@@ -269,6 +270,8 @@ extension CUDABackend {
     static let decodeMMAHeadDims: Set<Int> = [16, 32, 64, 80, 96, 128, 192, 256]
     /// Warps per block of attention_decode_mma (its pipelines are per warp; 4 is the most it takes).
     static let decodeMMAWarps = 4
+    /// `OSPREY_FUSED_SPLIT_MERGE=0` merges decode attention's splits in attention_combine (A/B comparisons).
+    static let fusedSplitMerge = ProcessInfo.processInfo.environment["OSPREY_FUSED_SPLIT_MERGE"] != "0"
     /// `OSPREY_DECODE_MMA=0` sends grouped-query decode to attention_decode_gqa (A/B comparisons).
     static let decodeMMAEnabled = ProcessInfo.processInfo.environment["OSPREY_DECODE_MMA"] != "0"
 
