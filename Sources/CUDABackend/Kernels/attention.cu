@@ -569,11 +569,11 @@ __device__ __forceinline__ void attention_decode_mma(const bf16* q, const KV* kc
     // With `counters` the last split of this (row, KV head) to finish merges them all (at most
     // DEC_MERGE_SPLITS, the host's limit), with attention_combine's sums: decode then takes one
     // launch for attention instead of two. The counter goes back to 0 for the next launch (graph
-    // replays). Partials written by other blocks of this launch are read through L2 (__ldcg), and
-    // each head's split weights are worked out once, so the merge is two rounds of loads.
+    // replays). Partials written by other blocks of this launch are read through L2 (__ldcg).
     if (numSplits > 1 && counters) {
         __shared__ int last;
-        __shared__ float weight[8][DEC_MERGE_SPLITS + 1];  // [head][split], then the sum L
+        __shared__ float weight[8][DEC_MERGE_SPLITS + 1];  // [head][split]: maxima, then weights; then L
+        __shared__ float stat[8][DEC_MERGE_SPLITS];          // [head][split]: sums
         __threadfence();  // this block's partials are visible before it is counted
         __syncthreads();
         if (threadIdx.x == 0) {
@@ -585,25 +585,32 @@ __device__ __forceinline__ void attention_decode_mma(const bf16* q, const KV* kc
         if (!last) return;
         __threadfence();
         long row0 = (long)t * numHeads + kvh * group;
+        // Every load of a round is independent (no branch on a loaded value), so each round costs
+        // one trip to L2: the splits' maxima and sums, then the weights, then the partials.
+        for (int i = threadIdx.x; i < group * numSplits; i += blockDim.x) {
+            weight[i / numSplits][i % numSplits] = __ldcg(partMax + row0 * numSplits + i);
+            stat[i / numSplits][i % numSplits] = __ldcg(partSum + row0 * numSplits + i);
+        }
+        __syncthreads();
         if (threadIdx.x < group) {
-            const float* pm = partMax + (row0 + threadIdx.x) * numSplits;
-            const float* ps = partSum + (row0 + threadIdx.x) * numSplits;
+            float* w = weight[threadIdx.x];
+            const float* sums = stat[threadIdx.x];
             float M = -INF, L = 0.f;
-            for (int j = 0; j < numSplits; ++j) M = fmaxf(M, __ldcg(pm + j));
+            for (int j = 0; j < numSplits; ++j) M = fmaxf(M, w[j]);
             for (int j = 0; j < numSplits; ++j) {
-                float sj = __ldcg(ps + j), f = sj > 0.f ? __expf(__ldcg(pm + j) - M) : 0.f;
-                weight[threadIdx.x][j] = f;
-                L += sj * f;
+                float f = sums[j] > 0.f ? __expf(w[j] - M) : 0.f;
+                w[j] = f;
+                L += sums[j] * f;
             }
-            weight[threadIdx.x][DEC_MERGE_SPLITS] = L;
+            w[DEC_MERGE_SPLITS] = L;
         }
         __syncthreads();
         for (int i = threadIdx.x; i < group * D; i += blockDim.x) {
             int n = i / D, d = i % D;
             const float* po = partOut + (row0 + n) * numSplits * D + d;
             float acc = 0.f, L = weight[n][DEC_MERGE_SPLITS];
-            for (int j = 0; j < numSplits; ++j)
-                if (weight[n][j] > 0.f) acc += __ldcg(po + (long)j * D) * weight[n][j];
+#pragma unroll 8
+            for (int j = 0; j < numSplits; ++j) acc += __ldcg(po + (long)j * D) * weight[n][j];  // empty splits: 0 · 0
             out[(row0 + n) * D + d] = f2bf(L > 0.f ? acc / L : 0.f);
         }
     }
