@@ -323,6 +323,9 @@ __device__ __forceinline__ u32 dec_trans(u32 x) {
 //   reads 2 bytes at 32p + 2g for rows g and g + 8. The output rows land on those dims.
 #define DEC_STAGES_F8 4
 #define DEC_MERGE_SPLITS 32  // most splits the kernel merges itself (see its end)
+#ifndef OSPREY_MERGE_LETS_NEXT_IN
+#define OSPREY_MERGE_LETS_NEXT_IN 0
+#endif
 
 // The output dim of row g (r = 0) or g + 8 (r = 1) of k-step kb in the P·V mma (see above).
 template <bool F8, int KB>
@@ -624,7 +627,7 @@ __device__ __forceinline__ void attention_decode_mma(const bf16* q, const KV* kc
         const int* blockTables, bf16* out, float* partOut, float* partMax, float* partSum, int numSeqs,            \
         int numHeads, int numKVHeads, int D, int blockSize, int maxBlocks, int minChunk, float scale,              \
         const int* tokens, int* counters) {                                                                          \
-        pdl_wait();                                                                                                  \
+        pdl_wait(false, counters == nullptr || gridDim.z == 1 || OSPREY_MERGE_LETS_NEXT_IN);                          \
         attention_decode_mma<DIM, KV>(q, kc, vc, queryStart, seqLens, blockTables, out, partOut, partMax, partSum,  \
                                       numSeqs, numHeads, numKVHeads, blockSize, maxBlocks, minChunk, scale, tokens, \
                                       counters);                                                                     \

@@ -15,11 +15,12 @@ typedef unsigned int u32;
 // adding the attention combine and the row gather before the LM head to the norms (6.67 ms);
 // in decode attention it changed nothing. Why is not established. (Pulling the o projection's
 // weights into L2 while attention runs, from a kernel of its own, cost 0.15 ms a token too.)
-__device__ __forceinline__ void pdl_wait(bool nextFirst = false) {
+// With `letNextIn` false the next kernel starts only when this one has finished.
+__device__ __forceinline__ void pdl_wait(bool nextFirst = false, bool letNextIn = true) {
 #if __CUDA_ARCH__ >= 900
     if (nextFirst) asm volatile("griddepcontrol.launch_dependents;" ::: "memory");
     asm volatile("griddepcontrol.wait;" ::: "memory");
-    if (!nextFirst) asm volatile("griddepcontrol.launch_dependents;" ::: "memory");
+    if (!nextFirst && letNextIn) asm volatile("griddepcontrol.launch_dependents;" ::: "memory");
 #endif
 }
 
