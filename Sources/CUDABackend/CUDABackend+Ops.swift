@@ -194,10 +194,6 @@ extension CUDABackend {
         let maxes = numSplits > 1 ? try empty([n * numHeads * numSplits], dtype: .f32) : out
         let sums = numSplits > 1 ? try empty([n * numHeads * numSplits], dtype: .f32) : out
         let shared = mma?.shared ?? (grouped ? (group * d + 2 * 64 * (d / 2 + 1) + group * 64 + 64) * 4 : (d + 2 * 256) * 4)
-        // The tensor-core kernel merges its own splits, up to DEC_MERGE_SPLITS (the last block of a
-        // row to finish does it, counted in `splitCounters`): no attention_combine launch.
-        let mergesOwnSplits = Self.fusedSplitMerge && mma != nil && numSplits > 1 && numSplits <= 32
-            && rowCount * kvh <= Self.splitCounterCount
         try launch(mma?.name ?? ((grouped ? "attention_decode_gqa" : "attention_paged") + f8),
                    grid: (grouped ? kvh : numHeads, rowCount, numSplits),
                    block: mma.map { 32 * $0.warps } ?? (grouped ? 32 * group : 128), shared: shared, preferShared: mma != nil,
@@ -206,8 +202,8 @@ extension CUDABackend {
                     .ptr(ptr(out)), .ptr(ptr(parts)), .ptr(ptr(maxes)), .ptr(ptr(sums)),
                     .i32(metadata.numSeqs), .i32(numHeads), .i32(kvh), .i32(d), .i32(metadata.blockSize),
                     .i32(max(metadata.maxBlocksPerSeq, 1)), .i32(Self.minKeysPerSplit), .f32(scale),
-                    .ptr(rowTokens.map { ptr($0) } ?? 0)] + (mma != nil ? [.ptr(mergesOwnSplits ? try splitCounters() : 0)] : []))
-        if numSplits > 1 && !mergesOwnSplits {
+                    .ptr(rowTokens.map { ptr($0) } ?? 0)])
+        if numSplits > 1 {
             try launch("attention_combine", grid: (rowCount, numHeads, 1), block: rowThreads(d),
                        [.ptr(ptr(parts)), .ptr(ptr(maxes)), .ptr(ptr(sums)), .ptr(ptr(out)), .i32(numHeads), .i32(d), .i32(numSplits),
                         .ptr(rowTokens.map { ptr($0) } ?? 0)])
@@ -270,8 +266,6 @@ extension CUDABackend {
     static let decodeMMAHeadDims: Set<Int> = [16, 32, 64, 80, 96, 128, 192, 256]
     /// Warps per block of attention_decode_mma (its pipelines are per warp; 4 is the most it takes).
     static let decodeMMAWarps = 4
-    /// `OSPREY_FUSED_SPLIT_MERGE=0` merges decode attention's splits in attention_combine (A/B comparisons).
-    static let fusedSplitMerge = ProcessInfo.processInfo.environment["OSPREY_FUSED_SPLIT_MERGE"] != "0"
     /// `OSPREY_DECODE_MMA=0` sends grouped-query decode to attention_decode_gqa (A/B comparisons).
     static let decodeMMAEnabled = ProcessInfo.processInfo.environment["OSPREY_DECODE_MMA"] != "0"
 

@@ -27,10 +27,7 @@ public final class CUDABackend: Backend, @unchecked Sendable {
     private var sharedAllowed: [String: Int] = [:]
     /// The attention plan of the forward pass in progress (see `attentionPlan`).
     var lastAttentionPlan: AttentionPlan?
-    /// Zeroed counters for the split merge fused into decode attention (`splitCounters`): made once,
-    /// so captured graphs keep a valid pointer; every launch leaves them at zero.
-    private var splitCounterStorage: CUDAStorage?
-    static let splitCounterCount = 1 << 20
+
     private let workspace: CUDAStorage
 
     /// Opens GPU `device` (0 by default), compiling the kernels on first use on this machine.
@@ -175,16 +172,6 @@ public final class CUDABackend: Backend, @unchecked Sendable {
     }
 
     // MARK: helpers
-
-    /// `splitCounterCount` zeroed i32 counters, allocated on first use.
-    func splitCounters() throws -> CUdeviceptr {
-        if let s = splitCounterStorage { return s.pointer }
-        let bytes = Self.splitCounterCount * 4
-        let s = try allocator.allocate(bytes, pooled: false)
-        try driver.check(driver.cuMemsetD8Async(s.pointer, 0, bytes, stream), "memset")
-        splitCounterStorage = s
-        return s.pointer
-    }
 
     func ptr(_ t: Tensor) -> CUdeviceptr {
         guard let s = t.storage as? CUDAStorage else { preconditionFailure("tensor does not live on the CUDA backend") }

@@ -270,8 +270,7 @@ ATTN_ENTRY(attention_decode_gqa, attention_decode_gqa<bf16>, bf16, )
 ATTN_ENTRY(attention_decode_gqa_f8, attention_decode_gqa<fp8>, fp8, )
 
 // Decode attention for grouped-query models on the tensor cores (sm_80+), the fast path of
-// attention_decode_gqa (same arguments and outputs, same partial layout for attention_combine), which
-// with `counters` also merges its splits itself (see the end of the kernel).
+// attention_decode_gqa (same arguments, same outputs, same partial layout for attention_combine).
 // At large batch decode is a stream of the KV cache, so the kernel is built to keep that stream full:
 //
 // * One block per (KV head, token, split), blockDim.x / 32 warps (4 by default). The split's keys
@@ -322,10 +321,6 @@ __device__ __forceinline__ u32 dec_trans(u32 x) {
 //   are rows g, g + 8 of k-step 2p and rows g, g + 8 of k-step 2p + 1 (dec_row_dim); a last odd k-step
 //   reads 2 bytes at 32p + 2g for rows g and g + 8. The output rows land on those dims.
 #define DEC_STAGES_F8 4
-#define DEC_MERGE_SPLITS 32  // most splits the kernel merges itself (see its end)
-#ifndef OSPREY_MERGE_LETS_NEXT_IN
-#define OSPREY_MERGE_LETS_NEXT_IN 0
-#endif
 
 // The output dim of row g (r = 0) or g + 8 (r = 1) of k-step kb in the P·V mma (see above).
 template <bool F8, int KB>
@@ -340,7 +335,7 @@ __device__ __forceinline__ void attention_decode_mma(const bf16* q, const KV* kc
                                                      const int* seqLens, const int* blockTables, bf16* out, float* partOut,
                                                      float* partMax, float* partSum, int numSeqs, int numHeads,
                                                      int numKVHeads, int blockSize, int maxBlocks, int minChunk,
-                                                     float scale, const int* tokens, int* counters) {
+                                                     float scale, const int* tokens) {
 #if __CUDA_ARCH__ >= 800
     constexpr bool F8 = sizeof(KV) == 1;
     constexpr int STAGES = F8 ? DEC_STAGES_F8 : DEC_STAGES;
@@ -569,54 +564,6 @@ __device__ __forceinline__ void attention_decode_mma(const bf16* q, const KV* kc
             if (d == 0) { partMax[idx] = M; partSum[idx] = L; }
         }
     }
-    // With `counters` the last split of this (row, KV head) to finish merges them all (at most
-    // DEC_MERGE_SPLITS, the host's limit), with attention_combine's sums: decode then takes one
-    // launch for attention instead of two. The counter goes back to 0 for the next launch (graph
-    // replays). Partials written by other blocks of this launch are read through L2 (__ldcg).
-    if (numSplits > 1 && counters) {
-        __shared__ int last;
-        __shared__ float weight[8][DEC_MERGE_SPLITS + 1];  // [head][split]: maxima, then weights; then L
-        __shared__ float stat[8][DEC_MERGE_SPLITS];          // [head][split]: sums
-        __threadfence();  // this block's partials are visible before it is counted
-        __syncthreads();
-        if (threadIdx.x == 0) {
-            int* counter = counters + (long)blockIdx.y * gridDim.x + kvh;
-            last = atomicAdd(counter, 1) == numSplits - 1;
-            if (last) *counter = 0;
-        }
-        __syncthreads();
-        if (!last) return;
-        __threadfence();
-        long row0 = (long)t * numHeads + kvh * group;
-        // Every load of a round is independent (no branch on a loaded value), so each round costs
-        // one trip to L2: the splits' maxima and sums, then the weights, then the partials.
-        for (int i = threadIdx.x; i < group * numSplits; i += blockDim.x) {
-            weight[i / numSplits][i % numSplits] = __ldcg(partMax + row0 * numSplits + i);
-            stat[i / numSplits][i % numSplits] = __ldcg(partSum + row0 * numSplits + i);
-        }
-        __syncthreads();
-        if (threadIdx.x < group) {
-            float* w = weight[threadIdx.x];
-            const float* sums = stat[threadIdx.x];
-            float M = -INF, L = 0.f;
-            for (int j = 0; j < numSplits; ++j) M = fmaxf(M, w[j]);
-            for (int j = 0; j < numSplits; ++j) {
-                float f = sums[j] > 0.f ? __expf(w[j] - M) : 0.f;
-                w[j] = f;
-                L += sums[j] * f;
-            }
-            w[DEC_MERGE_SPLITS] = L;
-        }
-        __syncthreads();
-        for (int i = threadIdx.x; i < group * D; i += blockDim.x) {
-            int n = i / D, d = i % D;
-            const float* po = partOut + (row0 + n) * numSplits * D + d;
-            float acc = 0.f, L = weight[n][DEC_MERGE_SPLITS];
-#pragma unroll 8
-            for (int j = 0; j < numSplits; ++j) acc += __ldcg(po + (long)j * D) * weight[n][j];  // empty splits: 0 · 0
-            out[(row0 + n) * D + d] = f2bf(L > 0.f ? acc / L : 0.f);
-        }
-    }
 #endif
 }
 
@@ -626,11 +573,10 @@ __device__ __forceinline__ void attention_decode_mma(const bf16* q, const KV* kc
         const bf16* q, const KV* kc, const KV* vc, const int* queryStart, const int* seqLens,                      \
         const int* blockTables, bf16* out, float* partOut, float* partMax, float* partSum, int numSeqs,            \
         int numHeads, int numKVHeads, int D, int blockSize, int maxBlocks, int minChunk, float scale,              \
-        const int* tokens, int* counters) {                                                                          \
-        pdl_wait(false, counters == nullptr || gridDim.z == 1 || OSPREY_MERGE_LETS_NEXT_IN);                          \
+        const int* tokens) {                                                                                         \
+        pdl_wait();                                                                                                  \
         attention_decode_mma<DIM, KV>(q, kc, vc, queryStart, seqLens, blockTables, out, partOut, partMax, partSum,  \
-                                      numSeqs, numHeads, numKVHeads, blockSize, maxBlocks, minChunk, scale, tokens, \
-                                      counters);                                                                     \
+                                      numSeqs, numHeads, numKVHeads, blockSize, maxBlocks, minChunk, scale, tokens); \
     }
 DEC_MMA_KERNEL(16)
 DEC_MMA_KERNEL(32)
