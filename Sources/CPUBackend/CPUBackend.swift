@@ -39,6 +39,9 @@ public final class CPUBackend: Backend, @unchecked Sendable {
             if tensor.dtype == .i32 {
                 let ints = src.assumingMemoryBound(to: Int32.self)
                 for i in 0..<count { out[i] = Float(ints[i]) }
+            } else if tensor.dtype == .f8e4m3 {
+                let bytes = src.assumingMemoryBound(to: UInt8.self)
+                for i in 0..<count { out[i] = ck_e4m3_to_f32(bytes[i]) }
             } else {
                 ck_convert_to_f32(pool, tensor.dtype.kernelType!, src, out.baseAddress!,
                                   Int64(tensor.rows), Int64(tensor.lastDim))
@@ -48,9 +51,11 @@ public final class CPUBackend: Backend, @unchecked Sendable {
     }
 
     public func allocateKVCache(numBlocks: Int, blockSize: Int, numKVHeads: Int, headDim: Int, dtype: DType) throws -> KVCacheLayer {
-        guard dtype == .f32 else { throw BackendError.unsupported("a \(dtype) KV cache on the CPU") }
+        guard dtype == .f32 || dtype == .f8e4m3 else {
+            throw BackendError.unsupported("a \(dtype) KV cache on the CPU (float32 or fp8_e4m3)")
+        }
         let shape = [numBlocks, blockSize, numKVHeads, headDim]
-        return KVCacheLayer(key: zeros(shape), value: zeros(shape))
+        return KVCacheLayer(key: zeros(shape, dtype: dtype), value: zeros(shape, dtype: dtype))
     }
 
     // MARK: helpers shared by the op files
@@ -61,8 +66,8 @@ public final class CPUBackend: Backend, @unchecked Sendable {
         return Tensor(shape: shape, dtype: dtype, storage: CPUStorage(allocating: bytes))
     }
 
-    func zeros(_ shape: [Int]) -> Tensor {
-        let t = empty(shape)
+    func zeros(_ shape: [Int], dtype: DType = .f32) -> Tensor {
+        let t = empty(shape, dtype: dtype)
         raw(t).initializeMemory(as: UInt8.self, repeating: 0, count: t.byteCount)
         return t
     }
@@ -93,6 +98,12 @@ public final class CPUBackend: Backend, @unchecked Sendable {
                           Int64(t.rows), Int64(t.lastDim))
         s.f32Copies[t.offset] = copy
         return UnsafePointer(copy.pointer.assumingMemoryBound(to: Float.self))
+    }
+
+    /// Bytes of an E4M3 tensor (the FP8 KV cache).
+    func e4m3(_ t: Tensor, _ what: String) throws -> UnsafeMutablePointer<UInt8> {
+        guard t.dtype == .f8e4m3 else { throw BackendError.unsupported("\(what) must be f8e4m3, got \(t.dtype)") }
+        return raw(t).assumingMemoryBound(to: UInt8.self)
     }
 
     func i32(_ t: Tensor, _ what: String) throws -> UnsafePointer<Int32> {

@@ -1,5 +1,5 @@
-// Paged attention over a [numBlocks, blockSize, numKVHeads, headDim] f32 cache with an online
-// (streaming max / sum) softmax. Work items are (sequence, query head, chunk of new tokens).
+// Paged attention over a [numBlocks, blockSize, numKVHeads, headDim] f32 (or E4M3) cache with an
+// online (streaming max / sum) softmax. Work items are (sequence, query head, chunk of new tokens).
 #include "cpu_kernels.h"
 #include "ck_internal.h"
 #include "ck_math.h"
@@ -10,6 +10,7 @@
 typedef struct {
     const float *k, *v;
     float *kc, *vc;
+    uint8_t *kc8, *vc8;  // the E4M3 cache instead of kc, vc
     const int32_t *slots;
     int64_t row, numSlots;
 } kvw_ctx;
@@ -20,14 +21,27 @@ static void kvw_range(void *vc, int64_t b, int64_t e, int t) {
     for (int64_t i = b; i < e; i++) {
         int64_t s = c->slots[i];
         if (s < 0 || s >= c->numSlots) continue;
-        memcpy(c->kc + s * c->row, c->k + i * c->row, (size_t)c->row * 4);
-        memcpy(c->vc + s * c->row, c->v + i * c->row, (size_t)c->row * 4);
+        if (c->kc8) {
+            for (int64_t j = 0; j < c->row; j++) {
+                c->kc8[s * c->row + j] = ck_e4m3_from_f32(c->k[i * c->row + j]);
+                c->vc8[s * c->row + j] = ck_e4m3_from_f32(c->v[i * c->row + j]);
+            }
+        } else {
+            memcpy(c->kc + s * c->row, c->k + i * c->row, (size_t)c->row * 4);
+            memcpy(c->vc + s * c->row, c->v + i * c->row, (size_t)c->row * 4);
+        }
     }
 }
 
 void ck_kv_write(ck_pool *pool, const float *k, const float *v, float *kcache, float *vcache, const int32_t *slots,
                  int64_t n, int64_t nkv, int64_t headDim, int64_t numSlots) {
-    kvw_ctx c = {k, v, kcache, vcache, slots, nkv * headDim, numSlots};
+    kvw_ctx c = {k, v, kcache, vcache, NULL, NULL, slots, nkv * headDim, numSlots};
+    ck_parallel_for(pool, n, CK_MAX(1, 4096 / CK_MAX(c.row, 1)), kvw_range, &c);
+}
+
+void ck_kv_write_e4m3(ck_pool *pool, const float *k, const float *v, uint8_t *kcache, uint8_t *vcache,
+                      const int32_t *slots, int64_t n, int64_t nkv, int64_t headDim, int64_t numSlots) {
+    kvw_ctx c = {k, v, NULL, NULL, kcache, vcache, slots, nkv * headDim, numSlots};
     ck_parallel_for(pool, n, CK_MAX(1, 4096 / CK_MAX(c.row, 1)), kvw_range, &c);
 }
 
@@ -36,6 +50,7 @@ void ck_kv_write(ck_pool *pool, const float *k, const float *v, float *kcache, f
 
 typedef struct {
     const float *q, *kc, *vc;
+    const uint8_t *kc8, *vc8;  // the E4M3 cache instead of kc, vc
     float *out;
     const int32_t *qs, *sl, *bt;
     int64_t maxB, bs, nh, nkv, hd;
@@ -85,20 +100,27 @@ static inline float exp_shift(float *sc, int64_t cnt, float m) {
     return sum;
 }
 
+// Element `off` onwards (n of them) of a cache as f32: in place for an f32 cache, widened into
+// `buf` for an E4M3 one.
+static inline const float *cache_row(const float *f32, const uint8_t *e4m3, int64_t off, int64_t n, float *buf) {
+    if (!e4m3) return f32 + off;
+    for (int64_t i = 0; i < n; i++) buf[i] = ck_e4m3_to_f32(e4m3[off + i]);
+    return buf;
+}
+
 static void attend_one(const att_ctx *c, int64_t seq, int64_t h, int64_t token, int64_t pos, float *acc) {
     const int64_t hd = c->hd, kvh = h / (c->nh / c->nkv), rowStride = c->nkv * hd;
     const float *q = c->q + (token * c->nh + h) * hd;
     const int32_t *table = c->bt + seq * c->maxB;
-    float m = -INFINITY, l = 0, sc[MAX_BS];
+    float m = -INFINITY, l = 0, sc[MAX_BS], row[1024];
     for (int64_t i = 0; i < hd; i++) acc[i] = 0;
     int64_t ctx = pos + 1;
     for (int64_t p0 = 0; p0 < ctx; p0 += c->bs) {
         int64_t cnt = CK_MIN(c->bs, ctx - p0);
         int64_t base = (int64_t)table[p0 / c->bs] * c->bs * rowStride + kvh * hd;
-        const float *kb = c->kc + base, *vb = c->vc + base;
         float bm = -INFINITY;
         for (int64_t j = 0; j < cnt; j++) {
-            sc[j] = dot(q, kb + j * rowStride, hd) * c->scale;
+            sc[j] = dot(q, cache_row(c->kc, c->kc8, base + j * rowStride, hd, row), hd) * c->scale;
             bm = CK_MAX(bm, sc[j]);
         }
         if (bm > m) {
@@ -109,7 +131,7 @@ static void attend_one(const att_ctx *c, int64_t seq, int64_t h, int64_t token, 
         }
         l += exp_shift(sc, cnt, m);
         for (int64_t j = 0; j < cnt; j++) {
-            const float p = sc[j], *vr = vb + j * rowStride;
+            const float p = sc[j], *vr = cache_row(c->vc, c->vc8, base + j * rowStride, hd, row);
             for (int64_t i = 0; i < hd; i++) acc[i] += p * vr[i];
         }
     }
@@ -186,25 +208,42 @@ static void att_range(void *vc, int64_t b, int64_t e, int t) {
         int64_t j0 = (chunk - c->chunkStart[seq]) * QCHUNK, j1 = CK_MIN(qlen, j0 + QCHUNK);
         for (int64_t j = j0; j < j1; j++) {
 #if defined(__x86_64__)
-            if (c->avx512 && attend_fast(c, seq, h, q0 + j, seqLen - qlen + j)) continue;
+            if (c->avx512 && !c->kc8 && attend_fast(c, seq, h, q0 + j, seqLen - qlen + j)) continue;
 #endif
             attend_one(c, seq, h, q0 + j, seqLen - qlen + j, acc);
         }
     }
 }
 
-void ck_paged_attention(ck_pool *pool, const float *q, const float *kcache, const float *vcache, float *out,
-                        const int32_t *queryStart, const int32_t *seqLens, const int32_t *blockTables,
-                        int64_t numSeqs, int64_t maxBlocksPerSeq, int64_t blockSize, int64_t nh, int64_t nkv,
-                        int64_t headDim, float scale) {
+static void paged_attention(ck_pool *pool, const float *q, const float *kcache, const float *vcache,
+                            const uint8_t *kc8, const uint8_t *vc8, float *out, const int32_t *queryStart,
+                            const int32_t *seqLens, const int32_t *blockTables, int64_t numSeqs,
+                            int64_t maxBlocksPerSeq, int64_t blockSize, int64_t nh, int64_t nkv, int64_t headDim,
+                            float scale) {
     int64_t *chunkStart = malloc((size_t)(numSeqs + 1) * sizeof(int64_t));
     chunkStart[0] = 0;
     for (int64_t s = 0; s < numSeqs; s++) {
         int64_t qlen = queryStart[s + 1] - queryStart[s];
         chunkStart[s + 1] = chunkStart[s] + (qlen + QCHUNK - 1) / QCHUNK;
     }
-    att_ctx c = {q, kcache, vcache, out, queryStart, seqLens, blockTables, maxBlocksPerSeq, blockSize, nh, nkv,
-                 headDim, scale, chunkStart, numSeqs, ck_has_avx512()};
+    att_ctx c = {q, kcache, vcache, kc8, vc8, out, queryStart, seqLens, blockTables, maxBlocksPerSeq, blockSize, nh,
+                 nkv, headDim, scale, chunkStart, numSeqs, ck_has_avx512()};
     ck_parallel_for(pool, chunkStart[numSeqs] * nh, 1, att_range, &c);
     free(chunkStart);
+}
+
+void ck_paged_attention(ck_pool *pool, const float *q, const float *kcache, const float *vcache, float *out,
+                        const int32_t *queryStart, const int32_t *seqLens, const int32_t *blockTables,
+                        int64_t numSeqs, int64_t maxBlocksPerSeq, int64_t blockSize, int64_t nh, int64_t nkv,
+                        int64_t headDim, float scale) {
+    paged_attention(pool, q, kcache, vcache, NULL, NULL, out, queryStart, seqLens, blockTables, numSeqs,
+                    maxBlocksPerSeq, blockSize, nh, nkv, headDim, scale);
+}
+
+void ck_paged_attention_e4m3(ck_pool *pool, const float *q, const uint8_t *kcache, const uint8_t *vcache, float *out,
+                             const int32_t *queryStart, const int32_t *seqLens, const int32_t *blockTables,
+                             int64_t numSeqs, int64_t maxBlocksPerSeq, int64_t blockSize, int64_t nh, int64_t nkv,
+                             int64_t headDim, float scale) {
+    paged_attention(pool, q, NULL, NULL, kcache, vcache, out, queryStart, seqLens, blockTables, numSeqs,
+                    maxBlocksPerSeq, blockSize, nh, nkv, headDim, scale);
 }

@@ -42,6 +42,10 @@ struct GPUCheck: ParsableCommand {
         let samplingFailures = try checkSampling(gpu)
         for failure in samplingFailures.prefix(12) { report("    " + failure) }
         expect(samplingFailures.isEmpty, "device draws, ranks and top logprobs equal the host sampler's")
+        if gpu.computeCapability >= 89 {
+            let wrong = try checkE4M3Store(gpu)
+            expect(wrong == 0, "E4M3 KV store: the 65536 bf16 values round as ml_dtypes does (\(wrong) differ)")
+        }
         let baselines = try Self.baselines(), fp8Baselines = try Self.baselines(file: "fp8-kv-baseline.json")
         let names = Fixtures.modelNames
         guard !names.isEmpty else { throw ValidationError("no fixtures found in \(Fixtures.directory.path)") }
@@ -138,6 +142,35 @@ struct GPUCheck: ParsableCommand {
     }
 
     struct Baseline { let all: Double, top5: Double, mean: Double }
+
+    /// Every bf16 bit pattern stored into an E4M3 cache by the KV write kernel, read back, against
+    /// ml_dtypes' rounding (Fixtures/e4m3-from-bf16.u8 and e4m3-values.f32, scripts/make_fp8_fixtures.py).
+    /// Returns how many differ.
+    func checkE4M3Store(_ gpu: CUDABackend) throws -> Int {
+        let encoded = try [UInt8](Data(contentsOf: Fixtures.directory.appendingPathComponent("e4m3-from-bf16.u8")))
+        let decoded = try Data(contentsOf: Fixtures.directory.appendingPathComponent("e4m3-values.f32"))
+            .withUnsafeBytes { Array($0.bindMemory(to: Float.self)) }
+        let hd = 256, slots = 256
+        let values = (0..<65536).map { Float(bitPattern: UInt32($0) << 16) }
+        let cache = try gpu.allocateKVCache(numBlocks: slots, blockSize: 1, numKVHeads: 1, headDim: hd, dtype: .f8e4m3)
+        let meta = try AttentionMetadata(blockSize: 1, positions: [Int32](repeating: 0, count: slots),
+                                         slotMapping: (0..<slots).map { Int32($0) }, queryStart: (0...slots).map { Int32($0) },
+                                         seqLens: [Int32](repeating: 1, count: slots), blockTables: (0..<slots).map { Int32($0) },
+                                         maxBlocksPerSeq: 1, backend: gpu)
+        let kv = try gpu.upload(HostTensor.f32(values, shape: [slots, hd]).convertedToBF16())
+        let q = try gpu.upload(HostTensor.f32([Float](repeating: 0, count: values.count), shape: [slots, hd]).convertedToBF16())
+        _ = try gpu.attention(q: q, k: kv, v: kv, cache: cache, metadata: meta, numHeads: 1, scale: 1)
+        let stored = try gpu.download(cache.key)
+        var wrong = 0
+        for i in values.indices {
+            let want = decoded[Int(encoded[i])]
+            if stored[i] != want && !(stored[i].isNaN && want.isNaN) {
+                if wrong < 5 { report("    bf16 \(values[i]): stored \(stored[i]), ml_dtypes \(want)") }
+                wrong += 1
+            }
+        }
+        return wrong
+    }
 
     struct LogprobStats { var worst: Float = 0, worstTop: Float = 0, worstCPU: Float = 0, total: Double = 0, count = 0 }
 

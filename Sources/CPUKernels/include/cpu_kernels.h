@@ -87,6 +87,18 @@ void ck_paged_attention(ck_pool *pool, const float *q, const float *kcache, cons
                         int64_t numSeqs, int64_t maxBlocksPerSeq, int64_t blockSize, int64_t nh, int64_t nkv,
                         int64_t headDim, float scale);
 
+/// FP8 E4M3 (the `--kv-cache-dtype fp8` cache): f32 -> byte rounds to nearest even and saturates
+/// to ±448 (NaN -> 0x7f); byte -> f32 is exact.
+uint8_t ck_e4m3_from_f32(float x);
+float ck_e4m3_to_f32(uint8_t b);
+/// ck_kv_write and ck_paged_attention over an E4M3 cache.
+void ck_kv_write_e4m3(ck_pool *pool, const float *k, const float *v, uint8_t *kcache, uint8_t *vcache,
+                      const int32_t *slots, int64_t n, int64_t nkv, int64_t headDim, int64_t numSlots);
+void ck_paged_attention_e4m3(ck_pool *pool, const float *q, const uint8_t *kcache, const uint8_t *vcache, float *out,
+                             const int32_t *queryStart, const int32_t *seqLens, const int32_t *blockTables,
+                             int64_t numSeqs, int64_t maxBlocksPerSeq, int64_t blockSize, int64_t nh, int64_t nkv,
+                             int64_t headDim, float scale);
+
 int ck_has_avx512(void);
 
 #ifdef __cplusplus
