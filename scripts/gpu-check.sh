@@ -5,8 +5,9 @@
 #   swift build -c release --static-swift-stdlib --build-path .build-static
 #   mkdir -p bin && strip -o bin/osprey .build-static/release/osprey
 #   scripts/gpu-check.sh [bin/osprey] [steps...]
-#   steps: test sanitizer serve latency latency-cublas latency-greedy eager hf throughput moe-latency moe-throughput
-#   (default: all but latency-cublas and latency-greedy)
+#   steps: test sanitizer serve latency latency-cublas latency-greedy eager hf throughput throughput-fp8
+#          moe-latency moe-throughput
+#   (default: all but latency-cublas, latency-greedy and throughput-fp8)
 set -uo pipefail
 cd "$(dirname "$0")/.."
 BIN=${1:-bin/osprey}; shift || true
@@ -37,7 +38,12 @@ if has sanitizer && command -v compute-sanitizer >/dev/null; then
   compute-sanitizer --tool memcheck --error-exitcode 3 "$BIN" generate --model "$OSPREY_FIXTURES/qwen3-untied" --device cuda \
       --load-format safetensors --prompt "The quick brown fox" --max-tokens 8 --temperature 0.8 --top-p 0.9 --top-k 50 \
       --min-p 0.01 --repetition-penalty 1.2 --frequency-penalty 0.5 --seed 1 >> "$OUT/sanitizer.log" 2>&1
-  rc2=$?; [ $rc -eq 0 ] && rc=$rc2; tail -3 "$OUT/sanitizer.log"
+  rc2=$?; [ $rc -eq 0 ] && rc=$rc2
+  # The E4M3 KV cache's kernels (the store in the q/k/v split, decode and prefill attention).
+  compute-sanitizer --tool memcheck --error-exitcode 3 "$BIN" generate --model "$OSPREY_FIXTURES/qwen3-untied" --device cuda \
+      --load-format safetensors --prompt "The quick brown fox jumps over the lazy dog again and again" --max-tokens 8 \
+      --temperature 0 --kv-cache-dtype fp8 >> "$OUT/sanitizer.log" 2>&1
+  rc3=$?; [ $rc -eq 0 ] && rc=$rc3; tail -3 "$OUT/sanitizer.log"
   if [ $rc -eq 0 ]; then R[sanitizer]="no errors"; else R[sanitizer]="FAILED (rc $rc)"; status=1; fi
 fi
 if has serve; then
@@ -85,6 +91,13 @@ if has throughput; then
       | tee "$OUT/throughput.log" | tail -6
   R[throughput]=$(grep -iE "elapsed|floor" "$OUT/throughput.log" | tr '\n' ' ')
 fi
+if has throughput-fp8; then
+  echo "== the same with an FP8 KV cache and 512 sequences a step (--kv-cache-dtype fp8 --max-num-seqs 512)"
+  timeout ${THROUGHPUT_TIMEOUT:-360} "$BIN" bench throughput --model $CONFIG --load-format dummy --device cuda --num-prompts ${NUM_PROMPTS:-1000} \
+      --input-len 1024 --output-len 512 --kv-cache-dtype fp8 --max-num-seqs 512 2>&1 | tr '\r' '\n' | grep -v '^\[' \
+      | tee "$OUT/throughput-fp8.log" | tail -6
+  R[throughput-fp8]=$(grep -iE "elapsed|floor" "$OUT/throughput-fp8.log" | tr '\n' ' ')
+fi
 MOE=model-configs/qwen3-30b-a3b
 if has moe-latency; then
   echo "== osprey bench latency, dummy Qwen3-30B-A3B, bf16, batch 1, 128 in / 256 out"
@@ -103,5 +116,5 @@ fi
 echo
 echo "| check | result |"
 echo "| --- | --- |"
-for k in test sanitizer serve latency latency-cublas latency-greedy eager hf throughput moe-latency moe-throughput; do [ -n "${R[$k]:-}" ] && echo "| $k | ${R[$k]} |"; done
+for k in test sanitizer serve latency latency-cublas latency-greedy eager hf throughput throughput-fp8 moe-latency moe-throughput; do [ -n "${R[$k]:-}" ] && echo "| $k | ${R[$k]} |"; done
 exit $status
