@@ -276,7 +276,7 @@ extension CUDABackend {
     /// of headDim + 16 bytes. Fewer warps where 4 do not fit.
     func decodeMMA(headDim d: Int, group: Int, fp8: Bool = false) -> (name: String, warps: Int, shared: Int, blocksPerMultiprocessor: Int)? {
         guard Self.decodeMMAEnabled, computeCapability >= 80, (1...8).contains(group), Self.decodeMMAHeadDims.contains(d) else { return nil }
-        let perWarp = fp8 ? 4 * 2 * 16 * (d + 16) : 3 * 2 * 16 * (d + 8) * 2
+        let perWarp = fp8 ? (KernelSources.define("DEC_STAGES_F8") ?? 4) * 2 * 16 * (d + 16) : 3 * 2 * 16 * (d + 8) * 2
         var warps = Self.decodeMMAWarps
         while warps > 1 && warps * perWarp > maxSharedPerBlock { warps /= 2 }
         let shared = warps * perWarp

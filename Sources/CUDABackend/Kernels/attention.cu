@@ -320,7 +320,9 @@ __device__ __forceinline__ u32 dec_trans(u32 x) {
 //   2c+8, 2c+9 at dims 32p + 4g and pairs the keys' bytes (byte_perm): the dims 32p + 4g + {0, 1, 2, 3}
 //   are rows g, g + 8 of k-step 2p and rows g, g + 8 of k-step 2p + 1 (dec_row_dim); a last odd k-step
 //   reads 2 bytes at 32p + 2g for rows g and g + 8. The output rows land on those dims.
-#define DEC_STAGES_F8 4
+#ifndef DEC_STAGES_F8
+#define DEC_STAGES_F8 4  // the host's decodeMMA reads an OSPREY_KERNEL_DEFINES override too
+#endif
 
 // The output dim of row g (r = 0) or g + 8 (r = 1) of k-step kb in the P·V mma (see above).
 template <bool F8, int KB>
