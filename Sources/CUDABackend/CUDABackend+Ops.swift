@@ -272,11 +272,11 @@ extension CUDABackend {
     /// The tensor-core decode attention for `group` query heads per KV head of size `headDim`, or nil
     /// where it does not apply (before sm_80, a group over 8 = the mma's column count, a head dim
     /// without an instantiation, or too little shared memory even for one warp). Shared memory a
-    /// warp: 3 stages × (K, V) × 16 keys × (headDim + 8) bf16; for the E4M3 cache 4 stages of rows
-    /// of headDim + 16 bytes. Fewer warps where 4 do not fit.
+    /// warp: 3 stages × (K, V) × 16 keys × (headDim + 8) bf16; for the E4M3 cache DEC_STAGES_F8 (2)
+    /// stages of rows of headDim + 16 bytes. Fewer warps where 4 do not fit.
     func decodeMMA(headDim d: Int, group: Int, fp8: Bool = false) -> (name: String, warps: Int, shared: Int, blocksPerMultiprocessor: Int)? {
         guard Self.decodeMMAEnabled, computeCapability >= 80, (1...8).contains(group), Self.decodeMMAHeadDims.contains(d) else { return nil }
-        let perWarp = fp8 ? (KernelSources.define("DEC_STAGES_F8") ?? 4) * 2 * 16 * (d + 16) : 3 * 2 * 16 * (d + 8) * 2
+        let perWarp = fp8 ? (KernelSources.define("DEC_STAGES_F8") ?? 2) * 2 * 16 * (d + 16) : 3 * 2 * 16 * (d + 8) * 2
         var warps = Self.decodeMMAWarps
         while warps > 1 && warps * perWarp > maxSharedPerBlock { warps /= 2 }
         let shared = warps * perWarp
