@@ -7,7 +7,10 @@ import Tensors
 /// that each step overwrites with one copy; batches are padded up to the bucket (padding tokens
 /// write no KV and their rows are ignored).
 final class DecodeGraphs {
-    static let bucketSizes = [1, 2, 4, 8, 16, 24, 32, 48, 64, 80, 96, 112, 128, 160, 192, 224, 256]
+    /// Up to 512 sequences, as vLLM captures by default (the FP8 KV cache keeps 512 in flight on an
+    /// H100: eager steps at batch 256 took 15.20 against 14.39 ms from a graph). Each bucket keeps
+    /// its logits; its other buffers return to the shared pool between replays.
+    static let bucketSizes = [1, 2, 4, 8, 16, 24, 32, 48, 64, 80, 96, 112, 128, 160, 192, 224, 256, 320, 384, 448, 512]
 
     let model: any CausalLM
     let kvCache: [KVCacheLayer]
