@@ -22,8 +22,18 @@ uint8_t ck_e4m3_from_f32(float x) {
     return sign | (uint8_t)r;
 }
 
+// Bit moves only (attention widens every cached element through this): a normal byte's exponent
+// is rebiased 7 -> 127 and its 3 mantissa bits shifted into place; a subnormal one is m · 2^-9.
 float ck_e4m3_to_f32(uint8_t b) {
-    int e = (b >> 3) & 15, m = b & 7;
-    float v = e == 15 && m == 7 ? NAN : e == 0 ? ldexpf((float)m, -9) : ldexpf((float)(8 + m), e - 10);
+    uint32_t e = (b >> 3) & 15, m = b & 7;
+    float v;
+    if (e == 15 && m == 7) {
+        v = NAN;
+    } else if (e == 0) {
+        v = (float)m * 0x1p-9f;
+    } else {
+        uint32_t u = ((e + 120) << 23) | (m << 20);
+        memcpy(&v, &u, 4);
+    }
     return b & 0x80 ? -v : v;
 }

@@ -262,6 +262,8 @@ extension CUDABackend {
         return max(1, min((wanted + rows - 1) / rows, byLength))
     }
 
+    /// DEC_STAGES_F8 of attention.cu: 2, or what OSPREY_KERNEL_DEFINES sets (read once, not per launch).
+    static let decodeF8Stages = KernelSources.define("DEC_STAGES_F8") ?? 2
     /// Head dims with an attention_decode_mma_d<D> kernel (attention.cu).
     static let decodeMMAHeadDims: Set<Int> = [16, 32, 64, 80, 96, 128, 192, 256]
     /// Warps per block of attention_decode_mma (its pipelines are per warp; 4 is the most it takes).
@@ -276,7 +278,7 @@ extension CUDABackend {
     /// stages of rows of headDim + 16 bytes. Fewer warps where 4 do not fit.
     func decodeMMA(headDim d: Int, group: Int, fp8: Bool = false) -> (name: String, warps: Int, shared: Int, blocksPerMultiprocessor: Int)? {
         guard Self.decodeMMAEnabled, computeCapability >= 80, (1...8).contains(group), Self.decodeMMAHeadDims.contains(d) else { return nil }
-        let perWarp = fp8 ? (KernelSources.define("DEC_STAGES_F8") ?? 2) * 2 * 16 * (d + 16) : 3 * 2 * 16 * (d + 8) * 2
+        let perWarp = fp8 ? Self.decodeF8Stages * 2 * 16 * (d + 16) : 3 * 2 * 16 * (d + 8) * 2
         var warps = Self.decodeMMAWarps
         while warps > 1 && warps * perWarp > maxSharedPerBlock { warps /= 2 }
         let shared = warps * perWarp
