@@ -28,6 +28,12 @@ status=0
 if has test; then
   echo "== gpu-check (fixtures vs transformers, vs CPU, batching, prefix cache)"
   if "$BIN" gpu-check 2>&1 | tee "$OUT/gpu-check.log"; then R[test]=passed; else R[test]=FAILED; status=1; fi
+  # The same checks through the fallback attention kernels (SIMT prefill, one warp per query head
+  # in decode), which the fixtures' head dims and groups would otherwise never reach.
+  echo "== gpu-check with the fallback attention kernels (OSPREY_PREFILL_MMA=0 OSPREY_DECODE_MMA=0)"
+  if OSPREY_PREFILL_MMA=0 OSPREY_DECODE_MMA=0 "$BIN" gpu-check > "$OUT/gpu-check-fallback.log" 2>&1; then
+    R[test-fallback]=passed; else R[test-fallback]=FAILED; status=1; fi
+  tail -3 "$OUT/gpu-check-fallback.log"
 fi
 if has sanitizer && command -v compute-sanitizer >/dev/null; then
   echo "== compute-sanitizer memcheck on one fixture run"
@@ -116,5 +122,5 @@ fi
 echo
 echo "| check | result |"
 echo "| --- | --- |"
-for k in test sanitizer serve latency latency-cublas latency-greedy eager hf throughput throughput-fp8 moe-latency moe-throughput; do [ -n "${R[$k]:-}" ] && echo "| $k | ${R[$k]} |"; done
+for k in test test-fallback sanitizer serve latency latency-cublas latency-greedy eager hf throughput throughput-fp8 moe-latency moe-throughput; do [ -n "${R[$k]:-}" ] && echo "| $k | ${R[$k]} |"; done
 exit $status

@@ -165,7 +165,7 @@ extension CUDABackend {
             // bf16; head dim 256 keeps Q's 64 rows there too), else in float32 SIMT arithmetic.
             // The E4M3 stages are rows of d + 16 bytes, widened into one bf16 K/V pair.
             let kernel: String, shared: Int
-            if Self.prefillMMAHeadDims.contains(d) {
+            if Self.prefillMMAEnabled, Self.prefillMMAHeadDims.contains(d) {
                 let keys = d == 256 ? 32 : 64, stages = d == 256 ? 2 : 3, qShared = d == 256 ? 64 * (d + 8) * 2 : 0
                 kernel = "attention_prefill_d\(d)" + f8
                 shared = f8.isEmpty ? stages * 2 * keys * (d + 8) * 2 + qShared
@@ -188,7 +188,7 @@ extension CUDABackend {
         let group = numHeads / kvh
         let grouped = group >= 2 && group <= 32
         let mma = grouped ? decodeMMA(headDim: d, group: group, fp8: !f8.isEmpty) : nil
-        let numSplits = attentionSplits(rows: rowCount * (grouped ? kvh : numHeads), maxSeqLen: metadata.maxSeqLen,
+        let numSplits = Self.forcedSplits ?? attentionSplits(rows: rowCount * (grouped ? kvh : numHeads), maxSeqLen: metadata.maxSeqLen,
                                         blocksPerMultiprocessor: mma?.blocksPerMultiprocessor ?? 2)
         let parts = numSplits > 1 ? try empty([n * numHeads * numSplits, d], dtype: .f32) : out
         let maxes = numSplits > 1 ? try empty([n * numHeads * numSplits], dtype: .f32) : out
@@ -247,10 +247,14 @@ extension CUDABackend {
     }
 
     static let minKeysPerSplit = 64
+    /// `OSPREY_DECODE_SPLITS=n` splits every decode row's keys n ways (A/B comparisons of the split rule).
+    static let forcedSplits = ProcessInfo.processInfo.environment["OSPREY_DECODE_SPLITS"].flatMap { Int($0) }
     /// Batches with a sequence of at least this many new tokens use the tiled prefill kernel.
     static let prefillKernelMinRows = 16
     /// Head dims with a tensor-core prefill kernel (attention_prefill_d<D> in prefill.cu).
     static let prefillMMAHeadDims: Set<Int> = [16, 32, 64, 128, 256]
+    /// `OSPREY_PREFILL_MMA=0` sends every head dim to the SIMT attention_prefill (its tests).
+    static let prefillMMAEnabled = ProcessInfo.processInfo.environment["OSPREY_PREFILL_MMA"] != "0"
 
     /// Thread blocks per (token, head): long contexts with few query rows are split so that every
     /// multiprocessor has work (decode); prefill has enough rows already. Aims at `blocksPerMultiprocessor`
@@ -268,7 +272,7 @@ extension CUDABackend {
     static let decodeMMAHeadDims: Set<Int> = [16, 32, 64, 80, 96, 128, 192, 256]
     /// Warps per block of attention_decode_mma (its pipelines are per warp; 4 is the most it takes).
     static let decodeMMAWarps = 4
-    /// `OSPREY_DECODE_MMA=0` sends grouped-query decode to attention_decode_gqa (A/B comparisons).
+    /// `OSPREY_DECODE_MMA=0` sends grouped-query decode to attention_decode_gqa (A/B comparisons, its tests).
     static let decodeMMAEnabled = ProcessInfo.processInfo.environment["OSPREY_DECODE_MMA"] != "0"
 
     /// The tensor-core decode attention for `group` query heads per KV head of size `headDim`, or nil
