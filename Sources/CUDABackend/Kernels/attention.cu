@@ -326,7 +326,6 @@ __device__ __forceinline__ u32 dec_trans(u32 x) {
 #define DEC_STAGES_F8 2  // the host's decodeMMA reads an OSPREY_KERNEL_DEFINES override too
 #endif
 
-// The output dim of row g (r = 0) or g + 8 (r = 1) of k-step kb in the P·V mma (see above).
 // DEC_F8_WIDE=1 (through OSPREY_KERNEL_DEFINES) is another byte layout, not yet measured on a GPU:
 // lane (g, c) takes bytes [4·KB·c, 4·KB·(c + 1)) of keys g and g + 8 for the scores (Q the same
 // dims) and bytes [2·KB·g, 2·KB·(g + 1)) of keys 2c, 2c+1, 2c+8, 2c+9 for P·V, so that a tile's
@@ -360,6 +359,7 @@ __device__ __forceinline__ void lds_span(const unsigned char* p, u32* w) {
     }
 }
 
+// The output dim of row g (r = 0) or g + 8 (r = 1) of k-step kb in the P·V mma (see above).
 template <bool F8, int KB>
 __device__ __forceinline__ int dec_row_dim(int kb, int g, int r) {
     if (!F8) return 16 * kb + g + 8 * r;
