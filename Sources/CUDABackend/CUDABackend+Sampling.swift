@@ -1,3 +1,4 @@
+import Foundation
 import Tensors
 
 /// Sampling on the GPU (`Kernels/sampling.cu`): logit edits on a copy of the rows, a split
@@ -8,14 +9,23 @@ extension CUDABackend {
     public var supportsSampling: Bool { true }
 
     /// `SampleSpec`'s and `EditSpec`'s sizes in 32-bit words, and a sample's words in the output.
-    private static let specWords = 12, editWords = 6, outWords = 3 + 2 * RowSampling.maxTopLogprobs
+    private static let specWords = 12, editWords = 6
+    static let outWords = 3 + 2 * RowSampling.maxTopLogprobs
 
     public func sample(_ logits: Tensor, rows: [RowSampling], edits: [LogitEdit]) throws -> [SampledToken] {
+        try enqueueSample(logits, rows: rows, edits: edits).wait()
+    }
+
+    public var supportsAsyncScheduling: Bool { true }
+
+    /// Enqueues the draws and an asynchronous copy of their results into page-locked host memory,
+    /// then an event: `wait()` waits for that event only, not for work enqueued after it.
+    public func enqueueSample(_ logits: Tensor, rows: [RowSampling], edits: [LogitEdit]) throws -> any PendingSamples {
         guard logits.dtype == .f32, logits.shape.count == 2 else {
             throw BackendError.unsupported("sampling from \(logits.dtype) logits of shape \(logits.shape) (f32 [rows, vocab])")
         }
         let n = rows.count, vocab = logits.lastDim
-        guard n > 0 else { return [] }
+        guard n > 0 else { return ResolvedSamples([]) }
         let specs = try upload(.i32(Self.pack(rows), shape: [n * Self.specWords]))
         var work = logits
         if !edits.isEmpty {
@@ -51,12 +61,29 @@ extension CUDABackend {
             try launch("sample_logprobs", grid: (n, 1, 1), block: 512,
                        [.ptr(ptr(logits)), .ptr(ptr(specs)), .ptr(ptr(out)), .i32(vocab)])
         }
-        var host = [Int32](repeating: 0, count: n * Self.outWords)
-        try host.withUnsafeMutableBytes { try copyToHost($0.baseAddress!, out, bytes: $0.count) }
-        return rows.enumerated().map { i, row in
-            let o = i * Self.outWords
-            guard row.logprobs >= 0 else { return SampledToken(token: host[o]) }
-            let top = (0..<Int(row.logprobs)).map { j in
+        let staging = try samplingStaging.take(bytes: out.byteCount, driver: driver)
+        try driver.check(driver.cuMemcpyDtoHAsync(staging.host, ptr(out), out.byteCount, stream), "download draws")
+        try driver.check(driver.cuEventRecord(staging.event, stream), "cuEventRecord")
+        return CUDAPendingSamples(backend: self, out: out, staging: staging, logprobs: rows.map(\.logprobs))
+    }
+
+    /// ids[rows[j]] = token of draw draws[j]: one small kernel on the stream.
+    public func feedSampledTokens(_ samples: any PendingSamples, draws: [Int32], into ids: Tensor, rows: [Int32]) throws {
+        guard !rows.isEmpty else { return }
+        guard let pending = samples as? CUDAPendingSamples, ids.dtype == .i32, draws.count == rows.count else {
+            throw BackendError.failure("feedSampledTokens takes this backend's draws and i32 ids")
+        }
+        let pairs = try upload(.i32(zip(rows, draws).flatMap { [$0, $1] }, shape: [2 * rows.count]))
+        try launch("feed_sampled_tokens", grid: ((rows.count + 127) / 128, 1, 1), block: 128,
+                   [.ptr(ptr(pending.out)), .ptr(ptr(pairs)), .i32(rows.count), .ptr(ptr(ids))])
+    }
+
+    /// A draw's words in the output: token, logprob, rank, then top ids and top logprobs.
+    static func decodeDraws(_ host: UnsafePointer<Int32>, logprobs: [Int32]) -> [SampledToken] {
+        logprobs.enumerated().map { i, k in
+            let o = i * outWords
+            guard k >= 0 else { return SampledToken(token: host[o]) }
+            let top = (0..<Int(k)).map { j in
                 (id: host[o + 3 + j], logprob: Float(bitPattern: UInt32(bitPattern: host[o + 3 + RowSampling.maxTopLogprobs + j])))
             }
             return SampledToken(token: host[o], logprob: Float(bitPattern: UInt32(bitPattern: host[o + 1])),
@@ -84,5 +111,66 @@ extension CUDABackend {
             [e.sample, e.token, Int32(bitPattern: e.bias.bitPattern), Int32(bitPattern: e.repetition.bitPattern),
              Int32(bitPattern: e.subtract.bitPattern), (e.banned ? 1 : 0) | (e.allowed ? 2 : 0)]
         }
+    }
+}
+
+/// Draws on their way to the host: the device buffer (kept alive for `feedSampledTokens`) and
+/// the page-locked copy with the event that marks it complete.
+final class CUDAPendingSamples: PendingSamples {
+    let backend: CUDABackend
+    let out: Tensor
+    private let staging: SamplingStaging.Buffer
+    private let logprobs: [Int32]
+    private var results: [SampledToken]?
+
+    init(backend: CUDABackend, out: Tensor, staging: SamplingStaging.Buffer, logprobs: [Int32]) {
+        self.backend = backend
+        self.out = out
+        self.staging = staging
+        self.logprobs = logprobs
+    }
+
+    func wait() throws -> [SampledToken] {
+        if let results { return results }
+        try backend.driver.check(backend.driver.cuEventSynchronize(staging.event), "cuEventSynchronize")
+        let r = CUDABackend.decodeDraws(staging.host.assumingMemoryBound(to: Int32.self), logprobs: logprobs)
+        results = r
+        return r
+    }
+
+    deinit { backend.samplingStaging.give(staging) }
+}
+
+/// Page-locked buffers and events for draws in flight, reused: allocating page-locked memory
+/// costs far more than a step's sampling. A step holds one until its draws are waited for and
+/// dropped; at most a few are ever out.
+final class SamplingStaging: @unchecked Sendable {
+    struct Buffer {
+        let host: UnsafeMutableRawPointer
+        let bytes: Int
+        let event: CUhandle
+    }
+    private var free: [Buffer] = []
+    private let lock = NSLock()
+
+    func take(bytes: Int, driver: CUDADriver) throws -> Buffer {
+        lock.lock()
+        if let i = free.firstIndex(where: { $0.bytes >= bytes }) {
+            defer { lock.unlock() }
+            return free.remove(at: i)
+        }
+        lock.unlock()
+        let size = max(bytes, 64 << 10)
+        var host: UnsafeMutableRawPointer?
+        try driver.check(driver.cuMemHostAlloc(&host, size, 0), "cuMemHostAlloc")
+        var event: CUhandle = nil
+        try driver.check(driver.cuEventCreate(&event, 2), "cuEventCreate")  // CU_EVENT_DISABLE_TIMING
+        return Buffer(host: host!, bytes: size, event: event)
+    }
+
+    func give(_ buffer: Buffer) {
+        lock.lock()
+        free.append(buffer)
+        lock.unlock()
     }
 }

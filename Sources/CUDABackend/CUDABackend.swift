@@ -29,6 +29,8 @@ public final class CUDABackend: Backend, @unchecked Sendable {
     var lastAttentionPlan: AttentionPlan?
 
     private let workspace: CUDAStorage
+    /// Page-locked buffers for draws on their way back (see `enqueueSample`).
+    let samplingStaging = SamplingStaging()
 
     /// Opens GPU `device` (0 by default), compiling the kernels on first use on this machine.
     public init(device: Int = 0) throws {

@@ -48,11 +48,16 @@ final class DecodeGraphs {
 
     /// Runs one decode token for each entry; returns logits [bucket, vocab] (rows past the
     /// entries are padding). The tensor is the graph's own output: read it before the next step.
-    func run(_ entries: [SchedulerOutput.Entry]) throws -> Tensor {
+    /// `feeds` puts tokens still on the device into the input ids (see `ModelRunner.Feeds`).
+    func run(_ entries: [SchedulerOutput.Entry], feeds: ModelRunner.Feeds? = nil) throws -> Tensor {
         guard let size = bucket(for: entries.count) else { throw BackendError.unsupported("batch of \(entries.count) exceeds the largest graph") }
         let bucket = try self.bucket(size)
         let packed = pack(entries, size: size)
         try model.backend.copy(.i32(packed, shape: [packed.count]), into: bucket.inputs)
+        if let feeds {
+            let ids = Tensor(shape: [size], dtype: .i32, storage: bucket.inputs.storage, offset: bucket.inputs.offset)
+            try model.backend.feedSampledTokens(feeds.samples, draws: feeds.draws, into: ids, rows: feeds.rows)
+        }
         if bucket.graph == nil { try capture(bucket) }
         try bucket.graph!.replay()
         return bucket.logits!
@@ -73,7 +78,7 @@ final class DecodeGraphs {
         var tables = [Int32](repeating: 0, count: size * maxBlocksPerSeq)
         for (i, entry) in entries.enumerated() {
             let seq = entry.seq, pos = seq.numComputedTokens
-            ids[i] = seq.tokens[pos]
+            ids[i] = pos < seq.tokens.count ? seq.tokens[pos] : 0  // else fed on the device
             positions[i] = Int32(pos)
             slots[i] = seq.blockTable[pos / blockSize] * Int32(blockSize) + Int32(pos % blockSize)
             seqLens[i] = Int32(pos + 1)

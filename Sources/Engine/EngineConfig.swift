@@ -21,6 +21,11 @@ public struct EngineConfig: Sendable {
     /// nil: on exactly where the backend runs asynchronously (on the CPU the forward pass runs
     /// inside the enqueue, so there is nothing to overlap). `--disable-async-output-proc` sets false.
     public var asyncOutputProcessing: Bool?
+    /// Schedule and launch step N+1 while step N runs, its drawn tokens fed into N+1's inputs on
+    /// the device (vLLM's `--async-scheduling`); steps that need N's tokens on the host
+    /// (penalties, bad words, host-sampled rows) still wait. nil: on where the backend supports
+    /// it (the GPU). `--async-scheduling` / `--no-async-scheduling`.
+    public var asyncScheduling: Bool?
     /// Element type of the KV cache, as vLLM's `--kv-cache-dtype`: nil ("auto") is the backend's
     /// activation dtype; f8e4m3 ("fp8", "fp8_e4m3") halves the cache's bytes on the GPU.
     public var kvCacheDType: DType?

@@ -54,8 +54,9 @@ public struct StatsLogger {
 
 /// The token-level engine loop: `add` requests, call `step()` until nothing is left. Each step is
 /// schedule → run the model → sample → update sequences (nano-vllm's `step`), in two halves —
-/// `launch` (schedule, enqueue the forward pass) and `finish` (sample, update) — so that a caller
-/// can do host work while the device runs.
+/// `launch` (schedule, enqueue the forward pass and the draws) and `finish` (wait for the draws,
+/// update) — so that a caller can do host work while the device runs, and, with async
+/// scheduling, launch the next step before finishing the one in flight (`advance`).
 public final class EngineCore {
     public let model: any CausalLM
     public let config: EngineConfig
@@ -71,6 +72,7 @@ public final class EngineCore {
         self.config = config
         maxModelLen = min(config.maxModelLen ?? model.config.maxPositionEmbeddings, model.config.maxPositionEmbeddings)
         kvCacheDType = config.kvCacheDType ?? model.backend.activationDType
+        asyncScheduling = config.asyncScheduling ?? (model.backend.runsAsynchronously && model.backend.supportsAsyncScheduling)
         let bytesPerBlock = kvCacheDType.byteCount(elements: 2 * model.numLayers * config.blockSize * model.numKVHeads * model.headDim)
         // More blocks than max_num_seqs full-length sequences could ever hold only waste memory.
         let usable = config.maxNumSeqs * ((maxModelLen + config.blockSize - 1) / config.blockSize)
@@ -96,6 +98,8 @@ public final class EngineCore {
     public let kvCacheBytes: Int
     /// Element type of the KV cache (`--kv-cache-dtype`; auto is the activation dtype).
     public let kvCacheDType: DType
+    /// Whether steps are launched ahead (see `advance`; `EngineConfig.asyncScheduling`).
+    public let asyncScheduling: Bool
     /// Device memory the profiled forward pass at the largest batch left in use (nil on the CPU).
     public let activationBytes: Int?
 
@@ -119,7 +123,8 @@ public final class EngineCore {
                            prefixCacheQueries: kv.prefixQueries, prefixCacheHits: kv.prefixHits,
                            numPreemptions: numPreemptions, promptTokens: promptTokens, generationTokens: generationTokens)
     }
-    public var hasUnfinishedRequests: Bool { scheduler.hasWork }
+    /// True while a step is in flight even when its requests are gone: it must still be finished.
+    public var hasUnfinishedRequests: Bool { scheduler.hasWork || stepsInFlight > 0 }
 
     /// Queues a request; returns its id.
     @discardableResult
@@ -150,55 +155,112 @@ public final class EngineCore {
     /// Wall time of the steps so far, by phase (the runner times its own phases).
     public var timings: StepTimings { runner.timings }
 
-    /// A step whose forward pass was enqueued by `launch` and is not yet finished.
+    /// A step whose forward pass and draws were enqueued by `launch` and are not yet finished.
     public struct PendingStep {
         let forward: ModelRunner.PendingForward
+        /// Each entry's `numComputedTokens` once the step is done, and its prompt tokens.
+        let computedAfter: [Int]
+        let promptTokens: [Int]
     }
 
-    /// Whether a launched step awaits `finish`. At most one does: see `launch`.
-    public private(set) var stepInFlight = false
+    /// Launched steps not yet finished: 0 or 1 between calls, 2 inside `advance` under async scheduling.
+    public private(set) var stepsInFlight = 0
+    public var stepInFlight: Bool { stepsInFlight > 0 }
+    /// The step `advance` launched last; the next call finishes it.
+    private var inFlight: PendingStep?
 
-    /// One iteration of continuous batching, start to end.
+    /// One iteration of continuous batching. Without async scheduling: schedule, run, sample and
+    /// update, start to end. With it, `advance`: outputs come back one call later.
     public func step() throws -> [StepOutput] {
+        if asyncScheduling { return try advance() }
         guard let pending = try launch() else { return [] }
         return try finish(pending)
     }
 
-    /// Schedules the next step and enqueues its forward pass; nil when there is nothing to run.
-    /// The device may still be computing when this returns; `finish` completes the step.
-    ///
-    /// Invariant: nothing is scheduled while a step is in flight. Between `launch` and `finish`
-    /// the caller may `abort` sequences of the step (a stop string, a client gone), which frees
-    /// their blocks while the device may still write into them; no one else can take those blocks
-    /// until the next `schedule()`, and that runs only here, after `finish` has waited for the
-    /// device. The same holds for preemption (it frees blocks only inside `schedule()`), so a
-    /// preempted sequence is never in flight.
-    public func launch() throws -> PendingStep? {
-        precondition(!stepInFlight, "launch while a step is in flight: finish it first")
-        let t0 = monotonicSeconds()
-        let batch = scheduler.schedule()
-        runner.timings.schedule += monotonicSeconds() - t0
-        numPreemptions += batch.preempted.count
-        guard !batch.isEmpty else { return nil }
-        let forward = try runner.enqueue(batch)
-        stepInFlight = true
-        return PendingStep(forward: forward)
+    /// Finishes the step in flight and launches the next, returning the finished step's outputs
+    /// while the next one runs on the device (the first call launches and returns none). With
+    /// async scheduling the next step is launched before the one in flight is finished, so the
+    /// device goes on to it without waiting for the host (vLLM's `--async-scheduling`).
+    public func advance() throws -> [StepOutput] {
+        guard let pending = inFlight else {
+            inFlight = try launch()
+            return []
+        }
+        inFlight = nil
+        let ahead = asyncScheduling ? try launchAhead(after: pending) : nil
+        let outputs = try finish(pending)
+        inFlight = try ahead ?? launch()
+        return outputs
     }
 
-    /// Waits for the launched step, samples, and updates its sequences. A sequence aborted since
-    /// `launch` gets nothing: its blocks are already free (or another's after the next schedule),
-    /// so no token is appended, no block registered in the prefix cache, none freed again.
+    /// Schedules the next step and enqueues its forward pass and draws; nil when there is
+    /// nothing to run. The device may still be computing when this returns; `finish` completes
+    /// the step. Nothing may be in flight: this schedule may preempt, which frees blocks.
+    ///
+    /// Between `launch` and `finish` the caller may `abort` sequences of the step (a stop string,
+    /// a client gone), which frees their blocks while the device may still write into them. That
+    /// is safe because every use of a block is enqueued in order on the device: a step that gives
+    /// such a block to another sequence is launched later, so it runs after the stray writes,
+    /// and a new owner writes each position before reading it (prefix-cache hits only reuse
+    /// blocks registered after the steps that wrote them were enqueued).
+    public func launch() throws -> PendingStep? {
+        precondition(stepsInFlight == 0, "launch while a step is in flight: finish it first")
+        return try launchStep(canPreempt: true)
+    }
+
+    /// Launches the step after `pending` before `pending` is finished, when that can be done
+    /// without its tokens on the host: they must all be drawn on the device (to be fed into the
+    /// inputs there), and no sequence waiting for one may draw its next token from its output so
+    /// far (penalties, bad words, min_tokens). It never preempts (the step in flight holds its
+    /// sequences' blocks): where blocks run out, or when nothing can be scheduled, it launches
+    /// nothing and the caller launches after finishing.
+    private func launchAhead(after pending: PendingStep) throws -> PendingStep? {
+        guard pending.forward.samples != nil, pending.forward.hostRoutes.isEmpty else { return nil }
+        for seq in scheduler.running where seq.numPendingTokens > 0 && !seq.reachesMaxTokens {
+            if seq.deviceToken == nil || seq.samplingReadsOutput { return nil }
+        }
+        guard let step = try launchStep(canPreempt: false) else { return nil }
+        runner.timings.aheadSteps += 1
+        return step
+    }
+
+    private func launchStep(canPreempt: Bool) throws -> PendingStep? {
+        let t0 = monotonicSeconds()
+        let batch = scheduler.schedule(canPreempt: canPreempt)
+        runner.timings.schedule += monotonicSeconds() - t0
+        numPreemptions += batch.preempted.count
+        guard !batch.isEmpty, !batch.blocked else { return nil }
+        let forward = try runner.enqueue(batch)
+        var computedAfter: [Int] = [], prompt: [Int] = []
+        for entry in batch.entries {
+            let seq = entry.seq, start = seq.numComputedTokens
+            prompt.append(max(0, min(seq.promptCount, start + entry.numTokens) - start))
+            seq.numComputedTokens = start + entry.numTokens
+            computedAfter.append(seq.numComputedTokens)
+        }
+        for (j, e) in forward.drawEntries.enumerated() {
+            batch.entries[e].seq.markPending(deviceToken: (forward.samples!, Int32(j)))
+        }
+        for r in forward.hostRoutes where forward.routes[r].isSample {
+            batch.entries[forward.routes[r].entry].seq.markPending(deviceToken: nil)
+        }
+        stepsInFlight += 1
+        return PendingStep(forward: forward, computedAfter: computedAfter, promptTokens: prompt)
+    }
+
+    /// Waits for the launched step's draws, appends its tokens and finishes sequences. A
+    /// sequence aborted since `launch` gets nothing: its blocks are already free (or another's
+    /// after the next schedule), so no token is appended, no block registered in the prefix
+    /// cache, none freed again. So does one that finished before this step (a step launched
+    /// ahead may hold sequences that the step before it ended).
     public func finish(_ step: PendingStep) throws -> [StepOutput] {
-        // The device is idle once `collect` returns (or throws): the next launch may schedule.
-        defer { stepInFlight = false }
+        defer { stepsInFlight -= 1 }
         let results = try runner.collect(step.forward)
         let t1 = monotonicSeconds()
         defer { runner.timings.update += monotonicSeconds() - t1 }
-        for entry in step.forward.entries where isLive(entry.seq) {
-            let prefill = max(0, min(entry.seq.promptCount, entry.seq.numComputedTokens + entry.numTokens) - entry.seq.numComputedTokens)
-            promptTokens += prefill
-            entry.seq.numComputedTokens += entry.numTokens
-            scheduler.kvCache.cacheFullBlocks(entry.seq)
+        for (i, entry) in step.forward.entries.enumerated() where isLive(entry.seq) {
+            promptTokens += step.promptTokens[i]
+            scheduler.kvCache.cacheFullBlocks(entry.seq, numTokens: step.computedAfter[i])
         }
         var outputs: [StepOutput] = []
         for result in results where isLive(result.seq) {

@@ -90,11 +90,12 @@ final class KVCacheManager {
         return true
     }
 
-    /// Registers `seq`'s newly completed full blocks in the prefix cache.
-    func cacheFullBlocks(_ seq: Sequence) {
+    /// Registers in the prefix cache `seq`'s full blocks among its first `numTokens` tokens, which
+    /// must be known and have their KV computed or enqueued (a later step reads them after it).
+    func cacheFullBlocks(_ seq: Sequence, numTokens: Int) {
         guard enablePrefixCaching else { return }
         var hashes = blockHashes[seq.id] ?? []
-        let full = seq.numComputedTokens / blockSize
+        let full = min(numTokens, seq.tokens.count) / blockSize
         while hashes.count < full {
             let i = hashes.count
             let key = BlockKey(parent: hashes.last ?? 0, tokens: Array(seq.tokens[i * blockSize ..< (i + 1) * blockSize]))

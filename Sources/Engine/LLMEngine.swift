@@ -30,12 +30,9 @@ public final class LLMEngine {
     /// Whether a step's outputs are processed while the device runs the next step (see
     /// `EngineConfig.asyncOutputProcessing`); `step()` then returns them one call later.
     public let asyncOutputProcessing: Bool
-    /// The step the last `step()` launched; the next one finishes it.
-    private var inFlight: EngineCore.PendingStep?
-
     public var maxModelLen: Int { core.maxModelLen }
     /// True while a step is in flight even when its requests are gone: it must still be finished.
-    public var hasUnfinishedRequests: Bool { !requests.isEmpty || inFlight != nil }
+    public var hasUnfinishedRequests: Bool { !requests.isEmpty || core.stepInFlight }
     public var stats: EngineStats { core.stats }
 
     /// Queues a request. Throws for an invalid one, leaving the engine unchanged.
@@ -82,18 +79,11 @@ public final class LLMEngine {
     }
 
     /// One engine iteration; returns the outputs of requests that changed. With async output
-    /// processing it finishes the step in flight, launches the next one, and only then turns the
-    /// finished step's tokens into outputs, while the device computes: outputs come back one call
-    /// later (the first call returns none).
+    /// processing it finishes the step in flight, launches the next one (with async scheduling,
+    /// launches it first), and only then turns the finished step's tokens into outputs, while the
+    /// device computes: outputs come back one call later (the first call returns none).
     public func step() throws -> [RequestOutput] {
-        guard asyncOutputProcessing else { return processOutputs(try core.step()) }
-        var finished: [StepOutput] = []
-        if let pending = inFlight {
-            inFlight = nil
-            finished = try core.finish(pending)
-        }
-        inFlight = try core.launch()
-        return processOutputs(finished)
+        processOutputs(asyncOutputProcessing ? try core.advance() : try core.step())
     }
 
     /// Detokenizes, checks stop strings (aborting the sequences they end, which may be in the step

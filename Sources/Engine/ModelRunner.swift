@@ -36,16 +36,32 @@ final class ModelRunner {
         var sampled: SampleResult?
     }
 
-    /// A forward pass on the device, not yet sampled: what `collect` needs to finish it.
+    /// A forward pass on the device with its draws enqueued: what `collect` needs to finish it.
     struct PendingForward {
         let entries: [SchedulerOutput.Entry]
         /// Logits of the rows `routes` names; nil when the step needs none (only prefill chunks).
         let logits: Tensor?
         let routes: [(entry: Int, isSample: Bool)]
+        /// The draws enqueued on the device and the entry of each; nil when none.
+        let samples: (any PendingSamples)?
+        let drawEntries: [Int]
+        /// Routes whose logits come back to the host: rows the device sampler leaves to the host
+        /// sampler, and prompt-logprob rows.
+        let hostRoutes: [Int]
     }
 
-    /// Builds the step's inputs and enqueues its forward pass (or replays a decode graph). On a
-    /// backend that runs asynchronously the device is still computing when this returns.
+    /// Tokens that step N drew on the device and step N+1, launched before N finished, takes as
+    /// input: ids[rows[j]] = draw draws[j] of `samples`.
+    struct Feeds {
+        let samples: any PendingSamples
+        var draws: [Int32] = []
+        var rows: [Int32] = []
+    }
+
+    /// Builds the step's inputs, enqueues its forward pass (or replays a decode graph) and the
+    /// device's draws. On a backend that runs asynchronously the device is still computing when
+    /// this returns. A position past a sequence's known tokens is its pending token, which must
+    /// be on the device (`Sequence.deviceToken`): it is fed into the inputs there.
     func enqueue(_ batch: SchedulerOutput) throws -> PendingForward {
         let entries = batch.entries
         timings.steps += 1
@@ -55,13 +71,29 @@ final class ModelRunner {
             timings[keyPath: phase] += now - t
             t = now
         }
+        var feeds: Feeds?
+        func feed(_ seq: Sequence, row: Int) throws {
+            guard let token = seq.deviceToken else {
+                throw BackendError.failure("sequence \(seq.id)'s pending token is not on the device")
+            }
+            if feeds == nil { feeds = Feeds(samples: token.samples) }
+            guard feeds!.samples === token.samples else {
+                throw BackendError.failure("pending tokens of one step come from one step's draws")
+            }
+            feeds!.draws.append(token.draw)
+            feeds!.rows.append(Int32(row))
+        }
         if let graphs, graphs.bucket(for: entries.count) != nil,
            entries.allSatisfy({ $0.numTokens == 1 && $0.seq.numComputedTokens + 1 == $0.seq.numTokens }) {
             timings.graphSteps += 1
-            // The graph's own output buffer: `collect` reads it before the next step overwrites it.
-            let logits = try graphs.run(entries)
+            for (i, entry) in entries.enumerated() where entry.seq.numComputedTokens >= entry.seq.tokens.count {
+                try feed(entry.seq, row: i)
+            }
+            // The graph's own output buffer: the draws read it before the next replay overwrites it.
+            let logits = try graphs.run(entries, feeds: feeds)
             lap(\.forward)
-            return PendingForward(entries: entries, logits: logits.rows(0..<entries.count), routes: entries.indices.map { ($0, true) })
+            let routes = entries.indices.map { ($0, true) }
+            return try draw(entries: entries, logits: logits.rows(0..<entries.count), routes: routes)
         }
         var ids: [Int32] = [], positions: [Int32] = [], slots: [Int32] = []
         var queryStart: [Int32] = [0], seqLens: [Int32] = []
@@ -73,7 +105,12 @@ final class ModelRunner {
         for (i, entry) in entries.enumerated() {
             let seq = entry.seq, start = seq.numComputedTokens, end = start + entry.numTokens
             for pos in start..<end {
-                ids.append(seq.tokens[pos])
+                if pos < seq.tokens.count {
+                    ids.append(seq.tokens[pos])
+                } else {
+                    try feed(seq, row: ids.count)
+                    ids.append(0)
+                }
                 positions.append(Int32(pos))
                 slots.append(seq.blockTable[pos / blockSize] * Int32(blockSize) + Int32(pos % blockSize))
                 // Prompt position p predicts prompt token p + 1.
@@ -97,51 +134,61 @@ final class ModelRunner {
         // A step of only prefill chunks still runs the model (to fill the cache) for one row.
         let rows = logitRows.isEmpty ? [0] : logitRows
         let tokenIds = try backend.upload(.i32(ids, shape: [ids.count]))
+        if let feeds { try backend.feedSampledTokens(feeds.samples, draws: feeds.draws, into: tokenIds, rows: feeds.rows) }
         let logitsIndices = try backend.upload(.i32(rows, shape: [rows.count]))
         lap(\.prepare)
         let logits = try model.forward(tokenIds: tokenIds, metadata: metadata, kvCache: kvCache, logitsIndices: logitsIndices)
         lap(\.forward)
-        return PendingForward(entries: entries, logits: logitRows.isEmpty ? nil : logits, routes: routes)
+        return try draw(entries: entries, logits: logitRows.isEmpty ? nil : logits, routes: routes)
     }
 
-    /// Waits for the forward pass and draws the step's tokens: on the device where the backend
-    /// samples, so that only the drawn tokens (and any logprobs asked for) come back; rows the
-    /// device cannot serve, and prompt-logprob rows, bring their logits back to the host.
-    /// Returns only once the device has finished all the step's work (`EngineCore.finish` relies
-    /// on it): sampling and downloads synchronise, and a step without rows waits explicitly.
+    /// Enqueues the device's draws for the sample routes it can serve (rows and logit edits from
+    /// each sequence's parameters, history and random stream); the others are left to the host.
+    private func draw(entries: [SchedulerOutput.Entry], logits: Tensor?, routes: [(entry: Int, isSample: Bool)]) throws -> PendingForward {
+        let t = monotonicSeconds()
+        defer { timings.sample += monotonicSeconds() - t }
+        let backend = model.backend
+        var rows: [RowSampling] = [], edits: [LogitEdit] = [], drawEntries: [Int] = [], hostRoutes: [Int] = []
+        if let logits {
+            for (r, route) in routes.enumerated() {
+                let seq = entries[route.entry].seq
+                if route.isSample, backend.supportsSampling,
+                   let row = Sampler.deviceRow(Int32(r), sample: Int32(rows.count), params: seq.params, history: seq.history,
+                                               badWordsTokenIds: seq.badWordsTokenIds, eosTokenIds: seq.eosTokenIds,
+                                               vocab: logits.lastDim, rng: &seq.rng, edits: &edits) {
+                    rows.append(row)
+                    drawEntries.append(route.entry)
+                } else {
+                    hostRoutes.append(r)
+                }
+            }
+        }
+        let samples = rows.isEmpty ? nil : try backend.enqueueSample(logits!, rows: rows, edits: edits)
+        return PendingForward(entries: entries, logits: logits, routes: routes, samples: samples, drawEntries: drawEntries,
+                              hostRoutes: hostRoutes)
+    }
+
+    /// Waits for the step's draws and brings back the logits of its host routes. Returns once
+    /// the device has finished the step's work, though not necessarily later steps' (its draws
+    /// wait for an event; a step without draws waits for the device).
     func collect(_ pending: PendingForward) throws -> [SequenceLogits] {
         let t = monotonicSeconds()
         defer { timings.collect += monotonicSeconds() - t }
         let entries = pending.entries, routes = pending.routes
-        guard let logits = pending.logits else {
-            try model.backend.synchronize()
-            return []
-        }
         var results = entries.map { SequenceLogits(seq: $0.seq) }
-        let backend = model.backend
-        var rows: [RowSampling] = [], edits: [LogitEdit] = [], rowEntries: [Int] = []
-        var hostRoutes: [Int] = []
-        for (r, route) in routes.enumerated() {
-            let seq = entries[route.entry].seq
-            if route.isSample, backend.supportsSampling,
-               let row = Sampler.deviceRow(Int32(r), sample: Int32(rows.count), params: seq.params, history: seq.history,
-                                           badWordsTokenIds: seq.badWordsTokenIds, eosTokenIds: seq.eosTokenIds,
-                                           vocab: logits.lastDim, rng: &seq.rng, edits: &edits) {
-                rows.append(row)
-                rowEntries.append(route.entry)
-            } else {
-                hostRoutes.append(r)
+        if let samples = pending.samples {
+            for (j, s) in try samples.wait().enumerated() {
+                let e = pending.drawEntries[j]
+                results[e].sampled = Sampler.result(s, params: entries[e].seq.params)
             }
         }
-        if !rows.isEmpty {
-            for (i, s) in try backend.sample(logits, rows: rows, edits: edits).enumerated() {
-                results[rowEntries[i]].sampled = Sampler.result(s, params: entries[rowEntries[i]].seq.params)
-            }
+        guard let logits = pending.logits, !pending.hostRoutes.isEmpty else {
+            if pending.samples == nil { try model.backend.synchronize() }
+            return results
         }
-        guard !hostRoutes.isEmpty else { return results }
-        let flat = try backend.download(logits)
+        let flat = try model.backend.download(logits)
         let vocab = logits.lastDim
-        for r in hostRoutes {
+        for r in pending.hostRoutes {
             let route = routes[r]
             let row = Array(flat[r * vocab ..< (r + 1) * vocab])
             if route.isSample { results[route.entry].sampleRow = row } else { results[route.entry].promptRows.append(row) }

@@ -6,6 +6,8 @@ struct SchedulerOutput {
     }
     var entries: [Entry] = []
     var preempted: [Sequence] = []
+    /// Set when a schedule that may not preempt ran out of blocks: it stopped there.
+    var blocked = false
     var totalTokens: Int { entries.reduce(0) { $0 + $1.numTokens } }
     var isEmpty: Bool { entries.isEmpty }
 }
@@ -32,18 +34,29 @@ final class Scheduler {
 
     func add(_ seq: Sequence) { waiting.append(seq) }
 
-    func schedule() -> SchedulerOutput {
+    /// The next step. With `canPreempt` false (a step is still in flight, whose sequences must
+    /// keep their blocks) it stops where blocks run out instead, with `blocked` set.
+    func schedule(canPreempt: Bool = true) -> SchedulerOutput {
         var out = SchedulerOutput()
         var budget = maxNumBatchedTokens
         var index = 0
         while index < running.count && budget > 0 {
             let seq = running[index]
             let n = min(seq.numTokens - seq.numComputedTokens, budget)
+            // A pending token that makes max_tokens ends the sequence when its step finishes.
+            if n == 0 || seq.reachesMaxTokens {
+                index += 1
+                continue
+            }
             var scheduled = false
             while n > 0 {
                 if kvCache.allocate(seq, numNewTokens: n) {
                     scheduled = true
                     break
+                }
+                guard canPreempt else {
+                    out.blocked = true
+                    return out
                 }
                 // Out of blocks: preempt the newest running sequence (possibly this one).
                 let victim = running.removeLast()

@@ -108,6 +108,15 @@ public protocol Backend: AnyObject, Sendable {
     /// computes logprobs where a row asks for them (see `RowSampling`, `LogitEdit`); only the
     /// results come back to the host. Rows whose logits are all -inf draw token 0.
     func sample(_ logits: Tensor, rows: [RowSampling], edits: [LogitEdit]) throws -> [SampledToken]
+    /// Whether `enqueueSample` returns before its draws are done and `feedSampledTokens` can put
+    /// them into a later step's inputs on the device (async scheduling: the host schedules step
+    /// N+1 while step N runs, without waiting for N's tokens).
+    var supportsAsyncScheduling: Bool { get }
+    /// `sample`, returning at once: the draws stay on the device, and `wait()` brings them back.
+    func enqueueSample(_ logits: Tensor, rows: [RowSampling], edits: [LogitEdit]) throws -> any PendingSamples
+    /// ids[rows[j]] = the token of draw `draws[j]` of `samples`, in device order: after the draw,
+    /// before work enqueued later reads `ids` (i32).
+    func feedSampledTokens(_ samples: any PendingSamples, draws: [Int32], into ids: Tensor, rows: [Int32]) throws
 
     // Ops
     /// Rows of `table` [vocab, hidden] picked by `ids` (i32 [n]) -> [n, hidden] in activationDType.
@@ -218,6 +227,26 @@ extension Backend {
     public func sample(_ logits: Tensor, rows: [RowSampling], edits: [LogitEdit]) throws -> [SampledToken] {
         throw BackendError.unsupported("sampling on \(name)")
     }
+    public var supportsAsyncScheduling: Bool { false }
+    public func enqueueSample(_ logits: Tensor, rows: [RowSampling], edits: [LogitEdit]) throws -> any PendingSamples {
+        ResolvedSamples(try sample(logits, rows: rows, edits: edits))
+    }
+    public func feedSampledTokens(_ samples: any PendingSamples, draws: [Int32], into ids: Tensor, rows: [Int32]) throws {
+        throw BackendError.unsupported("feeding drawn tokens into inputs on \(name)")
+    }
+}
+
+/// Draws enqueued by `Backend.enqueueSample`, not yet brought back to the host.
+public protocol PendingSamples: AnyObject {
+    /// Waits for the draws (only them, not later work) and returns them, as `sample` would.
+    func wait() throws -> [SampledToken]
+}
+
+/// Draws that were done before `enqueueSample` returned (backends that compute as they go).
+public final class ResolvedSamples: PendingSamples {
+    public let results: [SampledToken]
+    public init(_ results: [SampledToken]) { self.results = results }
+    public func wait() throws -> [SampledToken] { results }
 }
 
 /// Device work recorded once and replayed as one launch.

@@ -19,6 +19,8 @@ struct BenchLatency: ParsableCommand {
     @Flag(help: "Run decode steps eagerly instead of replaying captured CUDA graphs.") var enforceEager = false
     @Option(help: "Fraction of GPU memory for weights, activations and KV cache (GPU only).") var gpuMemoryUtilization = 0.9
     @Option(help: "KV cache element type: auto, fp8 or fp8_e4m3.") var kvCacheDtype = "auto"
+    @Flag(inversion: .prefixedNo, help: "Schedule and launch each step while the GPU runs the one before (default: on the GPU).")
+    var asyncScheduling: Bool?
 
     func validate() throws {
         do { _ = try EngineConfig.kvCacheDType(named: kvCacheDtype) } catch { throw ValidationError("\(error)") }
@@ -32,6 +34,7 @@ struct BenchLatency: ParsableCommand {
             $0.enforceEager = enforceEager
             $0.gpuMemoryUtilization = gpuMemoryUtilization
             $0.kvCacheDType = try? EngineConfig.kvCacheDType(named: kvCacheDtype)
+            $0.asyncScheduling = asyncScheduling
         }
         let ready = monotonicSeconds() - t0
         print(String(format: "ready in %.2f s (weights %.2f s, engine and KV cache %.2f s); KV cache %d tokens",

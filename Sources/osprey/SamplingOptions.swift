@@ -47,6 +47,8 @@ struct EngineOptions: ParsableArguments {
     var kvCacheDtype = "auto"
     @Flag(help: "Process each step's outputs before launching the next step, instead of while the GPU runs it.")
     var disableAsyncOutputProc = false
+    @Flag(inversion: .prefixedNo, help: "Schedule and launch each step while the GPU runs the one before (default: on the GPU).")
+    var asyncScheduling: Bool?
 
     func validate() throws {
         guard gpuMemoryUtilization > 0 && gpuMemoryUtilization <= 1 else {
@@ -67,6 +69,7 @@ struct EngineOptions: ParsableArguments {
         config.gpuMemoryUtilization = gpuMemoryUtilization
         config.enforceEager = enforceEager
         if disableAsyncOutputProc { config.asyncOutputProcessing = false }
+        config.asyncScheduling = asyncScheduling
         config.kvCacheDType = try? EngineConfig.kvCacheDType(named: kvCacheDtype)  // validated above
     }
 }

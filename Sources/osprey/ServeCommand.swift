@@ -39,6 +39,8 @@ struct Serve: ParsableCommand {
     @Flag(help: "Run decode steps eagerly instead of replaying captured CUDA graphs.") var enforceEager = false
     @Flag(help: "Process each step's outputs before launching the next step, instead of while the GPU runs it.")
     var disableAsyncOutputProc = false
+    @Flag(inversion: .prefixedNo, help: "Schedule and launch each step while the GPU runs the one before (default: on the GPU).")
+    var asyncScheduling: Bool?
     @Flag(help: "Accepted for compatibility.") var disableLogRequests = false
     @Flag(help: "Accepted for compatibility.") var disableLogStats = false
     @Flag(inversion: .prefixedNo, help: "Split long prefills across steps.") var enableChunkedPrefill = true
@@ -92,6 +94,7 @@ struct Serve: ParsableCommand {
         engineConfig.enforceEager = enforceEager
         engineConfig.kvCacheDType = try? EngineConfig.kvCacheDType(named: kvCacheDtype)  // validated above
         if disableAsyncOutputProc { engineConfig.asyncOutputProcessing = false }
+        engineConfig.asyncScheduling = asyncScheduling
         engineConfig.maxNumBatchedTokens = maxNumBatchedTokens ?? max(8192, enableChunkedPrefill ? 2048 : loaded.maxModelLen)
         let env = ProcessInfo.processInfo.environment
         if let gib = (env["OSPREY_CPU_KVCACHE_SPACE"] ?? env["VLLM_CPU_KVCACHE_SPACE"]).flatMap(Double.init), gib > 0 {

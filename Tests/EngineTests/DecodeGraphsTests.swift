@@ -15,7 +15,12 @@ final class ReplayingBackend: Backend, @unchecked Sendable {
     var memory: (free: Int, total: Int)?
     /// Whether it samples "on the device", with `ReferenceSampler` (as the GPU does).
     var samples = false
+    /// Whether its draws stay "on the device" until waited for, and can be fed into a later
+    /// step's input ids there (async scheduling, as on the GPU).
+    var keepsDraws = false
     private(set) var sampleCalls = 0
+    /// "forward" as each forward pass begins, "wait" as each step's draws are waited for.
+    private(set) var trace: [String] = []
     private(set) var captures = 0
     private(set) var replays = 0
     /// When each forward pass began (its embedding lookup), eager or replayed.
@@ -50,6 +55,33 @@ final class ReplayingBackend: Backend, @unchecked Sendable {
         let rowsOfLogits = (0..<logits.rows).map { Array(flat[$0 * vocab ..< ($0 + 1) * vocab]) }
         return ReferenceSampler.sample(rowsOfLogits, rows: rows, edits: edits)
     }
+    var supportsAsyncScheduling: Bool { samples && keepsDraws }
+
+    /// Draws made at once but handed out only by `wait` (or fed by `feedSampledTokens`).
+    final class Draws: PendingSamples {
+        let results: [SampledToken]
+        let owner: ReplayingBackend
+        init(_ results: [SampledToken], owner: ReplayingBackend) {
+            self.results = results
+            self.owner = owner
+        }
+        func wait() throws -> [SampledToken] {
+            owner.trace.append("wait")
+            return results
+        }
+    }
+
+    func enqueueSample(_ logits: Tensor, rows: [RowSampling], edits: [LogitEdit]) throws -> any PendingSamples {
+        let results = try sample(logits, rows: rows, edits: edits)
+        return keepsDraws ? Draws(results, owner: self) : ResolvedSamples(results)
+    }
+
+    func feedSampledTokens(_ samples: any PendingSamples, draws: [Int32], into ids: Tensor, rows: [Int32]) throws {
+        let drawn = (samples as! Draws).results
+        let p = (ids.storage as! CPUStorage).pointer.advanced(by: ids.offset).assumingMemoryBound(to: Int32.self)
+        for (d, r) in zip(draws, rows) { p[Int(r)] = drawn[Int(d)].token }
+    }
+
     var supportsGraphs: Bool { true }
     func capture(_ body: @escaping () throws -> Tensor) throws -> (graph: any CapturedGraph, output: Tensor)? {
         captures += 1
@@ -67,6 +99,7 @@ final class ReplayingBackend: Backend, @unchecked Sendable {
     }
     func embedding(_ table: Tensor, ids: Tensor) throws -> Tensor {
         forwardTimes.append(monotonicSeconds())
+        trace.append("forward")
         beforeForward?(forwardTimes.count)
         return try base.embedding(table, ids: ids)
     }

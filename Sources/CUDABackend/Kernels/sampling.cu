@@ -396,3 +396,11 @@ extern "C" __global__ void sample_logprobs(const float* logits, const SampleSpec
         pi = bi;
     }
 }
+
+// Async scheduling: the next step's input ids take the tokens just drawn, without the host.
+// pairs: (row of ids, draw index) for each fed token.
+extern "C" __global__ void feed_sampled_tokens(const int* __restrict__ out, const int* __restrict__ pairs, int n,
+                                               int* __restrict__ ids) {
+    int i = blockIdx.x * blockDim.x + threadIdx.x;
+    if (i < n) ids[pairs[2 * i]] = out[pairs[2 * i + 1] * OUT_STRIDE];
+}

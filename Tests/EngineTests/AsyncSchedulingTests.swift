@@ -1,0 +1,150 @@
+import CPUBackend
+import Engine
+import Foundation
+import OspreyTestSupport
+import Tensors
+import Testing
+
+/// Async scheduling on CI: a backend that keeps its draws "on the device" (`ReplayingBackend`
+/// with `keepsDraws`) lets the engine launch step N+1 before step N's tokens come back, feeding
+/// them into N+1's inputs there. Clients must see exactly what the synchronous engine gives them,
+/// including for requests that end, stop on a string, need their tokens on the host (prompt
+/// logprobs) or draw from their output (penalties, min_tokens), and under preemption.
+struct AsyncSchedulingTests {
+    static let name = AsyncOutputProcessingTests.name
+    typealias Request = AsyncOutputProcessingTests.Request
+
+    static func backend() -> ReplayingBackend {
+        let b = ReplayingBackend()
+        b.samples = true
+        b.keepsDraws = true
+        return b
+    }
+
+    static func engine(_ backend: ReplayingBackend, scheduling: Bool, eager: Bool,
+                       _ configure: (inout EngineConfig) -> Void = { _ in }) throws -> LLMEngine {
+        try AsyncOutputProcessingTests.engine(backend, async: true) {
+            $0.asyncScheduling = scheduling
+            $0.enforceEager = eager
+            configure(&$0)
+        }
+    }
+
+    @Test(arguments: [false, true])
+    func launchedAheadOutputsEqualSynchronousOutputs(eager: Bool) throws {
+        let prompts = try Fixtures.reference(Self.name).prompts
+        var withLogprobs = SamplingParams(temperature: 0, maxTokens: 6, ignoreEos: true, logprobs: 2)
+        withLogprobs.promptLogprobs = 2
+        var stopString = SamplingParams(temperature: 0, maxTokens: 32, ignoreEos: true)
+        stopString.stop = [String(Array(try greedyText(prompts[0].ids))[6..<9])]
+        let requests = [
+            Request(id: "greedy", prompt: prompts[0].ids, params: SamplingParams(temperature: 0, maxTokens: 30, ignoreEos: true),
+                    kind: .delta),
+            // Prompt logprobs come back to the host: the step after its prefill is not launched ahead.
+            Request(id: "prompt-logprobs", prompt: prompts[2].ids, params: withLogprobs, kind: .cumulative),
+            Request(id: "stop-string", prompt: prompts[0].ids, params: stopString, kind: .delta),
+            Request(id: "n2-seeded", prompt: prompts[1].ids,
+                    params: SamplingParams(n: 2, temperature: 0.9, topP: 0.95, seed: 11, maxTokens: 14, ignoreEos: true, logprobs: 1),
+                    kind: .delta),
+            Request(id: "eos", prompt: Array(prompts[1].ids.prefix(20)), params: SamplingParams(temperature: 0.7, seed: 5, maxTokens: 24),
+                    kind: .cumulative),
+            // Penalties and min_tokens read the output so far: no step is launched ahead while they run.
+            Request(id: "penalties", prompt: prompts[2].ids,
+                    params: SamplingParams(temperature: 0.8, seed: 7, maxTokens: 5, ignoreEos: true, presencePenalty: 0.5,
+                                           repetitionPenalty: 1.2), kind: .delta),
+            Request(id: "min-tokens", prompt: prompts[1].ids,
+                    params: SamplingParams(temperature: 1, seed: 8, maxTokens: 9, minTokens: 4), kind: .delta),
+        ]
+        let late = Request(id: "late", prompt: prompts[1].ids,
+                           params: SamplingParams(temperature: 1, seed: 3, maxTokens: 10, ignoreEos: true), kind: .delta)
+
+        let syncBackend = Self.backend(), aheadBackend = Self.backend()
+        let syncEngine = try Self.engine(syncBackend, scheduling: false, eager: eager)
+        let aheadEngine = try Self.engine(aheadBackend, scheduling: true, eager: eager)
+        let expected = try AsyncOutputProcessingTests.run(syncEngine, requests, late: late)
+        let actual = try AsyncOutputProcessingTests.run(aheadEngine, requests, late: late)
+        #expect(aheadEngine.core.asyncScheduling && !syncEngine.core.asyncScheduling)
+        #expect(Set(actual.keys) == Set(expected.keys) && expected.count == requests.count + 1)
+        for (id, want) in expected {
+            let got = actual[id] ?? []
+            #expect(got.map(\.shape) == want.map(\.shape), "\(id)")
+            for (a, b) in zip(got, want) {
+                #expect(a.logprobs.count == b.logprobs.count && zip(a.logprobs, b.logprobs).allSatisfy { abs($0 - $1) <= 1e-4 }, "\(id): logprobs")
+            }
+        }
+        let stopped = try #require(actual["stop-string"]?.last?.output.outputs[0])
+        #expect(stopped.finishReason == .stop)
+        // Steps were launched ahead (after the penalties request ended), some were not, and the
+        // extra rows of sequences that ended in the step before cost no token and no block.
+        let timings = aheadEngine.core.timings
+        // (the penalties request alone keeps 4 of its 5 steps' successors waiting).
+        #expect(timings.aheadSteps > 10 && timings.steps - timings.aheadSteps >= 4, "\(timings.aheadSteps) of \(timings.steps)")
+        #expect(syncEngine.core.timings.aheadSteps == 0)
+        #expect(aheadEngine.stats.generationTokens == syncEngine.stats.generationTokens)
+        #expect(aheadEngine.stats.promptTokens == syncEngine.stats.promptTokens)
+        #expect(aheadEngine.stats.kvCacheUsage == 0 && syncEngine.stats.kvCacheUsage == 0)
+        if !eager { #expect(aheadBackend.replays > 10) }
+    }
+
+    /// The greedy continuation's text of `prompt` (for a stop string inside it).
+    func greedyText(_ prompt: [Int]) throws -> String {
+        let probe = try Self.engine(Self.backend(), scheduling: false, eager: true)
+        try probe.addRequest("g", prompt: .tokens(prompt), params: SamplingParams(temperature: 0, maxTokens: 32, ignoreEos: true),
+                             outputKind: .finalOnly)
+        var text = ""
+        while probe.hasUnfinishedRequests { for out in try probe.step() { text = out.outputs[0].text } }
+        return text
+    }
+
+    /// The order of work: with async scheduling each forward pass begins before the draws of the
+    /// step before are waited for; without, after.
+    @Test(arguments: [false, true])
+    func forwardPassesBeginBeforeThePreviousDrawsAreWaitedFor(eager: Bool) throws {
+        let prompt = try Fixtures.reference(Self.name).prompts[0].ids
+        func trace(scheduling: Bool) throws -> [String] {
+            let backend = Self.backend()
+            let engine = try Self.engine(backend, scheduling: scheduling, eager: eager)
+            try engine.addRequest("r", prompt: .tokens(prompt), params: SamplingParams(temperature: 0, maxTokens: 4, ignoreEos: true),
+                                  outputKind: .delta)
+            while engine.hasUnfinishedRequests { _ = try engine.step() }
+            // Graph capture runs the body twice more (warm-up, capture) outside any step.
+            return backend.trace
+        }
+        let sync = try trace(scheduling: false), ahead = try trace(scheduling: true)
+        let captures = eager ? [] : ["forward", "forward"]
+        #expect(sync == ["forward", "wait"] + captures + ["forward", "wait", "forward", "wait", "forward", "wait"])
+        // Step 5 is not launched: the pending fourth token makes max_tokens.
+        #expect(ahead == ["forward"] + captures + ["forward", "wait", "forward", "wait", "forward", "wait", "wait"])
+    }
+
+    /// With few KV blocks, a schedule launched ahead may not preempt (the step in flight holds its
+    /// sequences' blocks): it launches nothing, and the synchronous schedule after the step
+    /// finishes preempts as before. Greedy tokens stay the reference's.
+    @Test func blocksRunningOutFallBackToTheSynchronousSchedule() throws {
+        let reference = try Fixtures.reference(Self.name).prompts
+        func run(scheduling: Bool) throws -> (tokens: [[Int]], core: EngineCore) {
+            let engine = try EngineCore(model: Fixtures.loadModel(Self.name, backend: Self.backend()), config: {
+                var c = EngineConfig()
+                c.maxModelLen = 256
+                c.numBlocks = 16  // the three prompts with their outputs need 20
+                c.enforceEager = true
+                c.asyncScheduling = scheduling
+                return c
+            }())
+            let ids = try reference.map {
+                try engine.add(promptTokenIds: $0.ids, params: SamplingParams(temperature: 0, maxTokens: $0.greedy.count, ignoreEos: true))
+            }
+            var out: [Int: [Int]] = [:]
+            while engine.hasUnfinishedRequests {
+                for step in try engine.step() { out[step.requestId, default: []] += step.newTokenIds }
+            }
+            return (ids.map { out[$0] ?? [] }, engine)
+        }
+        let sync = try run(scheduling: false), ahead = try run(scheduling: true)
+        #expect(sync.tokens == reference.map(\.greedy))
+        #expect(ahead.tokens == reference.map(\.greedy))
+        #expect(ahead.core.stats.numPreemptions > 0 && sync.core.stats.numPreemptions > 0)
+        #expect(ahead.core.timings.aheadSteps > 0)
+        #expect(ahead.core.stats.kvCacheUsage == 0)
+    }
+}
