@@ -65,7 +65,8 @@ struct GPUCheck: ParsableCommand {
             // exact except where the CPU's own top-2 gap is inside the bf16 tolerance.
             let params = SamplingParams(temperature: 0, maxTokens: tokens, ignoreEos: true)
             let prompts = reference.prompts.map(\.ids)
-            let gpuOut = try engine(onGPU).generate(prompts, params: params)
+            let gpuEngine = try engine(onGPU)
+            let gpuOut = try gpuEngine.generate(prompts, params: params)
             let cpuOut = try engine(onCPU).generate(prompts, params: params)
             let (exact, ties, wrong) = try compare(gpuOut, cpuOut, prompts: prompts, judge: onCPU, nearTie: Self.nearTie(baselines[name]))
             expect(wrong == 0, "greedy vs CPU: \(exact) of \(prompts.count) prompts identical, \(ties) part at a near-tie, \(wrong) wrong")
@@ -73,6 +74,12 @@ struct GPUCheck: ParsableCommand {
             // 3. Batch invariance: alone or all together, the same tokens.
             let alone = try prompts.map { try engine(onGPU).generate([$0], params: params)[0] }
             expect(alone == gpuOut, "batch invariance: each prompt alone equals the batched run")
+
+            // 3b. Async scheduling (on by default here: steps launched before the previous one's
+            // tokens come back, fed into the inputs on the device) against steps one at a time.
+            let oneAtATime = try engine(onGPU) { $0.asyncScheduling = false }.generate(prompts, params: params)
+            expect(oneAtATime == gpuOut && gpuEngine.timings.aheadSteps > 0,
+                   "async scheduling (\(gpuEngine.timings.aheadSteps) of \(gpuEngine.timings.steps) steps launched ahead) equals steps one at a time")
 
             // 4. Prefix cache: a prompt that hits cached blocks gives what it gives from scratch.
             // The hit computes its last 3 tokens with the per-row kernel, the fresh run all of them

@@ -401,6 +401,7 @@ extern "C" __global__ void sample_logprobs(const float* logits, const SampleSpec
 // pairs: (row of ids, draw index) for each fed token.
 extern "C" __global__ void feed_sampled_tokens(const int* __restrict__ out, const int* __restrict__ pairs, int n,
                                                int* __restrict__ ids) {
+    pdl_wait();
     int i = blockIdx.x * blockDim.x + threadIdx.x;
     if (i < n) ids[pairs[2 * i]] = out[pairs[2 * i + 1] * OUT_STRIDE];
 }
