@@ -186,10 +186,12 @@ public final class EngineCore {
             inFlight = try launch()
             return []
         }
-        inFlight = nil
         let ahead = asyncScheduling ? try launchAhead(after: pending) : nil
+        // From here the step launched ahead is the one in flight, also if `finish` throws (a
+        // caller that recovers from a failed step must still be able to finish it).
+        inFlight = ahead
         let outputs = try finish(pending)
-        inFlight = try ahead ?? launch()
+        if ahead == nil { inFlight = try launch() }
         return outputs
     }
 
