@@ -147,4 +147,33 @@ struct AsyncSchedulingTests {
         #expect(ahead.core.timings.aheadSteps > 0)
         #expect(ahead.core.stats.kvCacheUsage == 0)
     }
+
+    /// A step that fails while the next one is in flight (a device error) fails its requests,
+    /// as `AsyncLLM` does, and leaves the engine able to finish what is in flight and serve the
+    /// next request with the right tokens and every block back.
+    @Test func aFailedStepLeavesTheEngineUsable() throws {
+        let reference = try Fixtures.reference(Self.name).prompts
+        let backend = Self.backend()
+        backend.failingWaits = [4]
+        let engine = try Self.engine(backend, scheduling: true, eager: false)
+        let greedy = SamplingParams(temperature: 0, maxTokens: 12, ignoreEos: true)
+        try engine.addRequest("a", prompt: .tokens(reference[0].ids), params: greedy)
+        try engine.addRequest("b", prompt: .tokens(reference[1].ids), params: greedy)
+        var failed = false
+        while engine.hasUnfinishedRequests {
+            do {
+                _ = try engine.step()
+            } catch {
+                failed = true
+                engine.abortRequest("a")
+                engine.abortRequest("b")
+            }
+        }
+        #expect(failed && engine.stats.kvCacheUsage == 0)
+        try engine.addRequest("c", prompt: .tokens(reference[2].ids), params: greedy)
+        var tokens: [Int] = []
+        while engine.hasUnfinishedRequests { for out in try engine.step() { tokens = out.outputs[0].tokenIds } }
+        #expect(tokens == Array(reference[2].greedy.prefix(12)))
+        #expect(engine.stats.kvCacheUsage == 0)
+    }
 }

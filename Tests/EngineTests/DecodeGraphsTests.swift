@@ -21,6 +21,8 @@ final class ReplayingBackend: Backend, @unchecked Sendable {
     private(set) var sampleCalls = 0
     /// "forward" as each forward pass begins, "wait" as each step's draws are waited for.
     private(set) var trace: [String] = []
+    /// Waits that fail (counting from 1), as a device error would.
+    var failingWaits: Set<Int> = []
     private(set) var captures = 0
     private(set) var replays = 0
     /// When each forward pass began (its embedding lookup), eager or replayed.
@@ -67,6 +69,9 @@ final class ReplayingBackend: Backend, @unchecked Sendable {
         }
         func wait() throws -> [SampledToken] {
             owner.trace.append("wait")
+            if owner.failingWaits.contains(owner.trace.filter { $0 == "wait" }.count) {
+                throw BackendError.failure("injected device error")
+            }
             return results
         }
     }
