@@ -44,7 +44,7 @@ final class Scheduler {
             let seq = running[index]
             let n = min(seq.numTokens - seq.numComputedTokens, budget)
             // A pending token that makes max_tokens ends the sequence when its step finishes.
-            if n == 0 || seq.reachesMaxTokens {
+            if n == 0 || (seq.numPendingTokens > 0 && seq.reachesMaxTokens) {
                 index += 1
                 continue
             }
