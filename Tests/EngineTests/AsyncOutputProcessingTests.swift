@@ -64,6 +64,19 @@ struct AsyncOutputProcessingTests {
         return seen
     }
 
+    /// Every request saw the same outputs in both runs (logprobs within 1e-4: a batch of another
+    /// size may round differently in the last bits).
+    static func expectSameOutputs(_ actual: [String: [Seen]], _ expected: [String: [Seen]], requests: Int) {
+        #expect(Set(actual.keys) == Set(expected.keys) && expected.count == requests)
+        for (id, want) in expected {
+            let got = actual[id] ?? []
+            #expect(got.map(\.shape) == want.map(\.shape), "\(id)")
+            for (a, b) in zip(got, want) {
+                #expect(a.logprobs.count == b.logprobs.count && zip(a.logprobs, b.logprobs).allSatisfy { abs($0 - $1) <= 1e-4 }, "\(id): logprobs")
+            }
+        }
+    }
+
     enum Setup: String, CaseIterable {
         /// The CPU backend, prefill in chunks of 32 tokens, prefix caching on.
         case cpuChunked
@@ -113,14 +126,7 @@ struct AsyncOutputProcessingTests {
         let expected = try Self.run(syncEngine, requests, late: late)
         let actual = try Self.run(asyncEngine, requests, late: late)
         #expect(asyncEngine.asyncOutputProcessing && !syncEngine.asyncOutputProcessing)
-        #expect(Set(actual.keys) == Set(expected.keys) && expected.count == requests.count + 1)
-        for (id, want) in expected {
-            let got = actual[id] ?? []
-            #expect(got.map(\.shape) == want.map(\.shape), "\(id)")
-            for (a, b) in zip(got, want) {
-                #expect(a.logprobs.count == b.logprobs.count && zip(a.logprobs, b.logprobs).allSatisfy { abs($0 - $1) <= 1e-4 }, "\(id): logprobs")
-            }
-        }
+        Self.expectSameOutputs(actual, expected, requests: requests.count + 1)
         // The stop string ended its request early: its sequence was in the step in flight.
         let stopped = try #require(actual["stop-string"]?.last?.output.outputs[0])
         #expect(stopped.finishReason == .stop && stopped.stopReason == .string(stop))

@@ -64,14 +64,7 @@ struct AsyncSchedulingTests {
         let expected = try AsyncOutputProcessingTests.run(syncEngine, requests, late: late)
         let actual = try AsyncOutputProcessingTests.run(aheadEngine, requests, late: late)
         #expect(aheadEngine.core.asyncScheduling && !syncEngine.core.asyncScheduling)
-        #expect(Set(actual.keys) == Set(expected.keys) && expected.count == requests.count + 1)
-        for (id, want) in expected {
-            let got = actual[id] ?? []
-            #expect(got.map(\.shape) == want.map(\.shape), "\(id)")
-            for (a, b) in zip(got, want) {
-                #expect(a.logprobs.count == b.logprobs.count && zip(a.logprobs, b.logprobs).allSatisfy { abs($0 - $1) <= 1e-4 }, "\(id): logprobs")
-            }
-        }
+        AsyncOutputProcessingTests.expectSameOutputs(actual, expected, requests: requests.count + 1)
         let stopped = try #require(actual["stop-string"]?.last?.output.outputs[0])
         #expect(stopped.finishReason == .stop)
         // Steps were launched ahead (after the penalties request ended), some were not, and the
