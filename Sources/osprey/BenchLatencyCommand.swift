@@ -43,44 +43,59 @@ struct BenchLatency: ParsableCommand {
         var rng = SystemRandomNumberGenerator()
         let vocab = loaded.model.config.vocabSize
         let params = SamplingParams(temperature: temperature, maxTokens: outputLen, ignoreEos: true)
+        let c = loaded.model.config
+        let kvBytesPerToken = Double(engine.kvCacheDType.byteCount(elements: c.numHiddenLayers * 2 * c.numKeyValueHeads * c.headDim))
         var prefillTimes: [Double] = [], decodeTimes: [Double] = []
+        // What the decode steps had to read: weights once a step, each row's K/V up to its position.
+        var decodeRead = DecodeReads()
         for iter in 0...numIters {
             let prompts = (0..<batchSize).map { _ in (0..<inputLen).map { _ in Int.random(in: 0..<vocab, using: &rng) } }
             for p in prompts { try engine.add(promptTokenIds: p, params: params) }
             let start = DispatchTime.now().uptimeNanoseconds
             // Decode is timed from the step that gives the last request its first token: with
-            // chunked prefill, early requests decode while later prompts are still being prefilled.
+            // chunked prefill, early requests decode while later prompts are still being prefilled
+            // (and finish early, so the batch shrinks over the last steps: the floor counts each
+            // step's own rows).
             var firstDone: UInt64 = 0
-            var started = Set<Int>()
+            var generated: [Int: Int] = [:]
+            var reads = DecodeReads()
             while engine.hasUnfinishedRequests {
-                for out in try engine.step() { started.insert(out.requestId) }
-                if firstDone == 0 && started.count >= batchSize { firstDone = DispatchTime.now().uptimeNanoseconds }
+                let outputs = try engine.step()
+                if firstDone != 0 && !outputs.isEmpty {
+                    reads.steps += 1
+                    reads.tokens += outputs.count
+                    reads.weightBytes += loaded.weightBytesPerStep(batch: outputs.count)
+                }
+                for out in outputs {
+                    let k = generated[out.requestId, default: 0]
+                    if firstDone != 0 { reads.kvBytes += Double(inputLen + k) * kvBytesPerToken }
+                    generated[out.requestId] = k + out.newTokenIds.count
+                }
+                if firstDone == 0 && generated.count >= batchSize { firstDone = DispatchTime.now().uptimeNanoseconds }
             }
             let end = DispatchTime.now().uptimeNanoseconds
             guard iter > 0 else { continue }
             prefillTimes.append(Double(firstDone - start) / 1e9)
             decodeTimes.append(Double(end - firstDone) / 1e9)
+            decodeRead.add(reads)
         }
         let prefill = percentile(prefillTimes, 50)
         let decode = percentile(decodeTimes, 50)
         let decodeSteps = Double(outputLen - 1)
-        let weightBytes = loaded.weightBytesPerStep(batch: batchSize)
-        // Each decode step also reads the batch's K/V: on average inputLen + outputLen / 2 positions.
-        let c = loaded.model.config
-        let kvBytesPerToken = Double(c.numHiddenLayers * 2 * c.numKeyValueHeads * c.headDim
-            * loaded.model.backend.activationDType.byteCount(elements: 1))
-        let kvBytes = Double(batchSize) * (Double(inputLen) + Double(outputLen) / 2) * kvBytesPerToken
         let bandwidth = try DeviceBandwidth.measure(loaded.model.backend)
-        let floorStep = (weightBytes + kvBytes) / bandwidth
+        let floorStep = (decodeRead.weightBytes + decodeRead.kvBytes) / Double(max(decodeRead.steps, 1)) / bandwidth
+        let measuredStep = decodeTimes.reduce(0, +) / Double(max(decodeRead.steps, 1))
+        let averageBatch = Double(decodeRead.tokens) / Double(max(decodeRead.steps, 1))
         print("model: \(loaded.description)")
         print("batch \(batchSize), input \(inputLen), output \(outputLen), median of \(numIters)")
         print(String(format: "prefill (time to first token): median %.1f ms, p99 %.1f ms, %.1f tokens/s",
                      prefill * 1e3, percentile(prefillTimes, 99) * 1e3, Double(batchSize * inputLen) / prefill))
-        print(String(format: "decode (time per output token): median %.2f ms, p99 %.2f ms, %.1f tokens/s",
-                     decode / decodeSteps * 1e3, percentile(decodeTimes, 99) / decodeSteps * 1e3, Double(batchSize) * decodeSteps / decode))
-        print(String(format: "floor:   (%.1f MB of weights + %.1f MB of KV cache) per step / %.1f GB/s copy bandwidth on %@ = %.2f ms/step (%.0f steps/s); decode at %.0f%% of floor",
-                     weightBytes / 1e6, kvBytes / 1e6, bandwidth / 1e9, loaded.model.backend.name, floorStep * 1e3, 1 / floorStep,
-                     floorStep / (decode / decodeSteps) * 100))
+        print(String(format: "decode (time per output token): median %.2f ms, p99 %.2f ms; %.2f ms a step at %.1f rows on average, %.1f tokens/s",
+                     decode / decodeSteps * 1e3, percentile(decodeTimes, 99) / decodeSteps * 1e3, measuredStep * 1e3, averageBatch,
+                     Double(decodeRead.tokens) / decodeTimes.reduce(0, +)))
+        print(String(format: "floor:   (%.1f MB of weights + %.1f MB of KV cache) per step on average / %.1f GB/s copy bandwidth on %@ = %.2f ms/step; decode at %.0f%% of floor",
+                     decodeRead.weightBytes / Double(max(decodeRead.steps, 1)) / 1e6, decodeRead.kvBytes / Double(max(decodeRead.steps, 1)) / 1e6,
+                     bandwidth / 1e9, loaded.model.backend.name, floorStep * 1e3, floorStep / measuredStep * 100))
         print("steps:   " + engine.timings.summary + ", \(engine.stats.numPreemptions) preemptions")
         if loaded.expertBytes > 0 {
             print(String(format: "         (mixture of experts: %.1f MB of %.1f MB of experts expected per step at batch %d, %d of %d experts per token)",
@@ -93,7 +108,8 @@ struct BenchLatency: ParsableCommand {
                 "median_ttft_ms": prefill * 1e3, "p99_ttft_ms": percentile(prefillTimes, 99) * 1e3,
                 "median_tpot_ms": decode / decodeSteps * 1e3, "p99_tpot_ms": percentile(decodeTimes, 99) / decodeSteps * 1e3,
                 "prefill_tokens_per_second": Double(batchSize * inputLen) / prefill,
-                "decode_tokens_per_second": Double(batchSize) * decodeSteps / decode,
+                "decode_tokens_per_second": Double(decodeRead.tokens) / decodeTimes.reduce(0, +),
+                "decode_ms_per_step": measuredStep * 1e3, "decode_average_batch": averageBatch,
                 "floor_ms_per_step": floorStep * 1e3, "ready_seconds": ready, "device": loaded.model.backend.name,
             ]
             try JSONSerialization.data(withJSONObject: object, options: [.prettyPrinted, .sortedKeys]).write(to: URL(fileURLWithPath: outputJson))
@@ -125,5 +141,16 @@ enum HostBandwidth {
         }
         // A copy reads and writes each byte.
         return 2 * Double(bytes) / best
+    }
+}
+
+/// Bytes the decode steps of a latency run read at the least, and how many steps and tokens.
+private struct DecodeReads {
+    var steps = 0, tokens = 0
+    var weightBytes = 0.0, kvBytes = 0.0
+
+    mutating func add(_ other: DecodeReads) {
+        steps += other.steps; tokens += other.tokens
+        weightBytes += other.weightBytes; kvBytes += other.kvBytes
     }
 }
