@@ -213,7 +213,7 @@ public final class EngineCore {
     /// Launches the step after `pending` before `pending` is finished, when that can be done
     /// without its tokens on the host: they must all be drawn on the device (to be fed into the
     /// inputs there), and no sequence waiting for one may draw its next token from its output so
-    /// far (penalties, bad words, min_tokens). It never preempts (the step in flight holds its
+    /// far (penalties, bad words). It never preempts (the step in flight holds its
     /// sequences' blocks): where blocks run out, or when nothing can be scheduled, it launches
     /// nothing and the caller launches after finishing.
     private func launchAhead(after pending: PendingStep) throws -> PendingStep? {

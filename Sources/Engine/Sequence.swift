@@ -59,10 +59,11 @@ final class Sequence {
     /// Whether the pending token (if any) makes `maxTokens`: no later step is worth running.
     var reachesMaxTokens: Bool { numTokens - promptCount >= params.maxTokens }
     /// Whether drawing this sequence's next token reads its output so far (penalties, bad words,
-    /// the min-tokens ban): then it cannot be drawn before the pending token comes back.
+    /// not the min-tokens ban, which needs only their count): then it cannot be drawn before the
+    /// pending token comes back.
     var samplingReadsOutput: Bool {
         params.repetitionPenalty != 1 || params.frequencyPenalty != 0 || params.presencePenalty != 0
-            || !badWordsTokenIds.isEmpty || numOutputTokens < params.minTokens
+            || !badWordsTokenIds.isEmpty
     }
 
     /// Marks the token a launched step draws for this sequence (on the device where `deviceToken`).

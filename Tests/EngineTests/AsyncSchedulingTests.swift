@@ -37,7 +37,7 @@ struct AsyncSchedulingTests {
         withLogprobs.promptLogprobs = 2
         var stopString = SamplingParams(temperature: 0, maxTokens: 32, ignoreEos: true)
         stopString.stop = [String(Array(try greedyText(prompts[0].ids))[6..<9])]
-        let requests = [
+        var requests = [
             Request(id: "greedy", prompt: prompts[0].ids, params: SamplingParams(temperature: 0, maxTokens: 30, ignoreEos: true),
                     kind: .delta),
             // Prompt logprobs come back to the host: the step after its prefill is not launched ahead.
@@ -48,13 +48,20 @@ struct AsyncSchedulingTests {
                     kind: .delta),
             Request(id: "eos", prompt: Array(prompts[1].ids.prefix(20)), params: SamplingParams(temperature: 0.7, seed: 5, maxTokens: 24),
                     kind: .cumulative),
-            // Penalties and min_tokens read the output so far: no step is launched ahead while they run.
+            // Penalties read the output so far: no step is launched ahead while they run.
             Request(id: "penalties", prompt: prompts[2].ids,
                     params: SamplingParams(temperature: 0.8, seed: 7, maxTokens: 5, ignoreEos: true, presencePenalty: 0.5,
                                            repetitionPenalty: 1.2), kind: .delta),
             Request(id: "min-tokens", prompt: prompts[1].ids,
                     params: SamplingParams(temperature: 1, seed: 8, maxTokens: 9, minTokens: 4), kind: .delta),
         ]
+        // A stop token biased far above the rest may end the request only once min_tokens are out:
+        // the ban's count must take the pending token (drawn ahead, after the penalties request ended).
+        var minTokensStop = SamplingParams(temperature: 1, seed: 4, maxTokens: 20, minTokens: 10)
+        let stopToken = Int(prompts[1].ids[3])
+        minTokensStop.stopTokenIds = [stopToken]
+        minTokensStop.logitBias = [stopToken: 100]
+        requests.append(Request(id: "min-tokens-stop", prompt: prompts[0].ids, params: minTokensStop, kind: .delta))
         let late = Request(id: "late", prompt: prompts[1].ids,
                            params: SamplingParams(temperature: 1, seed: 3, maxTokens: 10, ignoreEos: true), kind: .delta)
 
@@ -67,6 +74,9 @@ struct AsyncSchedulingTests {
         AsyncOutputProcessingTests.expectSameOutputs(actual, expected, requests: requests.count + 1)
         let stopped = try #require(actual["stop-string"]?.last?.output.outputs[0])
         #expect(stopped.finishReason == .stop)
+        let minTokensOut = (actual["min-tokens-stop"] ?? []).flatMap { $0.output.outputs[0].tokenIds }
+        #expect(minTokensOut.count == 11 && minTokensOut.last == stopToken && !minTokensOut.dropLast().contains(stopToken),
+                "\(minTokensOut)")
         // Steps were launched ahead (after the penalties request ended), some were not, and the
         // extra rows of sequences that ended in the step before cost no token and no block.
         let timings = aheadEngine.core.timings

@@ -10,7 +10,7 @@ extension Sampler {
     /// random stream on either path.
     public static func deviceRow(_ row: Int32, sample: Int32, params: SamplingParams, history: SamplingHistory,
                           badWordsTokenIds: [[Int32]], eosTokenIds: Set<Int32>, vocab: Int,
-                          rng: inout SplitMix64, edits: inout [LogitEdit]) -> RowSampling? {
+                          pendingTokens: Int = 0, rng: inout SplitMix64, edits: inout [LogitEdit]) -> RowSampling? {
         if let k = params.logprobs, k < 0 || k > RowSampling.maxTopLogprobs { return nil }
         var byToken: [Int32: LogitEdit] = [:]
         func edit(_ id: Int32, _ change: (inout LogitEdit) -> Void) {
@@ -26,7 +26,8 @@ extension Sampler {
         for word in badWordsTokenIds where !word.isEmpty && word.count <= output.count + 1 {
             if output.suffix(word.count - 1).elementsEqual(word.dropLast()) { edit(word.last!) { $0.banned = true } }
         }
-        if output.count < params.minTokens {
+        // min_tokens counts the output drawn so far, also tokens drawn but not yet back (async scheduling).
+        if output.count + pendingTokens < params.minTokens {
             for id in eosTokenIds { edit(id) { $0.banned = true } }
             for id in params.stopTokenIds where id >= 0 && id < vocab { edit(Int32(id)) { $0.banned = true } }
         }
