@@ -155,7 +155,8 @@ final class ModelRunner {
                 if route.isSample, backend.supportsSampling,
                    let row = Sampler.deviceRow(Int32(r), sample: Int32(rows.count), params: seq.params, history: seq.history,
                                                badWordsTokenIds: seq.badWordsTokenIds, eosTokenIds: seq.eosTokenIds,
-                                               vocab: logits.lastDim, rng: &seq.rng, edits: &edits) {
+                                               vocab: logits.lastDim, pendingTokens: seq.numPendingTokens,
+                                               rng: &seq.rng, edits: &edits) {
                     rows.append(row)
                     drawEntries.append(route.entry)
                 } else {
