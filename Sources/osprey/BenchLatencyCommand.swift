@@ -28,7 +28,8 @@ struct BenchLatency: ParsableCommand {
 
     func run() throws {
         let t0 = monotonicSeconds()
-        let loaded = try model.load(maxModelLen: inputLen + outputLen + 16)
+        // As long a context as the run needs, unless --max-model-len asks for more.
+        let loaded = try model.load(maxModelLen: model.maxModelLen ?? inputLen + outputLen + 16)
         let t1 = monotonicSeconds()
         let engine = try loaded.engine(maxNumSeqs: max(batchSize, 1)) {
             $0.enforceEager = enforceEager

@@ -21,7 +21,8 @@ struct BenchThroughput: ParsableCommand {
 
     func run() throws {
         guard dataset == "random" else { throw ValidationError("only --dataset random is supported") }
-        let loaded = try model.load(maxModelLen: inputLen + outputLen + 16)
+        // As long a context as the run needs, unless --max-model-len asks for more.
+        let loaded = try model.load(maxModelLen: model.maxModelLen ?? inputLen + outputLen + 16)
         var config = EngineConfig()
         engineOptions.apply(to: &config)
         let engine = try LLMEngine(loaded: loaded, config: config)
