@@ -25,8 +25,6 @@ struct CUDADriver: @unchecked Sendable {
     let cuMemcpyDtoHAsync: @convention(c) (UnsafeMutableRawPointer?, CUdeviceptr, Int, CUhandle) -> Result
     let cuMemcpyDtoDAsync: @convention(c) (CUdeviceptr, CUdeviceptr, Int, CUhandle) -> Result
     let cuMemsetD8Async: @convention(c) (CUdeviceptr, UInt8, Int, CUhandle) -> Result
-    /// Takes a CUDA_MEMCPY2D (128 bytes; see `CUDABackend.copy(_:into:rowPitch:)`).
-    let cuMemcpy2DAsync: @convention(c) (UnsafeRawPointer, CUhandle) -> Result
     let cuStreamCreate: @convention(c) (UnsafeMutablePointer<CUhandle>, UInt32) -> Result
     let cuStreamSynchronize: @convention(c) (CUhandle) -> Result
     let cuModuleLoadData: @convention(c) (UnsafeMutablePointer<CUhandle>, UnsafeRawPointer) -> Result
@@ -68,7 +66,6 @@ struct CUDADriver: @unchecked Sendable {
         cuMemcpyDtoHAsync = try l.symbol("cuMemcpyDtoHAsync_v2")
         cuMemcpyDtoDAsync = try l.symbol("cuMemcpyDtoDAsync_v2")
         cuMemsetD8Async = try l.symbol("cuMemsetD8Async")
-        cuMemcpy2DAsync = try l.symbol("cuMemcpy2DAsync_v2")
         cuStreamCreate = try l.symbol("cuStreamCreate")
         cuStreamSynchronize = try l.symbol("cuStreamSynchronize")
         cuModuleLoadData = try l.symbol("cuModuleLoadData")

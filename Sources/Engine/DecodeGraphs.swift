@@ -52,15 +52,11 @@ final class DecodeGraphs {
     func run(_ entries: [SchedulerOutput.Entry], feeds: ModelRunner.Feeds? = nil) throws -> Tensor {
         guard let size = bucket(for: entries.count) else { throw BackendError.unsupported("batch of \(entries.count) exceeds the largest graph") }
         let bucket = try self.bucket(size)
-        let (packed, tables) = pack(entries, size: size)
+        let packed = pack(entries, size: size)
         try model.backend.copy(.i32(packed, shape: [packed.count]), into: bucket.inputs)
-        // Only the blocks the batch uses: a row is as wide as the longest context the model
-        // allows (2,560 blocks for 40,960 tokens), which would be megabytes a step at batch 256.
-        let width = tables.count / entries.count
-        try model.backend.copy(.i32(tables, shape: [entries.count, width]), into: view(bucket, at: packed.count, size * maxBlocksPerSeq),
-                               rowPitch: maxBlocksPerSeq)
         if let feeds {
-            try model.backend.feedSampledTokens(feeds.samples, draws: feeds.draws, into: view(bucket, at: 0, size), rows: feeds.rows)
+            let ids = Tensor(shape: [size], dtype: .i32, storage: bucket.inputs.storage, offset: bucket.inputs.offset)
+            try model.backend.feedSampledTokens(feeds.samples, draws: feeds.draws, into: ids, rows: feeds.rows)
         }
         if bucket.graph == nil { try capture(bucket) }
         try bucket.graph!.replay()
@@ -75,33 +71,27 @@ final class DecodeGraphs {
         return b
     }
 
-    /// Host inputs in the bucket's packed layout: ids, positions, slots, query starts and sequence
-    /// lengths; then each entry's block table, as wide as the longest of them (the rows of the
-    /// bucket's table that follow).
-    private func pack(_ entries: [SchedulerOutput.Entry], size: Int) -> (head: [Int32], tables: [Int32]) {
+    /// Host inputs in the bucket's packed layout.
+    private func pack(_ entries: [SchedulerOutput.Entry], size: Int) -> [Int32] {
         var ids = [Int32](repeating: 0, count: size), positions = [Int32](repeating: 0, count: size)
         var slots = [Int32](repeating: -1, count: size), seqLens = [Int32](repeating: 1, count: size)
-        let width = max(1, entries.map { $0.seq.blockTable.count }.max() ?? 1)
-        var tables = [Int32](repeating: 0, count: entries.count * width)
+        var tables = [Int32](repeating: 0, count: size * maxBlocksPerSeq)
         for (i, entry) in entries.enumerated() {
             let seq = entry.seq, pos = seq.numComputedTokens
             ids[i] = pos < seq.tokens.count ? seq.tokens[pos] : 0  // else fed on the device
             positions[i] = Int32(pos)
             slots[i] = seq.blockTable[pos / blockSize] * Int32(blockSize) + Int32(pos % blockSize)
             seqLens[i] = Int32(pos + 1)
-            for (j, block) in seq.blockTable.enumerated() { tables[i * width + j] = block }
+            for (j, block) in seq.blockTable.enumerated() { tables[i * maxBlocksPerSeq + j] = block }
         }
-        return (ids + positions + slots + (0...size).map { Int32($0) } + seqLens, tables)
-    }
-
-    /// `count` int32s of a bucket's inputs from element `offset`.
-    private func view(_ bucket: Bucket, at offset: Int, _ count: Int) -> Tensor {
-        Tensor(shape: [count], dtype: .i32, storage: bucket.inputs.storage, offset: bucket.inputs.offset + offset * 4)
+        return ids + positions + slots + (0...size).map { Int32($0) } + seqLens + tables
     }
 
     private func capture(_ bucket: Bucket) throws {
         let b = model.backend, size = bucket.size, m = maxBlocksPerSeq
-        func view(_ offset: Int, _ count: Int) -> Tensor { self.view(bucket, at: offset, count) }
+        func view(_ offset: Int, _ count: Int) -> Tensor {
+            Tensor(shape: [count], dtype: .i32, storage: bucket.inputs.storage, offset: bucket.inputs.offset + offset * 4)
+        }
         let ids = view(0, size), positions = view(size, size), slots = view(2 * size, size)
         let queryStart = view(3 * size, size + 1), seqLens = view(4 * size + 1, size)
         let tables = view(5 * size + 1, size * m).reshaped([size, m])

@@ -93,10 +93,6 @@ public protocol Backend: AnyObject, Sendable {
     func attachToCurrentThread() throws
     /// Overwrites the device buffer `tensor` with `host`'s bytes (static inputs of a captured graph).
     func copy(_ host: HostTensor, into tensor: Tensor) throws
-    /// Overwrites the first `host.shape[1]` elements of each of `host.shape[0]` rows of `tensor`,
-    /// whose rows are `rowPitch` elements apart; the rest of each row keeps its contents (a 2D copy:
-    /// the used part of wide block tables).
-    func copy(_ host: HostTensor, into tensor: Tensor, rowPitch: Int) throws
 
     // Graphs
     /// Whether `capture` records work for replay (CUDA graphs); false on the CPU.
@@ -223,9 +219,6 @@ extension Backend {
     public var runsAsynchronously: Bool { false }
     public func attachToCurrentThread() throws {}
     public func copy(_ host: HostTensor, into tensor: Tensor) throws {
-        throw BackendError.unsupported("\(name) has no static buffers to copy into")
-    }
-    public func copy(_ host: HostTensor, into tensor: Tensor, rowPitch: Int) throws {
         throw BackendError.unsupported("\(name) has no static buffers to copy into")
     }
     public var supportsGraphs: Bool { false }

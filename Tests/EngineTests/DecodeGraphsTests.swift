@@ -97,13 +97,6 @@ final class ReplayingBackend: Backend, @unchecked Sendable {
         (tensor.storage as! CPUStorage).pointer.advanced(by: tensor.offset)
             .copyMemory(from: host.bytes.baseAddress!, byteCount: host.bytes.count)
     }
-    func copy(_ host: HostTensor, into tensor: Tensor, rowPitch: Int) throws {
-        let width = host.dtype.byteCount(elements: host.shape[1]), pitch = tensor.dtype.byteCount(elements: rowPitch)
-        let base = (tensor.storage as! CPUStorage).pointer.advanced(by: tensor.offset)
-        for row in 0..<host.shape[0] {
-            base.advanced(by: row * pitch).copyMemory(from: host.bytes.baseAddress! + row * width, byteCount: width)
-        }
-    }
     func upload(_ host: HostTensor) throws -> Tensor { try base.upload(host) }
     func download(_ tensor: Tensor) throws -> [Float] { try base.download(tensor) }
     func allocateKVCache(numBlocks: Int, blockSize: Int, numKVHeads: Int, headDim: Int, dtype: DType) throws -> KVCacheLayer {
