@@ -326,44 +326,10 @@ __device__ __forceinline__ u32 dec_trans(u32 x) {
 #define DEC_STAGES_F8 2  // the host's decodeMMA reads an OSPREY_KERNEL_DEFINES override too
 #endif
 
-// DEC_F8_WIDE=1 (through OSPREY_KERNEL_DEFINES) is another byte layout, not yet measured on a GPU:
-// lane (g, c) takes bytes [4·KB·c, 4·KB·(c + 1)) of keys g and g + 8 for the scores (Q the same
-// dims) and bytes [2·KB·g, 2·KB·(g + 1)) of keys 2c, 2c+1, 2c+8, 2c+9 for P·V, so that a tile's
-// fragments come in 16-byte loads (4 a lane for K and 4 for V at D = 128, against 16 and 16;
-// conflict-free with rows of D + 16 bytes) at 110 registers against 96 (DEC_F8_MIN_BLOCKS=5 holds
-// it to 96). Output rows g, g + 8 of k-step kb then stand for dims 2·KB·g + 2kb + {0, 1}.
-#ifndef DEC_F8_WIDE
-#define DEC_F8_WIDE 0
-#endif
-
-// `N` bytes of shared memory at p into words (the last one's high half zero when N % 4 == 2), in
-// the widest loads the span's alignment allows (its offset is a multiple of N in a 16-byte-aligned row).
-template <int N>
-__device__ __forceinline__ void lds_span(const unsigned char* p, u32* w) {
-    constexpr int A = N % 16 == 0 ? 16 : N % 8 == 0 ? 8 : N % 4 == 0 ? 4 : 2;
-    if constexpr (A == 16) {
-#pragma unroll
-        for (int i = 0; i < N / 16; ++i) { uint4 v = ((const uint4*)p)[i]; w[4 * i] = v.x; w[4 * i + 1] = v.y; w[4 * i + 2] = v.z; w[4 * i + 3] = v.w; }
-    } else if constexpr (A == 8) {
-#pragma unroll
-        for (int i = 0; i < N / 8; ++i) { uint2 v = ((const uint2*)p)[i]; w[2 * i] = v.x; w[2 * i + 1] = v.y; }
-    } else if constexpr (A == 4) {
-#pragma unroll
-        for (int i = 0; i < N / 4; ++i) w[i] = ((const u32*)p)[i];
-    } else {
-#pragma unroll
-        for (int i = 0; i < N / 2; ++i) {
-            u32 h = ((const unsigned short*)p)[i];
-            w[i / 2] = i & 1 ? w[i / 2] | (h << 16) : h;
-        }
-    }
-}
-
 // The output dim of row g (r = 0) or g + 8 (r = 1) of k-step kb in the P·V mma (see above).
 template <bool F8, int KB>
 __device__ __forceinline__ int dec_row_dim(int kb, int g, int r) {
     if (!F8) return 16 * kb + g + 8 * r;
-    if (DEC_F8_WIDE) return 2 * KB * g + 2 * kb + r;
     if (kb + 1 < KB || KB % 2 == 0) return 32 * (kb / 2) + 4 * g + 2 * (kb & 1) + r;
     return 32 * (kb / 2) + 2 * g + r;  // the last of an odd count
 }
@@ -411,7 +377,7 @@ __device__ __forceinline__ void attention_decode_mma(const bf16* q, const KV* kc
 #pragma unroll
         for (int kb = 0; kb < KB; ++kb) {
             if constexpr (F8) {
-                uint2 w = *(const uint2*)(qhead + (DEC_F8_WIDE ? 4 * KB * c + 4 * kb : 16 * kb + 4 * c));
+                uint2 w = *(const uint2*)(qhead + 16 * kb + 4 * c);
                 qf[kb][0] = g < group ? pack_f16(bf2f(w.x & 0xffffu) * scale, bf2f(w.x >> 16) * scale) : 0u;
                 qf[kb][1] = g < group ? pack_f16(bf2f(w.y & 0xffffu) * scale, bf2f(w.y >> 16) * scale) : 0u;
             } else {
@@ -475,17 +441,12 @@ __device__ __forceinline__ void attention_decode_mma(const bf16* q, const KV* kc
 
         // Scores: two accumulator chains (even and odd k-steps) to halve the mma dependency chain.
         float sa[4] = {0.f, 0.f, 0.f, 0.f}, sb[4] = {0.f, 0.f, 0.f, 0.f};
-        u32 kw0[F8 && DEC_F8_WIDE ? KB : 1], kw8[F8 && DEC_F8_WIDE ? KB : 1];
-        if constexpr (F8 && DEC_F8_WIDE) {  // lane (g, c): bytes [4 KB c, 4 KB (c + 1)) of keys g, g + 8
-            lds_span<4 * KB>((const unsigned char*)(Ks + g * LDC + 4 * KB * c), kw0);
-            lds_span<4 * KB>((const unsigned char*)(Ks + (g + 8) * LDC + 4 * KB * c), kw8);
-        }
 #pragma unroll
         for (int kb = 0; kb < KB; ++kb) {
             if constexpr (F8) {
 #if __CUDA_ARCH__ >= 890
-                u32 w0 = DEC_F8_WIDE ? kw0[kb] : *(const u32*)(Ks + g * LDC + 16 * kb + 4 * c);
-                u32 w8 = DEC_F8_WIDE ? kw8[kb] : *(const u32*)(Ks + (g + 8) * LDC + 16 * kb + 4 * c);
+                u32 w0 = *(const u32*)(Ks + g * LDC + 16 * kb + 4 * c);
+                u32 w8 = *(const u32*)(Ks + (g + 8) * LDC + 16 * kb + 4 * c);
                 mma_f16((kb & 1) ? sb : sa, e4m3x2_to_f16x2(w0 & 0xffffu), e4m3x2_to_f16x2(w8 & 0xffffu),
                         e4m3x2_to_f16x2(w0 >> 16), e4m3x2_to_f16x2(w8 >> 16), qf[kb][0], qf[kb][1]);
 #endif
@@ -526,15 +487,6 @@ __device__ __forceinline__ void attention_decode_mma(const bf16* q, const KV* kc
         }
         // Pᵀ as B fragments: b0 = P[keys 2c, 2c+1][head g], b1 = P[keys 2c+8, 2c+9][head g].
         u32 b0 = dec_trans(pg), b1 = dec_trans(pg8);
-        constexpr int VW = F8 && DEC_F8_WIDE ? (2 * KB + 3) / 4 : 1;
-        u32 va[VW], vb[VW], vc[VW], vd[VW];
-        if constexpr (F8 && DEC_F8_WIDE) {  // lane (g, c): bytes [2 KB g, 2 KB (g + 1)) of keys 2c, 2c+1, 2c+8, 2c+9
-            const unsigned char* v = (const unsigned char*)(Vs + 2 * c * LDC + 2 * KB * g);
-            lds_span<2 * KB>(v, va);
-            lds_span<2 * KB>(v + LDC, vb);
-            lds_span<2 * KB>(v + 8 * LDC, vc);
-            lds_span<2 * KB>(v + 9 * LDC, vd);
-        }
 #pragma unroll
         for (int kb = 0; kb < KB; ++kb) {
             acc[kb][0] *= corr0; acc[kb][1] *= corr1; acc[kb][2] *= corr0; acc[kb][3] *= corr1;
@@ -543,11 +495,7 @@ __device__ __forceinline__ void attention_decode_mma(const bf16* q, const KV* kc
                 // Keys 2c, 2c+1 (a0, a1) and 2c+8, 2c+9 (a2, a3) of the dims dec_row_dim gives rows g, g + 8.
                 const KV* v = Vs + 2 * c * LDC + 32 * (kb / 2);
                 u32 ab, cd;
-                if (DEC_F8_WIDE) {  // bytes 2kb, 2kb + 1 of each key's span
-                    u32 sel = kb & 1 ? 0x7362u : 0x5140u;
-                    ab = __byte_perm(va[kb / 2], vb[kb / 2], sel);
-                    cd = __byte_perm(vc[kb / 2], vd[kb / 2], sel);
-                } else if (kb + 1 < KB || KB % 2 == 0) {
+                if (kb + 1 < KB || KB % 2 == 0) {
                     v += 4 * g;
                     u32 wa = *(const u32*)v, wb = *(const u32*)(v + LDC);
                     u32 wc = *(const u32*)(v + 8 * LDC), wd = *(const u32*)(v + 9 * LDC);
@@ -623,13 +571,8 @@ __device__ __forceinline__ void attention_decode_mma(const bf16* q, const KV* kc
 #endif
 }
 
-#ifdef DEC_F8_MIN_BLOCKS
-#define DEC_F8_BOUNDS __launch_bounds__(128, DEC_F8_MIN_BLOCKS)
-#else
-#define DEC_F8_BOUNDS __launch_bounds__(128)
-#endif
 #define DEC_MMA_KERNEL(DIM) DEC_MMA_ENTRY(DIM, attention_decode_mma_d##DIM, bf16, __launch_bounds__(128)) \
-    DEC_MMA_ENTRY(DIM, attention_decode_mma_d##DIM##_f8, fp8, DEC_F8_BOUNDS)
+    DEC_MMA_ENTRY(DIM, attention_decode_mma_d##DIM##_f8, fp8, __launch_bounds__(128))
 #define DEC_MMA_ENTRY(DIM, NAME, KV, BOUNDS)                                                                        \
     extern "C" __global__ void BOUNDS NAME(                                                                          \
         const bf16* q, const KV* kc, const KV* vc, const int* queryStart, const int* seqLens,                      \
