@@ -105,6 +105,25 @@ public final class CUDABackend: Backend, @unchecked Sendable {
         }
     }
 
+    /// Dummy matrices are generated on the device (`dummy_fill_bf16`): the 8B model's 16 GB need
+    /// no host generation or upload.
+    public func generateDummyMatrix(shape: [Int], parts: [(seed: UInt64, count: Int)]) throws -> Tensor? {
+        let count = shape.reduce(1, *)
+        guard parts.reduce(0, { $0 + $1.count }) == count else {
+            throw BackendError.failure("dummy matrix \(shape) from parts of \(parts.map(\.count)) elements")
+        }
+        let storage = try allocator.allocate(count * 2, pooled: count * 2 < 16 << 20)
+        var offset = 0
+        for part in parts where part.count > 0 {
+            let blocks = min((part.count + 255) / 256, 16 * multiprocessorCount)
+            try launch("dummy_fill_bf16", grid: (blocks, 1, 1), block: 256,
+                       [.ptr(storage.pointer + CUdeviceptr(2 * offset)), .i64(part.count),
+                        .i64(Int(truncatingIfNeeded: part.seed)), .f32(DummyValues.scale)])
+            offset += part.count
+        }
+        return Tensor(shape: shape, dtype: .bf16, storage: storage)
+    }
+
     public func download(_ tensor: Tensor) throws -> [Float] {
         let count = tensor.count
         guard count > 0 else { return [] }

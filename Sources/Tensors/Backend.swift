@@ -80,6 +80,10 @@ public protocol Backend: AnyObject, Sendable {
     /// Uploads a weight matrix, converting it where the backend's matrix kernels want another dtype
     /// (the GPU computes in bf16). Default: `upload`.
     func uploadMatrix(_ host: HostTensor) throws -> Tensor
+    /// A bf16 matrix of `shape` holding `DummyValues` (`--load-format dummy`), made where it lives:
+    /// each part (a tensor's seed and element count) fills the next elements, as stacked parts
+    /// would. nil where the backend makes none (the loader then generates it on the host).
+    func generateDummyMatrix(shape: [Int], parts: [(seed: UInt64, count: Int)]) throws -> Tensor?
     /// Free and total device memory in bytes, for sizing the KV cache; nil where the backend shares
     /// host memory (the CPU).
     func memoryInfo() -> (free: Int, total: Int)?
@@ -208,6 +212,7 @@ extension Backend {
 
 extension Backend {
     public func uploadMatrix(_ host: HostTensor) throws -> Tensor { try upload(host) }
+    public func generateDummyMatrix(shape: [Int], parts: [(seed: UInt64, count: Int)]) throws -> Tensor? { nil }
     /// A KV cache in the activation dtype.
     public func allocateKVCache(numBlocks: Int, blockSize: Int, numKVHeads: Int, headDim: Int) throws -> KVCacheLayer {
         try allocateKVCache(numBlocks: numBlocks, blockSize: blockSize, numKVHeads: numKVHeads, headDim: headDim,

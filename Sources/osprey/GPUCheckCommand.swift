@@ -46,6 +46,8 @@ struct GPUCheck: ParsableCommand {
             let wrong = try checkE4M3Store(gpu)
             expect(wrong == 0, "E4M3 KV store: the 65536 bf16 values round as ml_dtypes does (\(wrong) differ)")
         }
+        let dummyWrong = try checkDummyMatrix(gpu)
+        expect(dummyWrong == 0, "dummy weights made on the device equal the host's (\(dummyWrong) of 3 parts differ)")
         let baselines = try Self.baselines(), fp8Baselines = try Self.baselines(file: "fp8-kv-baseline.json")
         let names = Fixtures.modelNames
         guard !names.isEmpty else { throw ValidationError("no fixtures found in \(Fixtures.directory.path)") }
@@ -175,6 +177,26 @@ struct GPUCheck: ParsableCommand {
                 if wrong < 5 { report("    bf16 \(values[i]): stored \(stored[i]), ml_dtypes \(want)") }
                 wrong += 1
             }
+        }
+        return wrong
+    }
+
+    /// A stacked dummy matrix (three parts, ragged sizes, several 64k-element chunks) made by
+    /// `dummy_fill_bf16` against the host's `DummyWeights`, bit for bit. Returns how many parts differ.
+    func checkDummyMatrix(_ gpu: CUDABackend) throws -> Int {
+        let names = ["a.q_proj.weight", "a.k_proj.weight", "a.v_proj.weight"]
+        let shapes = [[37, 4099], [5, 4099], [1, 4099]]
+        let made = try gpu.generateDummyMatrix(shape: [43, 4099], parts: zip(names, shapes).map {
+            (DummyValues.seed(name: $0), $1.reduce(1, *))
+        })
+        guard let made else { return names.count }
+        let values = try gpu.download(made)
+        var offset = 0, wrong = 0
+        for (name, shape) in zip(names, shapes) {
+            let f32 = try DummyWeights(shapes: [name: shape], dtype: .bf16).tensor(name).convertedToF32()
+            let host = withExtendedLifetime(f32) { Array(f32.bytes.bindMemory(to: Float.self)) }
+            if Array(values[offset ..< offset + host.count]) != host { wrong += 1 }
+            offset += host.count
         }
         return wrong
     }

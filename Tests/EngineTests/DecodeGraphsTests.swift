@@ -23,6 +23,9 @@ final class ReplayingBackend: Backend, @unchecked Sendable {
     private(set) var trace: [String] = []
     /// Waits that fail (counting from 1), as a device error would.
     var failingWaits: Set<Int> = []
+    /// Whether it makes dummy matrices itself (`generateDummyMatrix`), as the GPU does; how many.
+    var makesDummies = false
+    private(set) var dummyMatrices = 0
     private(set) var captures = 0
     private(set) var replays = 0
     /// When each forward pass began (its embedding lookup), eager or replayed.
@@ -98,6 +101,15 @@ final class ReplayingBackend: Backend, @unchecked Sendable {
             .copyMemory(from: host.bytes.baseAddress!, byteCount: host.bytes.count)
     }
     func upload(_ host: HostTensor) throws -> Tensor { try base.upload(host) }
+    /// The parts' `DummyValues` in bf16, made here rather than by the loader (as the GPU does);
+    /// uploaded as the loader's host path uploads matrices (`uploadMatrix`'s default: `upload`).
+    func generateDummyMatrix(shape: [Int], parts: [(seed: UInt64, count: Int)]) throws -> Tensor? {
+        guard makesDummies else { return nil }
+        dummyMatrices += 1
+        var values: [Float] = []
+        for part in parts { DummyValues.fill(seed: part.seed, range: 0 ..< part.count) { _, v in values.append(v) } }
+        return try upload(HostTensor.f32(values, shape: shape).convertedToBF16())
+    }
     func download(_ tensor: Tensor) throws -> [Float] { try base.download(tensor) }
     func allocateKVCache(numBlocks: Int, blockSize: Int, numKVHeads: Int, headDim: Int, dtype: DType) throws -> KVCacheLayer {
         try base.allocateKVCache(numBlocks: numBlocks, blockSize: blockSize, numKVHeads: numKVHeads, headDim: headDim, dtype: dtype)

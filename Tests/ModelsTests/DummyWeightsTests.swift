@@ -52,6 +52,23 @@ import Testing
         #expect(zip(a, brain).allSatisfy { abs($0 - $1) <= abs($0) / 128 })
     }
 
+    /// The values are a fixed function of seed, name and index (`DummyValues`, which the CUDA
+    /// backend's `dummy_fill_bf16` computes on the device): pinned here from an independent
+    /// reimplementation (Python, of splitmix64 and FNV-1a), across a chunk boundary and a ragged end.
+    @Test func valuesArePinned() throws {
+        let a = try DummyWeights(shapes: ["big.weight": [300, 1000]], dtype: .f32, seed: 3).tensor("big.weight").floats
+        let pinned: [(Int, UInt32)] = [(0, 0xbc4b_a8f5), (1, 0xbc97_d5c2), (2, 0xbc71_5c29), (3, 0xba96_cccd),
+                                       (65535, 0x3c67_eb85), (65536, 0xbc6e_7333), (299_999, 0x3c72_4a3d)]
+        for (i, bits) in pinned { #expect(a[i].bitPattern == bits, "element \(i)") }
+        let seed = DummyValues.seed(name: "big.weight", base: 3)
+        for i in [0, 1, 2, 3, 4, 65535, 65536, 131_071, 299_997, 299_998, 299_999] {
+            #expect(DummyValues.value(seed: seed, index: i) == a[i], "element \(i)")
+        }
+        let ragged = try DummyWeights(shapes: ["r.weight": [7, 9363]], dtype: .bf16, seed: 5).tensor("r.weight").floats
+        let rseed = DummyValues.seed(name: "r.weight", base: 5)
+        #expect(ragged.indices.allSatisfy { ragged[$0] == Float(bitPattern: UInt32(HostTensor.bf16Bits(DummyValues.value(seed: rseed, index: $0))) << 16) })
+    }
+
     /// Large tensors fill in parallel chunks; the values stay the same from run to run and chunks differ.
     @Test func largeTensorsAreDeterministic() throws {
         let shapes = ["big.weight": [300, 1000]]

@@ -163,3 +163,20 @@ extern "C" __global__ void bf16_to_f32(const bf16* x, float* out, long n) {
     long i = (long)blockIdx.x * blockDim.x + threadIdx.x;
     if (i < n) out[i] = bf2f(x[i]);
 }
+
+// `--load-format dummy` matrices made on the device: element i of n takes 16 bits of splitmix64's
+// output for seed + (i >> 16)·0xD1B54A32D192ED03 + ((i mod 2¹⁶) / 4 + 1)·0x9E3779B97F4A7C15 (bits
+// 16·(i mod 4) up), mapped to (u / 32768 − 1)·scale: DummyValues.swift's function, so the device's
+// model is the host's bit for bit.
+extern "C" __global__ void dummy_fill_bf16(bf16* out, long n, unsigned long long seed, float scale) {
+    pdl_wait();
+    for (long i = (long)blockIdx.x * blockDim.x + threadIdx.x; i < n; i += (long)gridDim.x * blockDim.x) {
+        unsigned long long z = seed + (unsigned long long)(i >> 16) * 0xD1B54A32D192ED03ull
+                             + (unsigned long long)(((i & 0xFFFF) >> 2) + 1) * 0x9E3779B97F4A7C15ull;
+        z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+        z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+        z ^= z >> 31;
+        float u = (float)((z >> (16 * (i & 3))) & 0xFFFFu);
+        out[i] = f2bf((u * (1.f / 32768.f) - 1.f) * scale);
+    }
+}

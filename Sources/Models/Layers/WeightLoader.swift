@@ -43,9 +43,21 @@ public final class WeightLoader {
         return host
     }
 
+    /// Dummy matrices the backend makes where they live (`Backend.generateDummyMatrix`): bf16
+    /// ones, of random values; nil for the host to make.
+    private func deviceDummy(_ names: [String], shapes: [[Int]]) throws -> Tensor? {
+        guard let dummy, dummy.dtype == .bf16, let columns = shapes.first?.last,
+              shapes.allSatisfy({ $0.count == 2 && $0[1] == columns }) || shapes.count == 1,
+              names.allSatisfy({ DummyWeights.constant(for: $0) == nil }) else { return nil }
+        let shape = shapes.count == 1 ? shapes[0] : [shapes.reduce(0) { $0 + $1[0] }, columns]
+        return try backend.generateDummyMatrix(shape: shape, parts: zip(names, shapes).map {
+            (DummyValues.seed(name: $0), $1.reduce(1, *))
+        })
+    }
+
     /// A matrix or embedding table, in its stored dtype.
     public func matrix(_ name: String, shape: [Int]) throws -> Tensor {
-        let tensor = try backend.uploadMatrix(try host(name, shape: shape))
+        let tensor = try deviceDummy([name], shapes: [shape]) ?? backend.uploadMatrix(try host(name, shape: shape))
         loadedBytes += tensor.byteCount
         if name == "model.embed_tokens.weight" { embeddingBytes = tensor.byteCount }
         return tensor
@@ -61,13 +73,21 @@ public final class WeightLoader {
     /// Several matrices with equal column counts and dtypes stacked by rows into one (fused
     /// gate/up or q/k/v projections), so one kernel call computes them all.
     public func stackedMatrix(_ names: [String], shapes: [[Int]]) throws -> Tensor {
-        try uploadStacked(try zip(names, shapes).map { name, shape in try host(name, shape: shape) })
+        if let tensor = try deviceDummy(names, shapes: shapes) {
+            loadedBytes += tensor.byteCount
+            return tensor
+        }
+        return try uploadStacked(try zip(names, shapes).map { name, shape in try host(name, shape: shape) })
     }
 
     /// `stackedMatrix` where the parts can share one dtype; nil where they cannot (GGUF files mix
     /// quantizations: Q4_K_M stores v_proj in q6_K and q/k_proj in q4_K on some layers), and the
     /// caller keeps them apart. Plain float parts of different dtypes are stacked as f32.
     public func stackedMatrixIfUniform(_ names: [String], shapes: [[Int]]) throws -> Tensor? {
+        if let tensor = try deviceDummy(names, shapes: shapes) {
+            loadedBytes += tensor.byteCount
+            return tensor
+        }
         var parts = try zip(names, shapes).map { name, shape in try host(name, shape: shape) }
         if Set(parts.map(\.dtype)).count > 1 {
             guard parts.allSatisfy({ !$0.dtype.isQuantized }) else { return nil }
