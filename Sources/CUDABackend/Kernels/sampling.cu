@@ -249,12 +249,36 @@ __device__ float nucleus_threshold(const float* row, int vocab, float m, float i
     return __uint_as_float(prefix);
 }
 
+// A warp's sum of the draw's weights over tokens [lo, hi) (thresholds applied), all lanes get
+// it; `last` becomes the last token with weight (-1 if none).
+__device__ __forceinline__ double draw_mass(const float* row, int lo, int hi, bool vec, float m, float inv_t, float thr,
+                                           float wthr, int& last) {
+    int lane = threadIdx.x & 31;
+    double mass = 0;
+#pragma unroll 4
+    for (int base = lo; base < hi; base += 128) {
+        int i = base + 4 * lane;
+        float x[4];
+        load4(row, i, hi, vec, x);
+#pragma unroll
+        for (int j = 0; j < 4; ++j) {
+            float w = weight_of(x[j], m, inv_t, thr);
+            if (w > 0.f && w >= wthr) { mass += (double)w; last = i + j; }
+        }
+    }
+    for (int o = 16; o > 0; o >>= 1) {
+        mass += __shfl_xor_sync(0xffffffffu, mass, o);
+        last = max(last, __shfl_xor_sync(0xffffffffu, last, o));
+    }
+    return mass;
+}
+
 // One block per sample; greedy rows were settled by row_argmax_final.
 extern "C" __global__ void __launch_bounds__(SAMPLE_THREADS)
 sample_rows(const float* logits, const SampleSpec* specs, const float* maxv, int* out, int vocab) {
     pdl_wait();
     __shared__ int ihist[256];
-    __shared__ int ipick[2];
+    __shared__ int ipick[3];
     __shared__ double dhist[SAMPLE_WARPS * 256];
     __shared__ double dpick[3];
     const SampleSpec s = specs[blockIdx.x];
@@ -273,79 +297,84 @@ sample_rows(const float* logits, const SampleSpec* specs, const float* maxv, int
     if (s.top_p < 1.0) wthr = nucleus_threshold(row, vocab, m, s.inv_t, thr, s.top_p, dhist, dpick);
 
     // Draw: the first token (in vocabulary order) whose cumulative weight exceeds uniform * total.
-    // Each warp owns a contiguous segment; a lane takes 4 consecutive tokens a step (one 16-byte
+    // Each warp sums a contiguous segment; a lane takes 4 consecutive tokens a step (one 16-byte
     // load when the vocabulary is a multiple of 4), several steps in flight: one block reading a
-    // row is bound by load latency, not bandwidth. The segment holding the target is then walked
-    // 128 tokens at a time with a warp prefix sum.
+    // row is bound by load latency, not bandwidth. The segment holding the target is then cut
+    // into one piece per warp and summed again, and the piece holding the target is walked 128
+    // tokens at a time with a warp prefix sum: a few steps, where walking the whole segment (75
+    // steps of dependent shuffles for a 152k vocabulary) cost tens of microseconds a row.
     int warp = threadIdx.x >> 5, lane = threadIdx.x & 31;
     bool vec = (vocab & 3) == 0;
     int seg = (vocab + SAMPLE_WARPS * 128 - 1) / (SAMPLE_WARPS * 128) * 128;
     int lo = warp * seg, hi = min(vocab, lo + seg);
-    double mine = 0;
     int last = -1;
-#pragma unroll 4
-    for (int base = lo; base < hi; base += 128) {
-        int i = base + 4 * lane;
-        float x[4];
-        load4(row, i, hi, vec, x);
-#pragma unroll
-        for (int j = 0; j < 4; ++j) {
-            float w = weight_of(x[j], m, s.inv_t, thr);
-            if (w > 0.f && w >= wthr) { mine += (double)w; last = i + j; }
-        }
-    }
-    for (int o = 16; o > 0; o >>= 1) {
-        mine += __shfl_xor_sync(0xffffffffu, mine, o);
-        last = max(last, __shfl_xor_sync(0xffffffffu, last, o));
-    }
+    double mine = draw_mass(row, lo, hi, vec, m, s.inv_t, thr, wthr, last);
     if (lane == 0) { dhist[warp] = mine; ihist[warp] = last; }
     __syncthreads();
     if (threadIdx.x == 0) {
         double start = 0;
-        int lastAll = -1;
+        int lastAll = -1, target = NONE;
         for (int w = 0; w < SAMPLE_WARPS; ++w) {
             dhist[SAMPLE_WARPS + w] = start;
             start += dhist[w];
             lastAll = max(lastAll, ihist[w]);
         }
-        dpick[0] = s.uniform * start;  // the target
-        ipick[0] = NONE;                // the token found
-        ipick[1] = lastAll;
+        double r = s.uniform * start;
+        for (int w = 0; w < SAMPLE_WARPS && target == NONE; ++w) {
+            double from = dhist[SAMPLE_WARPS + w];
+            if (dhist[w] > 0 && r >= from && r < from + dhist[w]) target = w;
+        }
+        dpick[0] = r;
+        ipick[0] = NONE;  // the token found
+        ipick[1] = target == NONE ? lastAll : ihist[target];  // if rounding leaves r past every piece
+        ipick[2] = target;
     }
     __syncthreads();
-    double r = dpick[0], start = dhist[SAMPLE_WARPS + warp];
-    if (mine > 0 && r >= start && r < start + mine) {
-        double c = start;
-        int found = NONE;
-        for (int base = lo; base < hi && found == NONE; base += 128) {
-            int i = base + 4 * lane;
-            float x[4];
-            load4(row, i, hi, vec, x);
-            double own = 0;
+    double r = dpick[0];
+    int target = ipick[2];
+    if (target != NONE) {
+        int tlo = target * seg, thi = min(vocab, tlo + seg);
+        int piece = (thi - tlo + SAMPLE_WARPS * 128 - 1) / (SAMPLE_WARPS * 128) * 128;
+        int plo = min(thi, tlo + warp * piece), phi = min(thi, plo + piece);
+        int plast = -1;
+        double pmass = draw_mass(row, plo, phi, vec, m, s.inv_t, thr, wthr, plast);
+        if (lane == 0) dhist[2 * SAMPLE_WARPS + warp] = pmass;
+        __syncthreads();
+        double from = dhist[SAMPLE_WARPS + target];
+        for (int w = 0; w < warp; ++w) from += dhist[2 * SAMPLE_WARPS + w];
+        if (pmass > 0 && r >= from && r < from + pmass) {
+            double c = from;
+            int found = NONE;
+            for (int base = plo; base < phi && found == NONE; base += 128) {
+                int i = base + 4 * lane;
+                float x[4];
+                load4(row, i, phi, vec, x);
+                double own = 0;
 #pragma unroll
-            for (int j = 0; j < 4; ++j) {
-                float w = weight_of(x[j], m, s.inv_t, thr);
-                x[j] = (w > 0.f && w >= wthr) ? w : 0.f;
-                own += (double)x[j];
-            }
-            double incl = own;
-            for (int o = 1; o < 32; o <<= 1) {
-                double up = __shfl_up_sync(0xffffffffu, incl, o);
-                if (lane >= o) incl += up;
-            }
-            // This lane's first token past the target, walking its 4 from the mass before them.
-            double cc = c + incl - own;
-            int hitAt = NONE;
+                for (int j = 0; j < 4; ++j) {
+                    float w = weight_of(x[j], m, s.inv_t, thr);
+                    x[j] = (w > 0.f && w >= wthr) ? w : 0.f;
+                    own += (double)x[j];
+                }
+                double incl = own;
+                for (int o = 1; o < 32; o <<= 1) {
+                    double up = __shfl_up_sync(0xffffffffu, incl, o);
+                    if (lane >= o) incl += up;
+                }
+                // This lane's first token past the target, walking its 4 from the mass before them.
+                double cc = c + incl - own;
+                int hitAt = NONE;
 #pragma unroll
-            for (int j = 0; j < 4; ++j) {
-                cc += (double)x[j];
-                if (hitAt == NONE && x[j] > 0.f && r < cc) hitAt = i + j;
+                for (int j = 0; j < 4; ++j) {
+                    cc += (double)x[j];
+                    if (hitAt == NONE && x[j] > 0.f && r < cc) hitAt = i + j;
+                }
+                unsigned hit = __ballot_sync(0xffffffffu, hitAt != NONE);
+                if (hit) found = __shfl_sync(0xffffffffu, hitAt, __ffs(hit) - 1);
+                c += __shfl_sync(0xffffffffu, incl, 31);
             }
-            unsigned hit = __ballot_sync(0xffffffffu, hitAt != NONE);
-            if (hit) found = __shfl_sync(0xffffffffu, hitAt, __ffs(hit) - 1);
-            c += __shfl_sync(0xffffffffu, incl, 31);
+            if (lane == 0) atomicMin(&ipick[0], found == NONE ? plast : found);
         }
-        if (lane == 0) atomicMin(&ipick[0], found == NONE ? last : found);
     }
     __syncthreads();
     if (threadIdx.x == 0) out[blockIdx.x * OUT_STRIDE] = ipick[0] != NONE ? ipick[0] : max(ipick[1], 0);
