@@ -55,8 +55,7 @@ final class DecodeGraphs {
         let packed = pack(entries, size: size)
         try model.backend.copy(.i32(packed, shape: [packed.count]), into: bucket.inputs)
         if let feeds {
-            let ids = Tensor(shape: [size], dtype: .i32, storage: bucket.inputs.storage, offset: bucket.inputs.offset)
-            try model.backend.feedSampledTokens(feeds.samples, draws: feeds.draws, into: ids, rows: feeds.rows)
+            try model.backend.feedSampledTokens(feeds.samples, draws: feeds.draws, into: view(bucket, at: 0, size), rows: feeds.rows)
         }
         if bucket.graph == nil { try capture(bucket) }
         try bucket.graph!.replay()
@@ -87,11 +86,14 @@ final class DecodeGraphs {
         return ids + positions + slots + (0...size).map { Int32($0) } + seqLens + tables
     }
 
+    /// `count` int32s of a bucket's packed inputs from element `offset`.
+    private func view(_ bucket: Bucket, at offset: Int, _ count: Int) -> Tensor {
+        Tensor(shape: [count], dtype: .i32, storage: bucket.inputs.storage, offset: bucket.inputs.offset + offset * 4)
+    }
+
     private func capture(_ bucket: Bucket) throws {
         let b = model.backend, size = bucket.size, m = maxBlocksPerSeq
-        func view(_ offset: Int, _ count: Int) -> Tensor {
-            Tensor(shape: [count], dtype: .i32, storage: bucket.inputs.storage, offset: bucket.inputs.offset + offset * 4)
-        }
+        func view(_ offset: Int, _ count: Int) -> Tensor { self.view(bucket, at: offset, count) }
         let ids = view(0, size), positions = view(size, size), slots = view(2 * size, size)
         let queryStart = view(3 * size, size + 1), seqLens = view(4 * size + 1, size)
         let tables = view(5 * size + 1, size * m).reshaped([size, m])
