@@ -49,6 +49,9 @@ struct BenchLatency: ParsableCommand {
         var prefillTimes: [Double] = [], decodeTimes: [Double] = []
         // What the decode steps had to read: weights once a step, each row's K/V up to its position.
         var decodeRead = DecodeReads()
+        // Steps in which every request decodes (the batch before any has finished): each one's
+        // wall time from the previous step's return (with a step in flight, the device's time).
+        var fullSteps: [Double] = [], fullBytes = 0.0
         for iter in 0...numIters {
             let prompts = (0..<batchSize).map { _ in (0..<inputLen).map { _ in Int.random(in: 0..<vocab, using: &rng) } }
             for p in prompts { try engine.add(promptTokenIds: p, params: params) }
@@ -60,8 +63,16 @@ struct BenchLatency: ParsableCommand {
             var firstDone: UInt64 = 0
             var generated: [Int: Int] = [:]
             var reads = DecodeReads()
+            var previous = start
             while engine.hasUnfinishedRequests {
                 let outputs = try engine.step()
+                let now = DispatchTime.now().uptimeNanoseconds
+                let full = iter > 0 && firstDone != 0 && outputs.count == batchSize
+                if full {
+                    fullSteps.append(Double(now - previous) / 1e9)
+                    fullBytes += loaded.weightBytesPerStep(batch: batchSize)
+                }
+                previous = now
                 if firstDone != 0 && !outputs.isEmpty {
                     reads.steps += 1
                     reads.tokens += outputs.count
@@ -70,6 +81,7 @@ struct BenchLatency: ParsableCommand {
                 for out in outputs {
                     let k = generated[out.requestId, default: 0]
                     if firstDone != 0 { reads.kvBytes += Double(inputLen + k) * kvBytesPerToken }
+                    if full { fullBytes += Double(inputLen + k) * kvBytesPerToken }
                     generated[out.requestId] = k + out.newTokenIds.count
                 }
                 if firstDone == 0 && generated.count >= batchSize { firstDone = DispatchTime.now().uptimeNanoseconds }
@@ -97,6 +109,11 @@ struct BenchLatency: ParsableCommand {
         print(String(format: "floor:   (%.1f MB of weights + %.1f MB of KV cache) per step on average / %.1f GB/s copy bandwidth on %@ = %.2f ms/step; decode at %.0f%% of floor",
                      decodeRead.weightBytes / Double(max(decodeRead.steps, 1)) / 1e6, decodeRead.kvBytes / Double(max(decodeRead.steps, 1)) / 1e6,
                      bandwidth / 1e9, loaded.model.backend.name, floorStep * 1e3, floorStep / measuredStep * 100))
+        if !fullSteps.isEmpty {
+            let step = percentile(fullSteps, 50), floor = fullBytes / Double(fullSteps.count) / bandwidth
+            print(String(format: "         with all %d rows decoding: median %.2f ms a step over %d steps; floor %.2f ms; at %.0f%% of floor",
+                         batchSize, step * 1e3, fullSteps.count, floor * 1e3, floor / step * 100))
+        }
         print("steps:   " + engine.timings.summary + ", \(engine.stats.numPreemptions) preemptions")
         if loaded.expertBytes > 0 {
             print(String(format: "         (mixture of experts: %.1f MB of %.1f MB of experts expected per step at batch %d, %d of %d experts per token)",
