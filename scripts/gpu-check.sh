@@ -5,13 +5,13 @@
 #   swift build -c release --static-swift-stdlib --build-path .build-static
 #   mkdir -p bin && strip -o bin/osprey .build-static/release/osprey
 #   scripts/gpu-check.sh [bin/osprey] [steps...]
-#   steps: test sanitizer serve latency latency-cublas latency-greedy eager hf throughput throughput-fp8
+#   steps: test sanitizer long-context serve latency latency-cublas latency-greedy eager hf throughput throughput-fp8
 #          moe-latency moe-throughput
 #   (default: all but latency-cublas, latency-greedy and throughput-fp8)
 set -uo pipefail
 cd "$(dirname "$0")/.."
 BIN=${1:-bin/osprey}; shift || true
-STEPS=${*:-"test sanitizer serve latency eager hf throughput moe-latency moe-throughput"}
+STEPS=${*:-"test sanitizer long-context serve latency eager hf throughput moe-latency moe-throughput"}
 OUT=${OUT:-/tmp/osprey-gpu-check}; mkdir -p "$OUT"
 export OSPREY_FIXTURES=$PWD/Tests/ModelsTests/Fixtures
 export OSPREY_CACHE=${OSPREY_CACHE:-/tmp/osprey-cache}
@@ -51,6 +51,18 @@ if has sanitizer && command -v compute-sanitizer >/dev/null; then
       --temperature 0 --kv-cache-dtype fp8 >> "$OUT/sanitizer.log" 2>&1
   rc3=$?; [ $rc -eq 0 ] && rc=$rc3; tail -3 "$OUT/sanitizer.log"
   if [ $rc -eq 0 ]; then R[sanitizer]="no errors"; else R[sanitizer]="FAILED (rc $rc)"; status=1; fi
+fi
+if has long-context; then
+  # Decode graphs of batch 256 whose block tables are as wide as a 40,960-token context (a served
+  # Qwen3-8B's default), on a 2-layer cut of the model: a 2D copy of those tables once made the
+  # replays read through garbage block ids.
+  echo "== decode graphs at batch 256 with --max-model-len 40960 (2-layer Qwen3-8B)"
+  cut=$(mktemp -d)
+  python3 -c 'import json, sys; c = json.load(open(sys.argv[1] + "/config.json")); c["num_hidden_layers"] = 2; json.dump(c, open(sys.argv[2] + "/config.json", "w"))' "$CONFIG" "$cut"
+  if "$BIN" bench latency --model "$cut" --load-format dummy --device cuda --batch-size 256 --input-len 1024 \
+      --output-len 8 --num-iters 1 --max-model-len 40960 > "$OUT/long-context.log" 2>&1; then
+    R[long-context]=passed; else R[long-context]=FAILED; status=1; fi
+  grep -E "^decode|rror" "$OUT/long-context.log"
 fi
 if has serve; then
   echo "== osprey serve --device cuda over HTTP (completions plain, streamed, seeded sampling, logprobs, a bad request)"
