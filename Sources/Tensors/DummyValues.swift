@@ -8,9 +8,9 @@
 /// uniform in [−0.02, 0.02). Chunks are independent so that hosts fill them in parallel.
 public enum DummyValues {
     public static let scale: Float = 0.02
-    public static let chunkSize = 1 << 16  // the shifts below assume it
-    static let chunkStride: UInt64 = 0xD1B5_4A32_D192_ED03
-    static let golden: UInt64 = 0x9E37_79B9_7F4A_7C15
+    public static let chunkSize = 1 << 16  // `draws` shifts by 16
+    @usableFromInline static let chunkStride: UInt64 = 0xD1B5_4A32_D192_ED03
+    @usableFromInline static let golden: UInt64 = 0x9E37_79B9_7F4A_7C15
 
     /// A tensor's seed: the model's seed and the FNV-1a hash of its checkpoint name (the same in
     /// every process, unlike `Hasher`).
@@ -22,19 +22,17 @@ public enum DummyValues {
 
     /// Element `index` of the tensor with `seed`.
     public static func value(seed: UInt64, index: Int) -> Float {
-        let chunk = UInt64(index / chunkSize), draw = UInt64(index % chunkSize / 4)
-        let bits = mix(seed &+ chunk &* chunkStride &+ (draw + 1) &* golden)
-        return value(draw: UInt16(truncatingIfNeeded: bits >> (16 * UInt64(index & 3))))
+        value(draw: UInt16(truncatingIfNeeded: draws(seed: seed, at: index) >> (16 * UInt64(index & 3))))
     }
 
-    /// Fills `count` elements from `start` (a multiple of 4) with `value(seed:index:)`, one
-    /// splitmix64 step per four elements.
-    @inline(__always)
+    /// Fills `range` (from a multiple of 4) with `value(seed:index:)`, one splitmix64 step per
+    /// four elements. Inlinable: the loaders' per-element closure must not be an indirect call.
+    @inlinable
     public static func fill(seed: UInt64, range: Range<Int>, _ store: (Int, Float) -> Void) {
         precondition(range.lowerBound % 4 == 0)
         var i = range.lowerBound
         while i < range.upperBound {
-            let bits = mix(seed &+ UInt64(i >> 16) &* chunkStride &+ UInt64((i & 0xFFFF) >> 2 + 1) &* golden)
+            let bits = draws(seed: seed, at: i)
             if i + 4 <= range.upperBound {
                 store(i, value(draw: UInt16(truncatingIfNeeded: bits)))
                 store(i + 1, value(draw: UInt16(truncatingIfNeeded: bits >> 16)))
@@ -49,11 +47,17 @@ public enum DummyValues {
         }
     }
 
-    @inline(__always)
+    /// The four 16-bit draws of the group of 4 elements holding `index` (chunks of 2¹⁶ elements).
+    @inlinable
+    static func draws(seed: UInt64, at index: Int) -> UInt64 {
+        mix(seed &+ UInt64(index >> 16) &* chunkStride &+ UInt64((index & 0xFFFF) >> 2 + 1) &* golden)
+    }
+
+    @inlinable
     static func value(draw: UInt16) -> Float { (Float(draw) * (1.0 / 32768.0) - 1) * scale }
 
     /// splitmix64's output function.
-    @inline(__always)
+    @inlinable
     static func mix(_ state: UInt64) -> UInt64 {
         var z = state
         z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
