@@ -47,11 +47,11 @@ struct BenchLatency: ParsableCommand {
         let c = loaded.model.config
         let kvBytesPerToken = Double(engine.kvCacheDType.byteCount(elements: c.numHiddenLayers * 2 * c.numKeyValueHeads * c.headDim))
         var prefillTimes: [Double] = [], decodeTimes: [Double] = []
-        // What the decode steps had to read: weights once a step, each row's K/V up to its position.
-        var decodeRead = DecodeReads()
-        // Steps in which every request decodes (the batch before any has finished): each one's
-        // wall time from the previous step's return (with a step in flight, the device's time).
-        var fullSteps: [Double] = [], fullBytes = 0.0
+        // What the decode steps had to read: weights once a step, each row's K/V up to its position;
+        // and the same for the steps in which every request decodes (the batch before any has
+        // finished), timed from the previous step's return (with a step in flight, the device's time).
+        var decodeRead = DecodeReads(), fullRead = DecodeReads()
+        var fullSteps: [Double] = []
         for iter in 0...numIters {
             let prompts = (0..<batchSize).map { _ in (0..<inputLen).map { _ in Int.random(in: 0..<vocab, using: &rng) } }
             for p in prompts { try engine.add(promptTokenIds: p, params: params) }
@@ -67,24 +67,18 @@ struct BenchLatency: ParsableCommand {
             while engine.hasUnfinishedRequests {
                 let outputs = try engine.step()
                 let now = DispatchTime.now().uptimeNanoseconds
-                let full = iter > 0 && firstDone != 0 && outputs.count == batchSize
-                if full {
-                    fullSteps.append(Double(now - previous) / 1e9)
-                    fullBytes += loaded.weightBytesPerStep(batch: batchSize)
-                }
-                previous = now
                 if firstDone != 0 && !outputs.isEmpty {
-                    reads.steps += 1
-                    reads.tokens += outputs.count
-                    reads.weightBytes += loaded.weightBytesPerStep(batch: outputs.count)
+                    var step = DecodeReads(steps: 1, tokens: outputs.count, weightBytes: loaded.weightBytesPerStep(batch: outputs.count))
+                    for out in outputs { step.kvBytes += Double(inputLen + generated[out.requestId, default: 0]) * kvBytesPerToken }
+                    reads.add(step)
+                    if iter > 0 && outputs.count == batchSize {
+                        fullRead.add(step)
+                        fullSteps.append(Double(now - previous) / 1e9)
+                    }
                 }
-                for out in outputs {
-                    let k = generated[out.requestId, default: 0]
-                    if firstDone != 0 { reads.kvBytes += Double(inputLen + k) * kvBytesPerToken }
-                    if full { fullBytes += Double(inputLen + k) * kvBytesPerToken }
-                    generated[out.requestId] = k + out.newTokenIds.count
-                }
-                if firstDone == 0 && generated.count >= batchSize { firstDone = DispatchTime.now().uptimeNanoseconds }
+                for out in outputs { generated[out.requestId, default: 0] += out.newTokenIds.count }
+                if firstDone == 0 && generated.count >= batchSize { firstDone = now }
+                previous = now
             }
             let end = DispatchTime.now().uptimeNanoseconds
             guard iter > 0 else { continue }
@@ -96,7 +90,7 @@ struct BenchLatency: ParsableCommand {
         let decode = percentile(decodeTimes, 50)
         let decodeSteps = Double(outputLen - 1)
         let bandwidth = try DeviceBandwidth.measure(loaded.model.backend)
-        let floorStep = (decodeRead.weightBytes + decodeRead.kvBytes) / Double(max(decodeRead.steps, 1)) / bandwidth
+        let floorStep = decodeRead.floorPerStep(bandwidth)
         let measuredStep = decodeTimes.reduce(0, +) / Double(max(decodeRead.steps, 1))
         let averageBatch = Double(decodeRead.tokens) / Double(max(decodeRead.steps, 1))
         print("model: \(loaded.description)")
@@ -110,7 +104,7 @@ struct BenchLatency: ParsableCommand {
                      decodeRead.weightBytes / Double(max(decodeRead.steps, 1)) / 1e6, decodeRead.kvBytes / Double(max(decodeRead.steps, 1)) / 1e6,
                      bandwidth / 1e9, loaded.model.backend.name, floorStep * 1e3, floorStep / measuredStep * 100))
         if !fullSteps.isEmpty {
-            let step = percentile(fullSteps, 50), floor = fullBytes / Double(fullSteps.count) / bandwidth
+            let step = percentile(fullSteps, 50), floor = fullRead.floorPerStep(bandwidth)
             print(String(format: "         with all %d rows decoding: median %.2f ms a step over %d steps; floor %.2f ms; at %.0f%% of floor",
                          batchSize, step * 1e3, fullSteps.count, floor * 1e3, floor / step * 100))
         }
@@ -171,4 +165,7 @@ private struct DecodeReads {
         steps += other.steps; tokens += other.tokens
         weightBytes += other.weightBytes; kvBytes += other.kvBytes
     }
+
+    /// Seconds a step at least takes reading its bytes at `bandwidth`, on average.
+    func floorPerStep(_ bandwidth: Double) -> Double { (weightBytes + kvBytes) / Double(max(steps, 1)) / bandwidth }
 }

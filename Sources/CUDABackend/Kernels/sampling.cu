@@ -249,6 +249,12 @@ __device__ float nucleus_threshold(const float* row, int vocab, float m, float i
     return __uint_as_float(prefix);
 }
 
+// The draw's weight of logit v: 0 outside min-p/top-k (thr) and below the top-p weight (wthr).
+__device__ __forceinline__ float draw_weight(float v, float m, float inv_t, float thr, float wthr) {
+    float w = weight_of(v, m, inv_t, thr);
+    return w > 0.f && w >= wthr ? w : 0.f;
+}
+
 // A warp's sum of the draw's weights over tokens [lo, hi) (thresholds applied), all lanes get
 // it; `last` becomes the last token with weight (-1 if none).
 __device__ __forceinline__ double draw_mass(const float* row, int lo, int hi, bool vec, float m, float inv_t, float thr,
@@ -262,8 +268,8 @@ __device__ __forceinline__ double draw_mass(const float* row, int lo, int hi, bo
         load4(row, i, hi, vec, x);
 #pragma unroll
         for (int j = 0; j < 4; ++j) {
-            float w = weight_of(x[j], m, inv_t, thr);
-            if (w > 0.f && w >= wthr) { mass += (double)w; last = i + j; }
+            float w = draw_weight(x[j], m, inv_t, thr, wthr);
+            if (w > 0.f) { mass += (double)w; last = i + j; }
         }
     }
     for (int o = 16; o > 0; o >>= 1) {
@@ -352,8 +358,7 @@ sample_rows(const float* logits, const SampleSpec* specs, const float* maxv, int
                 double own = 0;
 #pragma unroll
                 for (int j = 0; j < 4; ++j) {
-                    float w = weight_of(x[j], m, s.inv_t, thr);
-                    x[j] = (w > 0.f && w >= wthr) ? w : 0.f;
+                    x[j] = draw_weight(x[j], m, s.inv_t, thr, wthr);
                     own += (double)x[j];
                 }
                 double incl = own;

@@ -57,8 +57,7 @@ public final class WeightLoader {
 
     /// A matrix or embedding table, in its stored dtype.
     public func matrix(_ name: String, shape: [Int]) throws -> Tensor {
-        let tensor = try deviceDummy([name], shapes: [shape]) ?? backend.uploadMatrix(try host(name, shape: shape))
-        loadedBytes += tensor.byteCount
+        let tensor = counted(try deviceDummy([name], shapes: [shape]) ?? backend.uploadMatrix(try host(name, shape: shape)))
         if name == "model.embed_tokens.weight" { embeddingBytes = tensor.byteCount }
         return tensor
     }
@@ -73,10 +72,7 @@ public final class WeightLoader {
     /// Several matrices with equal column counts and dtypes stacked by rows into one (fused
     /// gate/up or q/k/v projections), so one kernel call computes them all.
     public func stackedMatrix(_ names: [String], shapes: [[Int]]) throws -> Tensor {
-        if let tensor = try deviceDummy(names, shapes: shapes) {
-            loadedBytes += tensor.byteCount
-            return tensor
-        }
+        if let tensor = try deviceDummy(names, shapes: shapes) { return counted(tensor) }
         return try uploadStacked(try zip(names, shapes).map { name, shape in try host(name, shape: shape) })
     }
 
@@ -84,10 +80,7 @@ public final class WeightLoader {
     /// quantizations: Q4_K_M stores v_proj in q6_K and q/k_proj in q4_K on some layers), and the
     /// caller keeps them apart. Plain float parts of different dtypes are stacked as f32.
     public func stackedMatrixIfUniform(_ names: [String], shapes: [[Int]]) throws -> Tensor? {
-        if let tensor = try deviceDummy(names, shapes: shapes) {
-            loadedBytes += tensor.byteCount
-            return tensor
-        }
+        if let tensor = try deviceDummy(names, shapes: shapes) { return counted(tensor) }
         var parts = try zip(names, shapes).map { name, shape in try host(name, shape: shape) }
         if Set(parts.map(\.dtype)).count > 1 {
             guard parts.allSatisfy({ !$0.dtype.isQuantized }) else { return nil }
@@ -97,7 +90,11 @@ public final class WeightLoader {
     }
 
     private func uploadStacked(_ parts: [HostTensor]) throws -> Tensor {
-        let tensor = try backend.uploadMatrix(HostTensor.stackRows(parts))
+        counted(try backend.uploadMatrix(HostTensor.stackRows(parts)))
+    }
+
+    /// `tensor`, with its bytes added to `loadedBytes`.
+    private func counted(_ tensor: Tensor) -> Tensor {
         loadedBytes += tensor.byteCount
         return tensor
     }
