@@ -16,6 +16,9 @@ struct BenchLatency: ParsableCommand {
     @Option(help: "Timed iterations (after one warm-up).") var numIters = 3
     @Option(help: "Write the results as JSON to this file.") var outputJson: String?
     @Option(help: "Sampling temperature (vLLM's benchmarks sample at 1.0; 0 is greedy).") var temperature = 1.0
+    @Option(help: "Top-k of each draw (0: off; Qwen3's generation_config asks 20).") var topK = 0
+    @Option(help: "Nucleus mass of each draw (1: off; Qwen3's generation_config asks 0.95).") var topP = 1.0
+    @Option(help: "Min-p of each draw (0: off).") var minP = 0.0
     @Flag(help: "Run decode steps eagerly instead of replaying captured CUDA graphs.") var enforceEager = false
     @Option(help: "Fraction of GPU memory for weights, activations and KV cache (GPU only).") var gpuMemoryUtilization = 0.9
     @Option(help: "KV cache element type: auto, fp8 or fp8_e4m3.") var kvCacheDtype = "auto"
@@ -43,7 +46,8 @@ struct BenchLatency: ParsableCommand {
         print(engine.memorySummary(weightBytes: loaded.weightBytes))
         var rng = SystemRandomNumberGenerator()
         let vocab = loaded.model.config.vocabSize
-        let params = SamplingParams(temperature: temperature, maxTokens: outputLen, ignoreEos: true)
+        let params = SamplingParams(temperature: temperature, topP: topP, topK: topK, minP: minP, maxTokens: outputLen,
+                                    ignoreEos: true)
         let c = loaded.model.config
         let kvBytesPerToken = Double(engine.kvCacheDType.byteCount(elements: c.numHiddenLayers * 2 * c.numKeyValueHeads * c.headDim))
         var prefillTimes: [Double] = [], decodeTimes: [Double] = []

@@ -20,6 +20,12 @@ extension GPUCheck {
             ("T 0.6, top-k 20, top-p 0.95, min-p 0.02",
              SamplingParams(temperature: 0.6, topP: 0.95, topK: 20, minP: 0.02), history, []),
             ("top-k 1", SamplingParams(temperature: 1, topK: 1), history, []),
+            // Top-k over 512 or more tokens than the device's shared-memory list holds (1,024): the
+            // whole-row route.
+            ("top-k 2000, top-p 0.8", SamplingParams(temperature: 1, topP: 0.8, topK: 2000), history, []),
+            ("min-p 1e-4", SamplingParams(temperature: 1, minP: 1e-4), history, []),
+            ("top-k 500, top-p 0.9", SamplingParams(temperature: 1, topP: 0.9, topK: 500), history, []),
+            ("allowed ids, top-k 3", SamplingParams(temperature: 1, topK: 3, allowedTokenIds: [10, 20, 30, 40]), history, []),
             ("top-p 1e-6", SamplingParams(temperature: 1, topP: 1e-6), history, []),
             ("penalties", SamplingParams(temperature: 0.9, presencePenalty: 0.3, frequencyPenalty: 0.5,
                                          repetitionPenalty: 1.3), history, []),
@@ -89,15 +95,20 @@ extension GPUCheck {
         report(String(format: "  %d rows: %d differ from the host sampler; worst logprob |Δ| %.2e",
                      logits.count, failures.count, worstLogprob))
 
-        // Cost of a batch of 256 filtered draws (top-k 50, top-p 0.9), as a decode step pays it.
+        // Cost of the draws a decode step pays: 256 rows and 1 row, filtered (top-k 50, top-p 0.9;
+        // Qwen3's generation_config: top-k 20, top-p 0.95) or not. Each call includes its upload,
+        // the download and the wait, ~20 µs of the figure at one row.
         let batch = (0..<256).map { logits[$0 % (logits.count - 1)] }, tensor = try gpu.upload(.f32(batch.flatMap { $0 }, shape: [batch.count, vocab]))
-        let row = RowSampling(row: 0, invTemperature: 1 / 0.7, topK: 50, topP: 0.9, uniform: 0.5)
-        let rows = batch.indices.map { i -> RowSampling in var r = row; r.row = Int32(i); return r }
-        _ = try gpu.sample(tensor, rows: rows, edits: [])
-        let start = DispatchTime.now().uptimeNanoseconds
-        for _ in 0..<10 { _ = try gpu.sample(tensor, rows: rows, edits: []) }
-        let ms = Double(DispatchTime.now().uptimeNanoseconds - start) / 10 / 1e6
-        report(String(format: "  sampling 256 rows of %d (T 0.7, top-k 50, top-p 0.9): %.2f ms a step", vocab, ms))
+        for (count, temperature, topK, topP) in [(256, 0.7, 50, 0.9), (1, 0.7, 50, 0.9), (1, 0.6, 20, 0.95), (1, 1.0, 0, 1.0)] {
+            let row = RowSampling(row: 0, invTemperature: Float(1 / temperature), topK: Int32(topK), topP: topP, uniform: 0.5)
+            let rows = (0..<count).map { i -> RowSampling in var r = row; r.row = Int32(i); return r }
+            _ = try gpu.sample(tensor, rows: rows, edits: [])
+            let start = DispatchTime.now().uptimeNanoseconds
+            for _ in 0..<20 { _ = try gpu.sample(tensor, rows: rows, edits: []) }
+            let ms = Double(DispatchTime.now().uptimeNanoseconds - start) / 20 / 1e6
+            report(String(format: "  sampling %d row%@ of %d (T %.1f, top-k %d, top-p %.2f): %.3f ms a step",
+                          count, count == 1 ? "" : "s", vocab, temperature, topK, topP, ms))
+        }
         return failures
     }
 }

@@ -279,6 +279,163 @@ __device__ __forceinline__ double draw_mass(const float* row, int lo, int hi, bo
     return mass;
 }
 
+// --- the draw over a short list: top-k and min-p rows --------------------------------------
+
+// Rows whose min-p / top-k threshold keeps at most this many tokens are finished from a list of
+// them in shared memory: two passes over the row (a bound, then the gather) where the whole-row
+// route takes ten with one block (four radix passes for top-k, four for top-p, two for the draw).
+// OSPREY_KERNEL_DEFINES=SAMPLE_CANDIDATES=0 turns it off.
+#ifndef SAMPLE_CANDIDATES
+#define SAMPLE_CANDIDATES 1024
+#endif
+#define SAMPLE_LIST (SAMPLE_CANDIDATES > 0 ? SAMPLE_CANDIDATES : 1)
+
+// The k-th largest (1-based) of v[0..c), c ≤ a few thousand, in shared memory; every thread gets it.
+__device__ float kth_of(const float* v, int c, int k, float* result) {
+    for (int t = threadIdx.x; t < c; t += blockDim.x) {
+        float x = v[t];
+        int above = 0, atLeast = 0;
+        for (int j = 0; j < c; ++j) {
+            above += v[j] > x;
+            atLeast += v[j] >= x;
+        }
+        if (above < k && k <= atLeast) *result = x;  // every such thread writes the same value
+    }
+    __syncthreads();
+    float x = *result;
+    __syncthreads();
+    return x;
+}
+
+// A lower bound on the row's k-th largest logit (k ≤ blockDim.x): the k-th largest of the
+// threads' own maxima, k distinct tokens of the row, so at least k tokens lie at or above it. For
+// a row without a pattern in which thread holds what, about k tokens do. -inf when fewer than k
+// threads saw a finite logit.
+__device__ float topk_bound(const float* row, int vocab, int k, float* maxima) {
+    bool vec = (vocab & 3) == 0;
+    float best = -INF;
+#pragma unroll 4
+    for (int i = 4 * threadIdx.x; i < vocab; i += 4 * blockDim.x) {
+        float x[4];
+        load4(row, i, vocab, vec, x);
+        best = fmaxf(fmaxf(best, x[0]), fmaxf(fmaxf(x[1], x[2]), x[3]));
+    }
+    maxima[threadIdx.x] = best;
+    __syncthreads();
+    return kth_of(maxima, blockDim.x, k, maxima + blockDim.x);
+}
+
+// The finite logits at or above `bound` with their token ids, in arrival order; returns their
+// count (more than SAMPLE_CANDIDATES: they did not all fit and the list is unusable).
+__device__ int gather_list(const float* row, int vocab, float bound, int* ids, float* vals, int* count) {
+    if (threadIdx.x == 0) *count = 0;
+    __syncthreads();
+    bool vec = (vocab & 3) == 0;
+    const int lane = threadIdx.x & 31;
+#pragma unroll 4
+    for (int base = 0; base < vocab; base += 4 * blockDim.x) {  // whole warps: the ballot needs every lane
+        int i = base + 4 * threadIdx.x;
+        float x[4];
+        load4(row, i, vocab, vec, x);
+#pragma unroll
+        for (int j = 0; j < 4; ++j) {
+            bool keep = x[j] >= bound && x[j] > -INF;
+            // One atomic per warp for its kept tokens.
+            unsigned kept = __ballot_sync(0xffffffffu, keep);
+            if (!kept) continue;
+            int first = 0;
+            if (lane == __ffs(kept) - 1) first = atomicAdd(count, __popc(kept));
+            first = __shfl_sync(0xffffffffu, first, __ffs(kept) - 1);
+            int slot = first + __popc(kept & ((1u << lane) - 1));
+            if (keep && slot < SAMPLE_CANDIDATES) { ids[slot] = i + j; vals[slot] = x[j]; }
+        }
+    }
+    __syncthreads();
+    int c = *count;
+    __syncthreads();
+    return c;
+}
+
+// The listed tokens that survive the logit threshold (weight exp((v - max) / T) > 0), with their
+// weights, in vocabulary order in `li`, `lw` (their place: the survivors with a smaller id);
+// `vals` becomes the weights (0: dropped). Returns how many.
+__device__ int order_list(const int* ids, float* vals, int c, float m, float inv_t, float thr, int* li, float* lw,
+                          int* count) {
+    if (threadIdx.x == 0) *count = 0;
+    __syncthreads();
+    for (int t = threadIdx.x; t < c; t += blockDim.x) {
+        float w = weight_of(vals[t], m, inv_t, thr);
+        vals[t] = w;
+        if (w > 0.f) atomicAdd(count, 1);
+    }
+    __syncthreads();
+    for (int t = threadIdx.x; t < c; t += blockDim.x) {
+        if (vals[t] <= 0.f) continue;
+        int id = ids[t], place = 0;
+        for (int j = 0; j < c; ++j) place += vals[j] > 0.f && ids[j] < id;
+        li[place] = id;
+        lw[place] = vals[t];
+    }
+    __syncthreads();
+    int kept = *count;
+    __syncthreads();
+    return kept;
+}
+
+// Top-p over the list (the rule of nucleus_threshold: the smallest weight whose strictly larger
+// weights hold less than top_p of the total), then the draw: the first listed token whose
+// cumulative weight exceeds uniform * total, walked by warp 0 32 tokens a step. Sums run in list
+// order. Writes the token to `out`.
+__device__ void draw_from_list(const int* li, const float* lw, int c, double top_p, double uniform, int* out,
+                               double* dscratch, int* iscratch) {
+    int warp = threadIdx.x >> 5, lane = threadIdx.x & 31;
+    float wthr = 0.f;
+    if (top_p < 1.0) {
+        if (warp == 0) {
+            double total = 0;
+            for (int j = lane; j < c; j += 32) total += (double)lw[j];
+            for (int o = 16; o > 0; o >>= 1) total += __shfl_xor_sync(0xffffffffu, total, o);
+            if (lane == 0) { dscratch[0] = top_p * total; iscratch[0] = __float_as_int(INF); }
+        }
+        __syncthreads();
+        double target = dscratch[0];
+        for (int t = threadIdx.x; t < c; t += blockDim.x) {
+            float w = lw[t];
+            double above = 0;
+            for (int j = 0; j < c; ++j) above += lw[j] > w ? (double)lw[j] : 0.0;
+            // Positive floats order as their bits.
+            if (above < target) atomicMin(&iscratch[0], __float_as_int(w));
+        }
+        __syncthreads();
+        wthr = __int_as_float(iscratch[0]);
+    }
+    if (warp != 0) return;
+    double total = 0;
+    int lastKept = -1;
+    for (int j = lane; j < c; j += 32) {
+        if (lw[j] >= wthr) { total += (double)lw[j]; lastKept = j; }
+    }
+    for (int o = 16; o > 0; o >>= 1) {
+        total += __shfl_xor_sync(0xffffffffu, total, o);
+        lastKept = max(lastKept, __shfl_xor_sync(0xffffffffu, lastKept, o));
+    }
+    double r = uniform * total, before = 0;
+    int found = NONE;
+    for (int base = 0; base < c && found == NONE; base += 32) {
+        int j = base + lane;
+        double w = j < c && lw[j] >= wthr ? (double)lw[j] : 0.0, incl = w;
+        for (int o = 1; o < 32; o <<= 1) {
+            double up = __shfl_up_sync(0xffffffffu, incl, o);
+            if (lane >= o) incl += up;
+        }
+        unsigned hit = __ballot_sync(0xffffffffu, w > 0.0 && r < before + incl);
+        if (hit) found = li[base + __ffs(hit) - 1];
+        before += __shfl_sync(0xffffffffu, incl, 31);
+    }
+    // If rounding leaves r past every token: the last one kept.
+    if (lane == 0) *out = found != NONE ? found : li[max(lastKept, 0)];
+}
+
 // One block per sample; greedy rows were settled by row_argmax_final.
 extern "C" __global__ void __launch_bounds__(SAMPLE_THREADS)
 sample_rows(const float* logits, const SampleSpec* specs, const float* maxv, int* out, int vocab) {
@@ -298,7 +455,30 @@ sample_rows(const float* logits, const SampleSpec* specs, const float* maxv, int
     // min-p and top-k both keep the maximum: one logit threshold.
     float thr = -INF;
     if (s.log_min_p > -INF) thr = m + s.log_min_p / s.inv_t;
-    if (s.top_k > 0 && s.top_k < vocab) thr = fmaxf(thr, kth_largest(row, vocab, s.top_k, ihist, ipick));
+    const bool topK = s.top_k > 0 && s.top_k < vocab;
+    // (A top-k above the block's threads gets no bound: without min-p the list would overflow.)
+    if (SAMPLE_CANDIDATES > 0 && (thr > -INF || (topK && s.top_k <= blockDim.x))) {
+        // The list lives in dhist's memory (32 KB), unused on this route.
+        static_assert(SAMPLE_CANDIDATES == 0 || (4 * SAMPLE_LIST * 4 <= sizeof(dhist) && SAMPLE_THREADS < 2 * SAMPLE_LIST),
+                      "the candidate list and the threads' maxima must fit in dhist");
+        int* ids = (int*)dhist;
+        float* vals = (float*)(ids + SAMPLE_LIST);
+        int* li = (int*)(vals + SAMPLE_LIST);
+        float* lw = (float*)(li + SAMPLE_LIST);
+        // Gather everything at or above min-p's threshold and a bound under the k-th largest: then
+        // the list holds the k largest whenever it holds k tokens; with fewer, min-p decides.
+        float bound = thr;
+        if (topK && s.top_k <= blockDim.x) bound = fmaxf(bound, topk_bound(row, vocab, s.top_k, (float*)li));
+        int c = gather_list(row, vocab, bound, ids, vals, &ipick[0]);
+        if (c <= SAMPLE_CANDIDATES) {
+            if (topK && c >= s.top_k) thr = fmaxf(thr, kth_of(vals, c, s.top_k, (float*)&dpick[0]));
+            int kept = order_list(ids, vals, c, m, s.inv_t, thr, li, lw, &ipick[0]);
+            draw_from_list(li, lw, kept, s.top_p, s.uniform, out + blockIdx.x * OUT_STRIDE, dpick, &ipick[1]);
+            return;
+        }
+        __syncthreads();  // dhist's memory serves the whole-row route below
+    }
+    if (topK) thr = fmaxf(thr, kth_largest(row, vocab, s.top_k, ihist, ipick));
     float wthr = 0.f;
     if (s.top_p < 1.0) wthr = nucleus_threshold(row, vocab, m, s.inv_t, thr, s.top_p, dhist, dpick);
 
