@@ -54,8 +54,22 @@ extension CUDABackend {
         try launch("row_argmax_final", grid: (n, 1, 1), block: 32,
                    [.ptr(ptr(partialValues)), .ptr(ptr(partialIndices)), .i32(splits), .ptr(ptr(maxima)), .ptr(ptr(out))])
         if rows.contains(where: { $0.invTemperature != 0 }) {
+            // Rows without filters get their draw's mass summed in slices by many blocks first
+            // (sample_rows then walks one slice) when few rows would leave most of the GPU idle
+            // (at least 4 argmax splits a row: up to ~66 rows on an H100).
+            let chunk = ((vocab + splits - 1) / splits + 127) / 128 * 128, slices = (vocab + chunk - 1) / chunk
+            var sliceMass: Tensor?, sliceLast: Tensor?
+            if splits >= 4, rows.contains(where: { $0.invTemperature != 0 && Self.unfiltered($0, vocab: vocab) }) {
+                // f64 masses, as pairs of 32-bit words.
+                let mass = try empty([2 * n * slices], dtype: .i32), last = try empty([n * slices], dtype: .i32)
+                try launch("sample_mass_partial", grid: (slices, n, 1), block: 256,
+                           [.ptr(ptr(work)), .ptr(ptr(specs)), .ptr(ptr(maxima)), .ptr(ptr(mass)), .ptr(ptr(last)),
+                            .i32(vocab), .i32(chunk)])
+                (sliceMass, sliceLast) = (mass, last)
+            }
             try launch("sample_rows", grid: (n, 1, 1), block: 512,
-                       [.ptr(ptr(work)), .ptr(ptr(specs)), .ptr(ptr(maxima)), .ptr(ptr(out)), .i32(vocab)])
+                       [.ptr(ptr(work)), .ptr(ptr(specs)), .ptr(ptr(maxima)), .ptr(try sliceMass.map(ptr) ?? 0),
+                        .ptr(try sliceLast.map(ptr) ?? 0), .i32(chunk), .ptr(ptr(out)), .i32(vocab)])
         }
         if rows.contains(where: { $0.logprobs >= 0 }) {
             try launch("sample_logprobs", grid: (n, 1, 1), block: 512,
@@ -76,6 +90,11 @@ extension CUDABackend {
         let pairs = try upload(.i32(zip(rows, draws).flatMap { [$0, $1] }, shape: [2 * rows.count]))
         try launch("feed_sampled_tokens", grid: ((rows.count + 127) / 128, 1, 1), block: 128,
                    [.ptr(ptr(pending.out)), .ptr(ptr(pairs)), .i32(rows.count), .ptr(ptr(ids))])
+    }
+
+    /// No top-k, min-p or top-p (sampling.cu's `unfiltered`).
+    private static func unfiltered(_ r: RowSampling, vocab: Int) -> Bool {
+        !(r.topK > 0 && Int(r.topK) < vocab) && !(r.logMinP > -.infinity) && r.topP >= 1
     }
 
     /// A draw's words in the output: token, logprob, rank, then top ids and top logprobs.

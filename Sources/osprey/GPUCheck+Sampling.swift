@@ -72,27 +72,40 @@ extension GPUCheck {
         rngs.append(SplitMix64(seed: 1))
         names.append("all -inf")
 
+        // All rows in one call, and in calls of three rows: few rows take the sliced draw (the
+        // mass of rows without filters summed by many blocks, sample_mass_partial).
+        var batchRngs = rngs
+        let batched = try Sampler.sampleOnBackend(gpu, logits: logits, params: params, histories: histories,
+                                                  badWordsTokenIds: badWords, eosTokenIds: [0], rngs: &batchRngs)
+        var threes: [SampleResult?] = []
+        for start in stride(from: 0, to: logits.count, by: 3) {
+            let r = start ..< min(start + 3, logits.count)
+            var groupRngs = Array(rngs[r])
+            threes += try Sampler.sampleOnBackend(gpu, logits: Array(logits[r]), params: Array(params[r]),
+                                                  histories: Array(histories[r]), badWordsTokenIds: Array(badWords[r]),
+                                                  eosTokenIds: [0], rngs: &groupRngs)
+        }
         var hostRngs = rngs
-        let onDevice = try Sampler.sampleOnBackend(gpu, logits: logits, params: params, histories: histories,
-                                                   badWordsTokenIds: badWords, eosTokenIds: [0], rngs: &rngs)
         var failures: [String] = []
         var worstLogprob: Float = 0
         for i in logits.indices {
             let host = Sampler.sample(logits: logits[i], params: params[i], history: histories[i],
                                       badWordsTokenIds: badWords[i], eosTokenIds: [0], rng: &hostRngs[i])
-            guard let dev = onDevice[i] else { failures.append("\(names[i]): left to the host"); continue }
-            var same = dev.token == host.token && dev.rank == host.rank
-                && dev.topLogprobs.map(\.id) == host.topLogprobs.map(\.id)
-            if !host.logprob.isNaN || !dev.logprob.isNaN {
-                let deltas = [abs(dev.logprob - host.logprob)]
-                    + zip(dev.topLogprobs, host.topLogprobs).map { abs($0.logprob - $1.logprob) }
-                let d = deltas.max() ?? 0
-                worstLogprob = max(worstLogprob, d.isNaN ? .infinity : d)
-                same = same && d <= 1e-4
+            for (grouping, onDevice) in [("batched", batched), ("in threes", threes)] {
+                guard let dev = onDevice[i] else { failures.append("\(names[i]) (\(grouping)): left to the host"); continue }
+                var same = dev.token == host.token && dev.rank == host.rank
+                    && dev.topLogprobs.map(\.id) == host.topLogprobs.map(\.id)
+                if !host.logprob.isNaN || !dev.logprob.isNaN {
+                    let deltas = [abs(dev.logprob - host.logprob)]
+                        + zip(dev.topLogprobs, host.topLogprobs).map { abs($0.logprob - $1.logprob) }
+                    let d = deltas.max() ?? 0
+                    worstLogprob = max(worstLogprob, d.isNaN ? .infinity : d)
+                    same = same && d <= 1e-4
+                }
+                if !same { failures.append("\(names[i]) (\(grouping)): device \(dev) vs host \(host)") }
             }
-            if !same { failures.append("\(names[i]): device \(dev) vs host \(host)") }
         }
-        report(String(format: "  %d rows: %d differ from the host sampler; worst logprob |Δ| %.2e",
+        report(String(format: "  %d rows, batched and in threes: %d differ from the host sampler; worst logprob |Δ| %.2e",
                      logits.count, failures.count, worstLogprob))
 
         // Cost of the draws a decode step pays: 256 rows and 1 row, filtered (top-k 50, top-p 0.9;

@@ -436,9 +436,44 @@ __device__ void draw_from_list(const int* li, const float* lw, int c, double top
     if (lane == 0) *out = found != NONE ? found : li[max(lastKept, 0)];
 }
 
-// One block per sample; greedy rows were settled by row_argmax_final.
+// No top-k, min-p or top-p: every token's weight is exp((v - max) / T).
+__device__ __forceinline__ bool unfiltered(const SampleSpec& s, int vocab) {
+    return !(s.top_k > 0 && s.top_k < vocab) && !(s.log_min_p > -INF) && s.top_p >= 1.0;
+}
+
+// grid (slices, samples): for sampled rows without filters, the draw's mass in each slice of
+// `chunk` tokens (a multiple of 128) and the slice's last token of weight > 0. Then sample_rows
+// need not stream the whole row through one block (~20 µs at 152k): it walks one slice.
+extern "C" __global__ void sample_mass_partial(const float* logits, const SampleSpec* specs, const float* maxv,
+                                               double* pmass, int* plast, int vocab, int chunk) {
+    pdl_wait();
+    __shared__ int lastAll;
+    const SampleSpec s = specs[blockIdx.y];
+    const float m = maxv[blockIdx.y];
+    if (s.inv_t == 0.f || !unfiltered(s, vocab) || m == -INF) return;
+    const float* row = logits + (long)s.row * vocab;
+    int lo = blockIdx.x * chunk, hi = min(vocab, lo + chunk);
+    if (threadIdx.x == 0) lastAll = -1;
+    double mass = 0;
+    int last = -1;
+    for (int i = lo + threadIdx.x; i < hi; i += blockDim.x) {
+        float w = weight_of(row[i], m, s.inv_t, -INF);
+        if (w > 0.f) { mass += (double)w; last = i; }
+    }
+    mass = block_sum(mass);  // synchronizes: lastAll is set
+    if (last >= 0) atomicMax(&lastAll, last);
+    __syncthreads();
+    if (threadIdx.x == 0) {
+        pmass[(long)blockIdx.y * gridDim.x + blockIdx.x] = mass;
+        plast[(long)blockIdx.y * gridDim.x + blockIdx.x] = lastAll;
+    }
+}
+
+// One block per sample; greedy rows were settled by row_argmax_final. `pmass`, `plast`: the slices
+// of sample_mass_partial (chunk tokens each), or null.
 extern "C" __global__ void __launch_bounds__(SAMPLE_THREADS)
-sample_rows(const float* logits, const SampleSpec* specs, const float* maxv, int* out, int vocab) {
+sample_rows(const float* logits, const SampleSpec* specs, const float* maxv, const double* pmass, const int* plast,
+            int chunk, int* out, int vocab) {
     pdl_wait();
     __shared__ int ihist[256];
     __shared__ int ipick[3];
@@ -489,30 +524,38 @@ sample_rows(const float* logits, const SampleSpec* specs, const float* maxv, int
     // into one piece per warp and summed again, and the piece holding the target is walked 128
     // tokens at a time with a warp prefix sum: a few steps, where walking the whole segment (75
     // steps of dependent shuffles for a 152k vocabulary) cost tens of microseconds a row.
+    // With the slices' masses from sample_mass_partial (rows without filters), the row is not read
+    // here at all before the walk.
     int warp = threadIdx.x >> 5, lane = threadIdx.x & 31;
     bool vec = (vocab & 3) == 0;
-    int seg = (vocab + SAMPLE_WARPS * 128 - 1) / (SAMPLE_WARPS * 128) * 128;
-    int lo = warp * seg, hi = min(vocab, lo + seg);
-    int last = -1;
-    double mine = draw_mass(row, lo, hi, vec, m, s.inv_t, thr, wthr, last);
-    if (lane == 0) { dhist[warp] = mine; ihist[warp] = last; }
-    __syncthreads();
+    const bool sliced = pmass != nullptr && unfiltered(s, vocab);
+    int seg = sliced ? chunk : (vocab + SAMPLE_WARPS * 128 - 1) / (SAMPLE_WARPS * 128) * 128;
+    const int segments = sliced ? (vocab + chunk - 1) / chunk : SAMPLE_WARPS;
+    const double* segMass = sliced ? pmass + (long)blockIdx.x * segments : dhist;
+    const int* segLast = sliced ? plast + (long)blockIdx.x * segments : ihist;
+    if (!sliced) {
+        int lo = warp * seg, hi = min(vocab, lo + seg);
+        int last = -1;
+        double mine = draw_mass(row, lo, hi, vec, m, s.inv_t, thr, wthr, last);
+        if (lane == 0) { dhist[warp] = mine; ihist[warp] = last; }
+        __syncthreads();
+    }
     if (threadIdx.x == 0) {
-        double start = 0;
+        double total = 0;
         int lastAll = -1, target = NONE;
-        for (int w = 0; w < SAMPLE_WARPS; ++w) {
-            dhist[SAMPLE_WARPS + w] = start;
-            start += dhist[w];
-            lastAll = max(lastAll, ihist[w]);
+        for (int g = 0; g < segments; ++g) {
+            total += segMass[g];
+            lastAll = max(lastAll, segLast[g]);
         }
-        double r = s.uniform * start;
-        for (int w = 0; w < SAMPLE_WARPS && target == NONE; ++w) {
-            double from = dhist[SAMPLE_WARPS + w];
-            if (dhist[w] > 0 && r >= from && r < from + dhist[w]) target = w;
+        double r = s.uniform * total, from = 0;
+        for (int g = 0; g < segments && target == NONE; ++g) {
+            if (segMass[g] > 0 && r >= from && r < from + segMass[g]) target = g;
+            else from += segMass[g];
         }
         dpick[0] = r;
+        dpick[1] = from;  // the mass before the target's segment
         ipick[0] = NONE;  // the token found
-        ipick[1] = target == NONE ? lastAll : ihist[target];  // if rounding leaves r past every piece
+        ipick[1] = target == NONE ? lastAll : segLast[target];  // if rounding leaves r past every piece
         ipick[2] = target;
     }
     __syncthreads();
@@ -523,12 +566,12 @@ sample_rows(const float* logits, const SampleSpec* specs, const float* maxv, int
         int piece = (thi - tlo + SAMPLE_WARPS * 128 - 1) / (SAMPLE_WARPS * 128) * 128;
         int plo = min(thi, tlo + warp * piece), phi = min(thi, plo + piece);
         int plast = -1;
-        double pmass = draw_mass(row, plo, phi, vec, m, s.inv_t, thr, wthr, plast);
-        if (lane == 0) dhist[2 * SAMPLE_WARPS + warp] = pmass;
+        double pieceMass = draw_mass(row, plo, phi, vec, m, s.inv_t, thr, wthr, plast);
+        if (lane == 0) dhist[2 * SAMPLE_WARPS + warp] = pieceMass;
         __syncthreads();
-        double from = dhist[SAMPLE_WARPS + target];
+        double from = dpick[1];
         for (int w = 0; w < warp; ++w) from += dhist[2 * SAMPLE_WARPS + w];
-        if (pmass > 0 && r >= from && r < from + pmass) {
+        if (pieceMass > 0 && r >= from && r < from + pieceMass) {
             double c = from;
             int found = NONE;
             for (int base = plo; base < phi && found == NONE; base += 128) {
