@@ -15,6 +15,9 @@ extension GPUCheck {
             ("greedy", SamplingParams(temperature: 0), history, []),
             ("temperature 1", SamplingParams(temperature: 1), history, []),
             ("T 0.7, top-p 0.9", SamplingParams(temperature: 0.7, topP: 0.9), history, []),
+            // Top-p alone: a nucleus inside the ~256 heaviest tokens (the device's short list).
+            ("T 0.3, top-p 0.95", SamplingParams(temperature: 0.3, topP: 0.95), history, []),
+            ("T 0.5, top-p 0.8, min-p 0.001", SamplingParams(temperature: 0.5, topP: 0.8, minP: 0.001), history, []),
             ("T 0.8, top-k 50", SamplingParams(temperature: 0.8, topK: 50), history, []),
             ("T 1.2, min-p 0.05", SamplingParams(temperature: 1.2, minP: 0.05), history, []),
             ("T 0.6, top-k 20, top-p 0.95, min-p 0.02",
@@ -112,7 +115,8 @@ extension GPUCheck {
         // Qwen3's generation_config: top-k 20, top-p 0.95) or not. Each call includes its upload,
         // the download and the wait, ~20 µs of the figure at one row.
         let batch = (0..<256).map { logits[$0 % (logits.count - 1)] }, tensor = try gpu.upload(.f32(batch.flatMap { $0 }, shape: [batch.count, vocab]))
-        for (count, temperature, topK, topP) in [(256, 0.7, 50, 0.9), (1, 0.7, 50, 0.9), (1, 0.6, 20, 0.95), (1, 1.0, 0, 1.0)] {
+        for (count, temperature, topK, topP) in [(256, 0.7, 50, 0.9), (256, 0.6, 0, 0.9), (256, 1.0, 0, 1.0),
+                                                    (1, 0.7, 50, 0.9), (1, 0.6, 20, 0.95), (1, 0.6, 0, 0.9), (1, 1.0, 0, 1.0)] {
             let row = RowSampling(row: 0, invTemperature: Float(1 / temperature), topK: Int32(topK), topP: topP, uniform: 0.5)
             let rows = (0..<count).map { i -> RowSampling in var r = row; r.row = Int32(i); return r }
             _ = try gpu.sample(tensor, rows: rows, edits: [])

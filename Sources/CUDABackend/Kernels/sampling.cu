@@ -289,6 +289,11 @@ __device__ __forceinline__ double draw_mass(const float* row, int lo, int hi, bo
 #define SAMPLE_CANDIDATES 1024
 #endif
 #define SAMPLE_LIST (SAMPLE_CANDIDATES > 0 ? SAMPLE_CANDIDATES : 1)
+// Top-p rows without top-k through the list too (nucleus_bound). Off until it has run on a GPU:
+// OSPREY_KERNEL_DEFINES=SAMPLE_NUCLEUS_LIST=1 bin/osprey gpu-check compares it with the host.
+#ifndef SAMPLE_NUCLEUS_LIST
+#define SAMPLE_NUCLEUS_LIST 0
+#endif
 
 // The k-th largest (1-based) of v[0..c), c ≤ a few thousand, in shared memory; every thread gets it.
 __device__ float kth_of(const float* v, int c, int k, float* result) {
@@ -323,6 +328,32 @@ __device__ float topk_bound(const float* row, int vocab, int k, float* maxima) {
     maxima[threadIdx.x] = best;
     __syncthreads();
     return kth_of(maxima, blockDim.x, k, maxima + blockDim.x);
+}
+
+// For top-p without top-k: the row's total weight (tokens at or above the logit threshold `thr`)
+// into `total`, and a bound: the `j`-th largest of the threads' maxima. The tokens at or above it
+// (about j of them) hold the nucleus whenever their mass reaches top_p of the total, as it does for
+// a peaked row; a flat one falls back to the whole-row route.
+__device__ float nucleus_bound(const float* row, int vocab, float m, float inv_t, float thr, int j, float* maxima,
+                               double* total) {
+    bool vec = (vocab & 3) == 0;
+    float best = -INF;
+    double mass = 0;
+#pragma unroll 4
+    for (int i = 4 * threadIdx.x; i < vocab; i += 4 * blockDim.x) {
+        float x[4];
+        load4(row, i, vocab, vec, x);
+#pragma unroll
+        for (int e = 0; e < 4; ++e) {
+            best = fmaxf(best, x[e]);
+            mass += (double)weight_of(x[e], m, inv_t, thr);
+        }
+    }
+    mass = block_sum(mass);
+    if (threadIdx.x == 0) *total = mass;
+    maxima[threadIdx.x] = best;
+    __syncthreads();
+    return kth_of(maxima, blockDim.x, j, maxima + blockDim.x);
 }
 
 // The finite logits at or above `bound` with their token ids, in arrival order; returns their
@@ -385,20 +416,35 @@ __device__ int order_list(const int* ids, float* vals, int c, float m, float inv
 // Top-p over the list (the rule of nucleus_threshold: the smallest weight whose strictly larger
 // weights hold less than top_p of the total), then the draw: the first listed token whose
 // cumulative weight exceeds uniform * total, walked by warp 0 32 tokens a step. Sums run in list
-// order. Writes the token to `out`.
-__device__ void draw_from_list(const int* li, const float* lw, int c, double top_p, double uniform, int* out,
-                               double* dscratch, int* iscratch) {
+// order. Writes the token to `out`. `rowTotal` > 0: the list holds only the tokens of a row (of
+// that total weight) above some logit, whose weight is `wBound`, and top-p's target is taken from
+// the row; unless the listed weights above wBound reach the target (then every unlisted token has
+// at least that much mass above it, so the nucleus is listed), returns false and draws nothing
+// (every thread gets the same answer).
+__device__ bool draw_from_list(const int* li, const float* lw, int c, double top_p, double rowTotal, float wBound,
+                               double uniform, int* out, double* dscratch, int* iscratch) {
     int warp = threadIdx.x >> 5, lane = threadIdx.x & 31;
     float wthr = 0.f;
     if (top_p < 1.0) {
         if (warp == 0) {
-            double total = 0;
-            for (int j = lane; j < c; j += 32) total += (double)lw[j];
-            for (int o = 16; o > 0; o >>= 1) total += __shfl_xor_sync(0xffffffffu, total, o);
-            if (lane == 0) { dscratch[0] = top_p * total; iscratch[0] = __float_as_int(INF); }
+            double total = 0, above = 0;
+            for (int j = lane; j < c; j += 32) {
+                total += (double)lw[j];
+                above += lw[j] > wBound ? (double)lw[j] : 0.0;
+            }
+            for (int o = 16; o > 0; o >>= 1) {
+                total += __shfl_xor_sync(0xffffffffu, total, o);
+                above += __shfl_xor_sync(0xffffffffu, above, o);
+            }
+            if (lane == 0) {
+                dscratch[0] = top_p * (rowTotal > 0 ? rowTotal : total);
+                dscratch[1] = rowTotal > 0 ? above : INF;
+                iscratch[0] = __float_as_int(INF);
+            }
         }
         __syncthreads();
         double target = dscratch[0];
+        if (dscratch[1] < target) return false;
         for (int t = threadIdx.x; t < c; t += blockDim.x) {
             float w = lw[t];
             double above = 0;
@@ -409,7 +455,7 @@ __device__ void draw_from_list(const int* li, const float* lw, int c, double top
         __syncthreads();
         wthr = __int_as_float(iscratch[0]);
     }
-    if (warp != 0) return;
+    if (warp != 0) return true;
     double total = 0;
     int lastKept = -1;
     for (int j = lane; j < c; j += 32) {
@@ -434,6 +480,7 @@ __device__ void draw_from_list(const int* li, const float* lw, int c, double top
     }
     // If rounding leaves r past every token: the last one kept.
     if (lane == 0) *out = found != NONE ? found : li[max(lastKept, 0)];
+    return true;
 }
 
 // No top-k, min-p or top-p: every token's weight is exp((v - max) / T).
@@ -492,7 +539,8 @@ sample_rows(const float* logits, const SampleSpec* specs, const float* maxv, con
     if (s.log_min_p > -INF) thr = m + s.log_min_p / s.inv_t;
     const bool topK = s.top_k > 0 && s.top_k < vocab;
     // (A top-k above the block's threads gets no bound: without min-p the list would overflow.)
-    if (SAMPLE_CANDIDATES > 0 && (thr > -INF || (topK && s.top_k <= blockDim.x))) {
+    const bool nucleus = SAMPLE_NUCLEUS_LIST && !topK && s.top_p < 1.0;
+    if (SAMPLE_CANDIDATES > 0 && (thr > -INF || (topK && s.top_k <= blockDim.x) || nucleus)) {
         // The list lives in dhist's memory (32 KB), unused on this route.
         static_assert(SAMPLE_CANDIDATES == 0 || (4 * SAMPLE_LIST * 4 <= sizeof(dhist) && SAMPLE_THREADS < 2 * SAMPLE_LIST),
                       "the candidate list and the threads' maxima must fit in dhist");
@@ -502,14 +550,19 @@ sample_rows(const float* logits, const SampleSpec* specs, const float* maxv, con
         float* lw = (float*)(li + SAMPLE_LIST);
         // Gather everything at or above min-p's threshold and a bound under the k-th largest: then
         // the list holds the k largest whenever it holds k tokens; with fewer, min-p decides.
+        // Top-p alone: the heaviest ~256 tokens, if they hold the nucleus.
         float bound = thr;
+        double rowTotal = 0;
         if (topK && s.top_k <= blockDim.x) bound = fmaxf(bound, topk_bound(row, vocab, s.top_k, (float*)li));
+        if (nucleus) bound = fmaxf(bound, nucleus_bound(row, vocab, m, s.inv_t, thr, 256, (float*)li, &dpick[2]));
+        if (nucleus) rowTotal = dpick[2];
         int c = gather_list(row, vocab, bound, ids, vals, &ipick[0]);
         if (c <= SAMPLE_CANDIDATES) {
             if (topK && c >= s.top_k) thr = fmaxf(thr, kth_of(vals, c, s.top_k, (float*)&dpick[0]));
             int kept = order_list(ids, vals, c, m, s.inv_t, thr, li, lw, &ipick[0]);
-            draw_from_list(li, lw, kept, s.top_p, s.uniform, out + blockIdx.x * OUT_STRIDE, dpick, &ipick[1]);
-            return;
+            if (draw_from_list(li, lw, kept, s.top_p, rowTotal, weight_of(bound, m, s.inv_t, thr), s.uniform,
+                               out + blockIdx.x * OUT_STRIDE, dpick, &ipick[1]))
+                return;
         }
         __syncthreads();  // dhist's memory serves the whole-row route below
     }
