@@ -5,13 +5,13 @@
 #   swift build -c release --static-swift-stdlib --build-path .build-static
 #   mkdir -p bin && strip -o bin/osprey .build-static/release/osprey
 #   scripts/gpu-check.sh [bin/osprey] [steps...]
-#   steps: test sanitizer long-context serve latency latency-cublas latency-greedy eager hf throughput throughput-fp8
+#   steps: test sanitizer long-context serve ready latency latency-cublas latency-greedy eager hf throughput throughput-fp8
 #          moe-latency moe-throughput
 #   (default: all but latency-cublas, latency-greedy and throughput-fp8)
 set -uo pipefail
 cd "$(dirname "$0")/.."
 BIN=${1:-bin/osprey}; shift || true
-STEPS=${*:-"test sanitizer long-context serve latency eager hf throughput moe-latency moe-throughput"}
+STEPS=${*:-"test sanitizer long-context serve ready latency eager hf throughput moe-latency moe-throughput"}
 OUT=${OUT:-/tmp/osprey-gpu-check}; mkdir -p "$OUT"
 export OSPREY_FIXTURES=$PWD/Tests/ModelsTests/Fixtures
 export OSPREY_CACHE=${OSPREY_CACHE:-/tmp/osprey-cache}
@@ -71,6 +71,22 @@ if has serve; then
   for _ in $(seq 90); do curl -sf http://127.0.0.1:8765/health >/dev/null 2>&1 && break; sleep 1; done
   if python3 scripts/gpu/serve_check.py http://127.0.0.1:8765 2>&1 | tee "$OUT/serve-check.log"; then R[serve]=passed; else R[serve]=FAILED; status=1; fi
   kill $spid 2>/dev/null; wait $spid 2>/dev/null
+fi
+if has ready; then
+  # From exec to /health answering, as a user starts it (40,960-token context, KV cache sized,
+  # graphs captured lazily): first with an empty kernel cache (NVRTC compiles), then with it.
+  echo "== osprey serve start to ready, dummy Qwen3-8B (cold kernel cache, then warm)"
+  cold=$(mktemp -d); times=""
+  for cache in "$cold" "$cold"; do
+    t0=$(date +%s.%N)
+    OSPREY_CACHE=$cache "$BIN" serve --model $CONFIG --load-format dummy --device cuda --port 8766 > "$OUT/ready.log" 2>&1 &
+    rpid=$!
+    for _ in $(seq 1200); do curl -sf http://127.0.0.1:8766/health >/dev/null 2>&1 && break; sleep 0.05; done
+    times="$times $(python3 -c "import sys; print(f'{float(sys.argv[2]) - float(sys.argv[1]):.2f} s')" "$t0" "$(date +%s.%N)")"
+    kill $rpid 2>/dev/null; wait $rpid 2>/dev/null
+  done
+  grep -E "^memory" "$OUT/ready.log"
+  R[ready]="cold and warm kernel cache:$times"; echo "${R[ready]}"
 fi
 if has latency; then
   echo "== osprey bench latency, dummy Qwen3-8B, bf16, batch 1, 128 in / 256 out"
@@ -134,5 +150,5 @@ fi
 echo
 echo "| check | result |"
 echo "| --- | --- |"
-for k in test test-fallback sanitizer serve latency latency-cublas latency-greedy eager hf throughput throughput-fp8 moe-latency moe-throughput; do [ -n "${R[$k]:-}" ] && echo "| $k | ${R[$k]} |"; done
+for k in test test-fallback sanitizer long-context serve ready latency latency-cublas latency-greedy eager hf throughput throughput-fp8 moe-latency moe-throughput; do [ -n "${R[$k]:-}" ] && echo "| $k | ${R[$k]} |"; done
 exit $status
