@@ -38,7 +38,7 @@ struct NVRTC: @unchecked Sendable {
     /// The cubin for `source` on compute capability `arch` (e.g. 90), from the cache when there.
     static func cubin(source: String, arch: Int) throws -> [UInt8] {
         let options = ["--gpu-architecture=sm_\(arch)", "--std=c++17", "-default-device", "--fmad=true"]
-        let key = fnv1a(source + options.joined(separator: " "))
+        let key = FNV1a.hash((source + options.joined(separator: " ")).utf8)
         let cacheDir = ProcessInfo.processInfo.environment["OSPREY_CACHE"]
             .map { URL(fileURLWithPath: $0) } ?? URL(fileURLWithPath: NSHomeDirectory()).appendingPathComponent(".cache/osprey")
         let cacheFile = cacheDir.appendingPathComponent("cuda/kernels-sm\(arch)-\(String(key, radix: 16)).cubin")
@@ -73,9 +73,4 @@ struct NVRTC: @unchecked Sendable {
         return bytes.map { UInt8(bitPattern: $0) }
     }
 
-    static func fnv1a(_ text: String) -> UInt64 {
-        var hash: UInt64 = 0xCBF2_9CE4_8422_2325
-        for byte in text.utf8 { hash = (hash ^ UInt64(byte)) &* 0x0000_0100_0000_01B3 }
-        return hash
-    }
 }

@@ -14,11 +14,7 @@ public enum DummyValues {
 
     /// A tensor's seed: the model's seed and the FNV-1a hash of its checkpoint name (the same in
     /// every process, unlike `Hasher`).
-    public static func seed(name: String, base: UInt64 = 0) -> UInt64 {
-        var hash: UInt64 = 0xCBF2_9CE4_8422_2325
-        for byte in name.utf8 { hash = (hash ^ UInt64(byte)) &* 0x0000_0100_0000_01B3 }
-        return base ^ hash
-    }
+    public static func seed(name: String, base: UInt64 = 0) -> UInt64 { base ^ FNV1a.hash(name.utf8) }
 
     /// Element `index` of the tensor with `seed`.
     public static func value(seed: UInt64, index: Int) -> Float {

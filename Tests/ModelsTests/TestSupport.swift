@@ -109,11 +109,7 @@ extension HostTensor {
     }
 
     /// FNV-1a 64 of all bytes.
-    var fnv1a: UInt64 {
-        var hash: UInt64 = 0xCBF2_9CE4_8422_2325
-        for byte in bytes { hash = (hash ^ UInt64(byte)) &* 0x0000_0100_0000_01B3 }
-        return hash
-    }
+    var fnv1a: UInt64 { FNV1a.hash(bytes) }
 }
 
 /// The default test model, when `scripts/fetch-default-model.sh` has fetched it.
