@@ -416,7 +416,8 @@ __device__ int order_list(const int* ids, float* vals, int c, float m, float inv
 // Top-p over the list (the rule of nucleus_threshold: the smallest weight whose strictly larger
 // weights hold less than top_p of the total), then the draw: the first listed token whose
 // cumulative weight exceeds uniform * total, walked by warp 0 32 tokens a step. Sums run in list
-// order. Writes the token to `out`. `rowTotal` > 0: the list holds only the tokens of a row (of
+// order. Writes the token to `out`. With SAMPLE_NUCLEUS_LIST (else the default build's kernels
+// are those that ran on a GPU, byte for byte), `rowTotal` > 0: the list holds only the tokens of a row (of
 // that total weight) above some logit, whose weight is `wBound`, and top-p's target is taken from
 // the row; unless the listed weights above wBound reach the target (then every unlisted token has
 // at least that much mass above it, so the nucleus is listed), returns false and draws nothing
@@ -430,21 +431,21 @@ __device__ bool draw_from_list(const int* li, const float* lw, int c, double top
             double total = 0, above = 0;
             for (int j = lane; j < c; j += 32) {
                 total += (double)lw[j];
-                above += lw[j] > wBound ? (double)lw[j] : 0.0;
+                if (SAMPLE_NUCLEUS_LIST) above += lw[j] > wBound ? (double)lw[j] : 0.0;
             }
             for (int o = 16; o > 0; o >>= 1) {
                 total += __shfl_xor_sync(0xffffffffu, total, o);
-                above += __shfl_xor_sync(0xffffffffu, above, o);
+                if (SAMPLE_NUCLEUS_LIST) above += __shfl_xor_sync(0xffffffffu, above, o);
             }
             if (lane == 0) {
-                dscratch[0] = top_p * (rowTotal > 0 ? rowTotal : total);
-                dscratch[1] = rowTotal > 0 ? above : INF;
+                dscratch[0] = top_p * (SAMPLE_NUCLEUS_LIST && rowTotal > 0 ? rowTotal : total);
+                if (SAMPLE_NUCLEUS_LIST) dscratch[1] = rowTotal > 0 ? above : INF;
                 iscratch[0] = __float_as_int(INF);
             }
         }
         __syncthreads();
         double target = dscratch[0];
-        if (dscratch[1] < target) return false;
+        if (SAMPLE_NUCLEUS_LIST && dscratch[1] < target) return false;
         for (int t = threadIdx.x; t < c; t += blockDim.x) {
             float w = lw[t];
             double above = 0;
@@ -554,8 +555,10 @@ sample_rows(const float* logits, const SampleSpec* specs, const float* maxv, con
         float bound = thr;
         double rowTotal = 0;
         if (topK && s.top_k <= blockDim.x) bound = fmaxf(bound, topk_bound(row, vocab, s.top_k, (float*)li));
-        if (nucleus) bound = fmaxf(bound, nucleus_bound(row, vocab, m, s.inv_t, thr, 256, (float*)li, &dpick[2]));
-        if (nucleus) rowTotal = dpick[2];
+        if (nucleus) {
+            bound = fmaxf(bound, nucleus_bound(row, vocab, m, s.inv_t, thr, 256, (float*)li, &dpick[2]));
+            rowTotal = dpick[2];
+        }
         int c = gather_list(row, vocab, bound, ids, vals, &ipick[0]);
         if (c <= SAMPLE_CANDIDATES) {
             if (topK && c >= s.top_k) thr = fmaxf(thr, kth_of(vals, c, s.top_k, (float*)&dpick[0]));
