@@ -191,6 +191,7 @@ public final class EngineCore {
         // caller that recovers from a failed step must still be able to finish it).
         inFlight = ahead
         let outputs = try finish(pending)
+        if let ahead, ahead.forward.drawsDeferred { inFlight = try enqueueDraws(ahead) }
         if ahead == nil { inFlight = try launch() }
         return outputs
     }
@@ -212,27 +213,41 @@ public final class EngineCore {
 
     /// Launches the step after `pending` before `pending` is finished, when that can be done
     /// without its tokens on the host: they must all be drawn on the device (to be fed into the
-    /// inputs there), and no sequence waiting for one may draw its next token from its output so
-    /// far (penalties, bad words). It never preempts (the step in flight holds its
+    /// inputs there). When a sequence waiting for one draws its next token from its output so
+    /// far (penalties, bad words), only the forward pass goes ahead: `advance` enqueues the
+    /// draws once `pending`'s tokens are appended. It never preempts (the step in flight holds its
     /// sequences' blocks): where blocks run out, or when nothing can be scheduled, it launches
     /// nothing and the caller launches after finishing.
     private func launchAhead(after pending: PendingStep) throws -> PendingStep? {
         guard pending.forward.samples != nil, pending.forward.hostRoutes.isEmpty else { return nil }
+        var readsOutput = false
         for seq in scheduler.running where seq.numPendingTokens > 0 && !seq.reachesMaxTokens {
-            if seq.deviceToken == nil || seq.samplingReadsOutput { return nil }
+            if seq.deviceToken == nil { return nil }
+            readsOutput = readsOutput || seq.samplingReadsOutput
         }
-        guard let step = try launchStep(canPreempt: false) else { return nil }
+        guard let step = try launchStep(canPreempt: false, deferDraws: readsOutput) else { return nil }
         runner.timings.aheadSteps += 1
+        if readsOutput { runner.timings.deferredDraws += 1 }
         return step
     }
 
-    private func launchStep(canPreempt: Bool) throws -> PendingStep? {
+    /// The draws of a step launched ahead with its draws deferred, now that the step before it
+    /// is finished: its sequences' pending tokens go on the device.
+    private func enqueueDraws(_ step: PendingStep) throws -> PendingStep {
+        let forward = try runner.enqueueDraws(step.forward)
+        for (j, e) in forward.drawEntries.enumerated() {
+            forward.entries[e].seq.deviceToken = (forward.samples!, Int32(j))
+        }
+        return PendingStep(forward: forward, computedAfter: step.computedAfter, promptTokens: step.promptTokens)
+    }
+
+    private func launchStep(canPreempt: Bool, deferDraws: Bool = false) throws -> PendingStep? {
         let t0 = monotonicSeconds()
         let batch = scheduler.schedule(canPreempt: canPreempt)
         runner.timings.schedule += monotonicSeconds() - t0
         numPreemptions += batch.preempted.count
         guard !batch.isEmpty, !batch.blocked else { return nil }
-        let forward = try runner.enqueue(batch)
+        let forward = try runner.enqueue(batch, deferDraws: deferDraws)
         var computedAfter: [Int] = [], prompt: [Int] = []
         for entry in batch.entries {
             let seq = entry.seq, start = seq.numComputedTokens
@@ -246,6 +261,10 @@ public final class EngineCore {
         for r in forward.hostRoutes where forward.routes[r].isSample {
             batch.entries[forward.routes[r].entry].seq.markPending(deviceToken: nil)
         }
+        // Deferred draws: every sample route's token is pending, on the device once enqueued.
+        for route in forward.routes where forward.drawsDeferred && route.isSample {
+            batch.entries[route.entry].seq.markPending(deviceToken: nil)
+        }
         stepsInFlight += 1
         return PendingStep(forward: forward, computedAfter: computedAfter, promptTokens: prompt)
     }
@@ -257,6 +276,7 @@ public final class EngineCore {
     /// ahead may hold sequences that the step before it ended).
     public func finish(_ step: PendingStep) throws -> [StepOutput] {
         defer { stepsInFlight -= 1 }
+        let step = step.forward.drawsDeferred ? try enqueueDraws(step) : step
         let results = try runner.collect(step.forward)
         let t1 = monotonicSeconds()
         defer { runner.timings.update += monotonicSeconds() - t1 }

@@ -48,6 +48,8 @@ final class ModelRunner {
         /// Routes whose logits come back to the host: rows the device sampler leaves to the host
         /// sampler, and prompt-logprob rows.
         let hostRoutes: [Int]
+        /// The forward pass is enqueued, its draws not yet (`enqueueDraws`).
+        var drawsDeferred = false
     }
 
     /// Tokens that step N drew on the device and step N+1, launched before N finished, takes as
@@ -62,7 +64,10 @@ final class ModelRunner {
     /// device's draws. On a backend that runs asynchronously the device is still computing when
     /// this returns. A position past a sequence's known tokens is its pending token, which must
     /// be on the device (`Sequence.deviceToken`): it is fed into the inputs there.
-    func enqueue(_ batch: SchedulerOutput) throws -> PendingForward {
+    ///
+    /// With `deferDraws` only the forward pass is enqueued; `enqueueDraws` adds the draws later,
+    /// once the sequences' histories are complete on the host.
+    func enqueue(_ batch: SchedulerOutput, deferDraws: Bool = false) throws -> PendingForward {
         let entries = batch.entries
         timings.steps += 1
         var t = monotonicSeconds()
@@ -93,7 +98,7 @@ final class ModelRunner {
             let logits = try graphs.run(entries, feeds: feeds)
             lap(\.forward)
             let routes = entries.indices.map { ($0, true) }
-            return try draw(entries: entries, logits: logits.rows(0..<entries.count), routes: routes)
+            return try draw(entries: entries, logits: logits.rows(0..<entries.count), routes: routes, deferred: deferDraws)
         }
         var ids: [Int32] = [], positions: [Int32] = [], slots: [Int32] = []
         var queryStart: [Int32] = [0], seqLens: [Int32] = []
@@ -139,12 +144,24 @@ final class ModelRunner {
         lap(\.prepare)
         let logits = try model.forward(tokenIds: tokenIds, metadata: metadata, kvCache: kvCache, logitsIndices: logitsIndices)
         lap(\.forward)
-        return try draw(entries: entries, logits: logitRows.isEmpty ? nil : logits, routes: routes)
+        return try draw(entries: entries, logits: logitRows.isEmpty ? nil : logits, routes: routes, deferred: deferDraws)
+    }
+
+    /// Enqueues the draws of a forward pass enqueued with `deferDraws` (after it on the device).
+    /// Each sequence's own pending token is this step's, so it does not count as drawn output.
+    func enqueueDraws(_ pending: PendingForward) throws -> PendingForward {
+        precondition(pending.drawsDeferred, "the step's draws are already enqueued")
+        return try draw(entries: pending.entries, logits: pending.logits, routes: pending.routes, ownPending: 1)
     }
 
     /// Enqueues the device's draws for the sample routes it can serve (rows and logit edits from
     /// each sequence's parameters, history and random stream); the others are left to the host.
-    private func draw(entries: [SchedulerOutput.Entry], logits: Tensor?, routes: [(entry: Int, isSample: Bool)]) throws -> PendingForward {
+    private func draw(entries: [SchedulerOutput.Entry], logits: Tensor?, routes: [(entry: Int, isSample: Bool)],
+                      deferred: Bool = false, ownPending: Int = 0) throws -> PendingForward {
+        if deferred {
+            return PendingForward(entries: entries, logits: logits, routes: routes, samples: nil, drawEntries: [],
+                                  hostRoutes: [], drawsDeferred: true)
+        }
         let t = monotonicSeconds()
         defer { timings.sample += monotonicSeconds() - t }
         let backend = model.backend
@@ -155,7 +172,7 @@ final class ModelRunner {
                 if route.isSample, backend.supportsSampling,
                    let row = Sampler.deviceRow(Int32(r), sample: Int32(rows.count), params: seq.params, history: seq.history,
                                                badWordsTokenIds: seq.badWordsTokenIds, eosTokenIds: seq.eosTokenIds,
-                                               vocab: logits.lastDim, pendingTokens: seq.numPendingTokens,
+                                               vocab: logits.lastDim, pendingTokens: seq.numPendingTokens - ownPending,
                                                rng: &seq.rng, edits: &edits) {
                     rows.append(row)
                     drawEntries.append(route.entry)
@@ -173,6 +190,7 @@ final class ModelRunner {
     /// the device has finished the step's work, though not necessarily later steps' (its draws
     /// wait for an event; a step without draws waits for the device).
     func collect(_ pending: PendingForward) throws -> [SequenceLogits] {
+        precondition(!pending.drawsDeferred, "collecting a step whose draws were never enqueued")
         let t = monotonicSeconds()
         defer { timings.collect += monotonicSeconds() - t }
         let entries = pending.entries, routes = pending.routes

@@ -13,6 +13,9 @@ public struct StepTimings: Sendable {
     public var graphSteps = 0
     /// Steps launched while the previous one was still in flight (async scheduling).
     public var aheadSteps = 0
+    /// Of those, steps whose draws waited for the previous step's tokens on the host (a sequence
+    /// with penalties or bad words): only their forward pass went ahead.
+    public var deferredDraws = 0
     public var schedule = 0.0
     /// Flattening the batch into inputs and uploading them.
     public var prepare = 0.0
@@ -33,7 +36,8 @@ public struct StepTimings: Sendable {
 
     public var summary: String {
         func pct(_ x: Double) -> String { String(format: "%.2f s (%.0f%%)", x, total > 0 ? x / total * 100 : 0) }
-        return "\(steps) steps (\(graphSteps) graph replays, \(aheadSteps) launched ahead): schedule \(pct(schedule)), "
+        let deferred = deferredDraws > 0 ? ", \(deferredDraws) of them with their draws after" : ""
+        return "\(steps) steps (\(graphSteps) graph replays, \(aheadSteps) launched ahead\(deferred)): schedule \(pct(schedule)), "
             + "prepare \(pct(prepare)), enqueue forward \(pct(forward)), enqueue draws \(pct(sample)), wait \(pct(collect)), "
             + "update \(pct(update))"
             + (output > 0 ? ", output \(pct(output))\(outputOverlapsDevice ? " overlapping the device" : "")" : "")

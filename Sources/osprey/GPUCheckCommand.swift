@@ -82,6 +82,14 @@ struct GPUCheck: ParsableCommand {
             let oneAtATime = try engine(onGPU) { $0.asyncScheduling = false }.generate(prompts, params: params)
             expect(oneAtATime == gpuOut && gpuEngine.timings.aheadSteps > 0,
                    "async scheduling (\(gpuEngine.timings.aheadSteps) of \(gpuEngine.timings.steps) steps launched ahead) equals steps one at a time")
+            // With penalties only the forward passes go ahead; the draws wait for the tokens before.
+            let penalized = SamplingParams(temperature: 0, maxTokens: tokens, ignoreEos: true, presencePenalty: 2,
+                                           frequencyPenalty: 2)
+            let deferredEngine = try engine(onGPU)
+            let deferredOut = try deferredEngine.generate(prompts, params: penalized)
+            let deferredSync = try engine(onGPU) { $0.asyncScheduling = false }.generate(prompts, params: penalized)
+            expect(deferredOut == deferredSync && deferredEngine.timings.deferredDraws > 0,
+                   "with penalties, async scheduling (\(deferredEngine.timings.deferredDraws) steps with their draws after) equals steps one at a time")
 
             // 4. Prefix cache: a prompt that hits cached blocks gives what it gives from scratch.
             // The hit computes its last 3 tokens with the per-row kernel, the fresh run all of them

@@ -48,7 +48,8 @@ struct AsyncSchedulingTests {
                     kind: .delta),
             Request(id: "eos", prompt: Array(prompts[1].ids.prefix(20)), params: SamplingParams(temperature: 0.7, seed: 5, maxTokens: 24),
                     kind: .cumulative),
-            // Penalties read the output so far: no step is launched ahead while they run.
+            // Penalties read the output so far: while they run, steps go ahead with their draws
+            // enqueued only once the step before is finished and its tokens are in the history.
             Request(id: "penalties", prompt: prompts[2].ids,
                     params: SamplingParams(temperature: 0.8, seed: 7, maxTokens: 5, ignoreEos: true, presencePenalty: 0.5,
                                            repetitionPenalty: 1.2), kind: .delta),
@@ -62,6 +63,12 @@ struct AsyncSchedulingTests {
         minTokensStop.stopTokenIds = [stopToken]
         minTokensStop.logitBias = [stopToken: 100]
         requests.append(Request(id: "min-tokens-stop", prompt: prompts[0].ids, params: minTokensStop, kind: .delta))
+        // Greedy with every output token penalized by 4 (presence 2, frequency 2 per use) and one
+        // token biased: no token twice in a row here. A draw that missed the token before it
+        // (drawn ahead, not yet in the history) repeats one (checked: 350 twice).
+        var penalized = SamplingParams(temperature: 0, maxTokens: 8, ignoreEos: true, presencePenalty: 2, frequencyPenalty: 2)
+        penalized.logitBias = [Int(prompts[2].ids[1]): 3]
+        requests.append(Request(id: "greedy-penalties", prompt: prompts[2].ids, params: penalized, kind: .delta))
         let late = Request(id: "late", prompt: prompts[1].ids,
                            params: SamplingParams(temperature: 1, seed: 3, maxTokens: 10, ignoreEos: true), kind: .delta)
 
@@ -77,11 +84,14 @@ struct AsyncSchedulingTests {
         let minTokensOut = (actual["min-tokens-stop"] ?? []).flatMap { $0.output.outputs[0].tokenIds }
         #expect(minTokensOut.count == 11 && minTokensOut.last == stopToken && !minTokensOut.dropLast().contains(stopToken),
                 "\(minTokensOut)")
-        // Steps were launched ahead (after the penalties request ended), some were not, and the
-        // extra rows of sequences that ended in the step before cost no token and no block.
+        // Steps were launched ahead, those after a penalties step with their draws deferred (4 of
+        // its 5 steps' successors), and the extra rows of sequences that ended in the step before
+        // cost no token and no block.
+        let penalizedOut = (actual["greedy-penalties"] ?? []).flatMap { $0.output.outputs[0].tokenIds }
+        #expect(penalizedOut.count == 8 && !zip(penalizedOut, penalizedOut.dropFirst()).contains { $0 == $1 }, "\(penalizedOut)")
         let timings = aheadEngine.core.timings
-        // (the penalties request alone keeps 4 of its 5 steps' successors waiting).
-        #expect(timings.aheadSteps > 10 && timings.steps - timings.aheadSteps >= 4, "\(timings.aheadSteps) of \(timings.steps)")
+        #expect(timings.aheadSteps > 10 && timings.deferredDraws >= 4 && timings.deferredDraws < timings.aheadSteps,
+                "\(timings.aheadSteps) of \(timings.steps), \(timings.deferredDraws) deferred")
         #expect(syncEngine.core.timings.aheadSteps == 0)
         #expect(aheadEngine.stats.generationTokens == syncEngine.stats.generationTokens)
         #expect(aheadEngine.stats.promptTokens == syncEngine.stats.promptTokens)
