@@ -77,6 +77,12 @@ final class ModelRunner {
             t = now
         }
         var feeds: Feeds?
+        // The step's draws, or with `deferDraws` the forward pass alone.
+        func drawn(_ logits: Tensor?, _ routes: [(entry: Int, isSample: Bool)]) throws -> PendingForward {
+            guard deferDraws else { return try draw(entries: entries, logits: logits, routes: routes) }
+            return PendingForward(entries: entries, logits: logits, routes: routes, samples: nil, drawEntries: [],
+                                  hostRoutes: [], drawsDeferred: true)
+        }
         func feed(_ seq: Sequence, row: Int) throws {
             guard let token = seq.deviceToken else {
                 throw BackendError.failure("sequence \(seq.id)'s pending token is not on the device")
@@ -98,7 +104,7 @@ final class ModelRunner {
             let logits = try graphs.run(entries, feeds: feeds)
             lap(\.forward)
             let routes = entries.indices.map { ($0, true) }
-            return try draw(entries: entries, logits: logits.rows(0..<entries.count), routes: routes, deferred: deferDraws)
+            return try drawn(logits.rows(0..<entries.count), routes)
         }
         var ids: [Int32] = [], positions: [Int32] = [], slots: [Int32] = []
         var queryStart: [Int32] = [0], seqLens: [Int32] = []
@@ -144,7 +150,7 @@ final class ModelRunner {
         lap(\.prepare)
         let logits = try model.forward(tokenIds: tokenIds, metadata: metadata, kvCache: kvCache, logitsIndices: logitsIndices)
         lap(\.forward)
-        return try draw(entries: entries, logits: logitRows.isEmpty ? nil : logits, routes: routes, deferred: deferDraws)
+        return try drawn(logitRows.isEmpty ? nil : logits, routes)
     }
 
     /// Enqueues the draws of a forward pass enqueued with `deferDraws` (after it on the device).
@@ -157,11 +163,7 @@ final class ModelRunner {
     /// Enqueues the device's draws for the sample routes it can serve (rows and logit edits from
     /// each sequence's parameters, history and random stream); the others are left to the host.
     private func draw(entries: [SchedulerOutput.Entry], logits: Tensor?, routes: [(entry: Int, isSample: Bool)],
-                      deferred: Bool = false, ownPending: Int = 0) throws -> PendingForward {
-        if deferred {
-            return PendingForward(entries: entries, logits: logits, routes: routes, samples: nil, drawEntries: [],
-                                  hostRoutes: [], drawsDeferred: true)
-        }
+                      ownPending: Int = 0) throws -> PendingForward {
         let t = monotonicSeconds()
         defer { timings.sample += monotonicSeconds() - t }
         let backend = model.backend

@@ -113,7 +113,7 @@ extension GPUCheck {
 
         // Cost of the draws a decode step pays: 256 rows and 1 row, filtered (top-k 50, top-p 0.9;
         // Qwen3's generation_config: top-k 20, top-p 0.95) or not. Each call includes its upload,
-        // the download and the wait, ~20 µs of the figure at one row.
+        // the download and the wait.
         let batch = (0..<256).map { logits[$0 % (logits.count - 1)] }, tensor = try gpu.upload(.f32(batch.flatMap { $0 }, shape: [batch.count, vocab]))
         for (count, temperature, topK, topP) in [(256, 0.7, 50, 0.9), (256, 0.6, 0, 0.9), (256, 1.0, 0, 1.0),
                                                     (1, 0.7, 50, 0.9), (1, 0.6, 20, 0.95), (1, 0.6, 0, 0.9), (1, 1.0, 0, 1.0)] {
