@@ -19,6 +19,9 @@ struct BenchLatency: ParsableCommand {
     @Option(help: "Top-k of each draw (0: off; Qwen3's generation_config asks 20).") var topK = 0
     @Option(help: "Nucleus mass of each draw (1: off; Qwen3's generation_config asks 0.95).") var topP = 1.0
     @Option(help: "Min-p of each draw (0: off).") var minP = 0.0
+    @Option(help: "Presence penalty of each request (0: off).") var presencePenalty = 0.0
+    @Option(help: "Frequency penalty of each request (0: off).") var frequencyPenalty = 0.0
+    @Option(help: "Repetition penalty of each request (1: off).") var repetitionPenalty = 1.0
     @Flag(help: "Run decode steps eagerly instead of replaying captured CUDA graphs.") var enforceEager = false
     @Option(help: "Fraction of GPU memory for weights, activations and KV cache (GPU only).") var gpuMemoryUtilization = 0.9
     @Option(help: "KV cache element type: auto, fp8 or fp8_e4m3.") var kvCacheDtype = "auto"
@@ -47,7 +50,8 @@ struct BenchLatency: ParsableCommand {
         var rng = SystemRandomNumberGenerator()
         let vocab = loaded.model.config.vocabSize
         let params = SamplingParams(temperature: temperature, topP: topP, topK: topK, minP: minP, maxTokens: outputLen,
-                                    ignoreEos: true)
+                                    ignoreEos: true, presencePenalty: presencePenalty,
+                                    frequencyPenalty: frequencyPenalty, repetitionPenalty: repetitionPenalty)
         let c = loaded.model.config
         let kvBytesPerToken = Double(engine.kvCacheDType.byteCount(elements: c.numHiddenLayers * 2 * c.numKeyValueHeads * c.headDim))
         var prefillTimes: [Double] = [], decodeTimes: [Double] = []
