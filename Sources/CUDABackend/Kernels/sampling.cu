@@ -289,10 +289,10 @@ __device__ __forceinline__ double draw_mass(const float* row, int lo, int hi, bo
 #define SAMPLE_CANDIDATES 1024
 #endif
 #define SAMPLE_LIST (SAMPLE_CANDIDATES > 0 ? SAMPLE_CANDIDATES : 1)
-// Top-p rows without top-k through the list too (nucleus_bound). Off until it has run on a GPU:
-// OSPREY_KERNEL_DEFINES=SAMPLE_NUCLEUS_LIST=1 bin/osprey gpu-check compares it with the host.
+// Top-p rows without top-k through the list too (a bound from the threads' maxima and the row's
+// total weight); OSPREY_KERNEL_DEFINES=SAMPLE_NUCLEUS_LIST=0 sends them to the whole-row route.
 #ifndef SAMPLE_NUCLEUS_LIST
-#define SAMPLE_NUCLEUS_LIST 0
+#define SAMPLE_NUCLEUS_LIST 1
 #endif
 
 // The k-th largest (1-based) of v[0..c), c ≤ a few thousand, in shared memory; every thread gets it.
@@ -316,26 +316,11 @@ __device__ float kth_of(const float* v, int c, int k, float* result) {
 // threads' own maxima, k distinct tokens of the row, so at least k tokens lie at or above it. For
 // a row without a pattern in which thread holds what, about k tokens do. -inf when fewer than k
 // threads saw a finite logit.
-__device__ float topk_bound(const float* row, int vocab, int k, float* maxima) {
-    bool vec = (vocab & 3) == 0;
-    float best = -INF;
-#pragma unroll 4
-    for (int i = 4 * threadIdx.x; i < vocab; i += 4 * blockDim.x) {
-        float x[4];
-        load4(row, i, vocab, vec, x);
-        best = fmaxf(fmaxf(best, x[0]), fmaxf(fmaxf(x[1], x[2]), x[3]));
-    }
-    maxima[threadIdx.x] = best;
-    __syncthreads();
-    return kth_of(maxima, blockDim.x, k, maxima + blockDim.x);
-}
-
-// For top-p without top-k: the row's total weight (tokens at or above the logit threshold `thr`)
-// into `total`, and a bound: the `j`-th largest of the threads' maxima. The tokens at or above it
-// (about j of them) hold the nucleus whenever their mass reaches top_p of the total, as it does for
-// a peaked row; a flat one falls back to the whole-row route.
-__device__ float nucleus_bound(const float* row, int vocab, float m, float inv_t, float thr, int j, float* maxima,
-                               double* total) {
+// With `total` (top-p alone), the same pass sums the row's total weight (tokens at or above the
+// logit threshold `thr`) into it: the tokens at or above the bound hold the nucleus whenever
+// their mass reaches top_p of the total, as it does for a peaked row (draw_from_list checks).
+__device__ float maxima_bound(const float* row, int vocab, int k, float* maxima, float m = 0.f, float inv_t = 0.f,
+                              float thr = 0.f, double* total = nullptr) {
     bool vec = (vocab & 3) == 0;
     float best = -INF;
     double mass = 0;
@@ -343,17 +328,19 @@ __device__ float nucleus_bound(const float* row, int vocab, float m, float inv_t
     for (int i = 4 * threadIdx.x; i < vocab; i += 4 * blockDim.x) {
         float x[4];
         load4(row, i, vocab, vec, x);
+        best = fmaxf(fmaxf(best, x[0]), fmaxf(fmaxf(x[1], x[2]), x[3]));
+        if (total) {
 #pragma unroll
-        for (int e = 0; e < 4; ++e) {
-            best = fmaxf(best, x[e]);
-            mass += (double)weight_of(x[e], m, inv_t, thr);
+            for (int e = 0; e < 4; ++e) mass += (double)weight_of(x[e], m, inv_t, thr);
         }
     }
-    mass = block_sum(mass);
-    if (threadIdx.x == 0) *total = mass;
+    if (total) {
+        mass = block_sum(mass);
+        if (threadIdx.x == 0) *total = mass;
+    }
     maxima[threadIdx.x] = best;
     __syncthreads();
-    return kth_of(maxima, blockDim.x, j, maxima + blockDim.x);
+    return kth_of(maxima, blockDim.x, k, maxima + blockDim.x);
 }
 
 // The finite logits at or above `bound` with their token ids, in arrival order; returns their
@@ -416,8 +403,7 @@ __device__ int order_list(const int* ids, float* vals, int c, float m, float inv
 // Top-p over the list (the rule of nucleus_threshold: the smallest weight whose strictly larger
 // weights hold less than top_p of the total), then the draw: the first listed token whose
 // cumulative weight exceeds uniform * total, walked by warp 0 32 tokens a step. Sums run in list
-// order. Writes the token to `out`. With SAMPLE_NUCLEUS_LIST (else the default build's kernels
-// are those that ran on a GPU, byte for byte), `rowTotal` > 0: the list holds only the tokens of a row (of
+// order. Writes the token to `out`. With `rowTotal` > 0 (top-p alone): the list holds only the tokens of a row (of
 // that total weight) above some logit, whose weight is `wBound`, and top-p's target is taken from
 // the row; unless the listed weights above wBound reach the target (then every unlisted token has
 // at least that much mass above it, so the nucleus is listed), returns false and draws nothing
@@ -554,9 +540,9 @@ sample_rows(const float* logits, const SampleSpec* specs, const float* maxv, con
         // Top-p alone: the heaviest ~256 tokens, if they hold the nucleus.
         float bound = thr;
         double rowTotal = 0;
-        if (topK && s.top_k <= blockDim.x) bound = fmaxf(bound, topk_bound(row, vocab, s.top_k, (float*)li));
+        if (topK && s.top_k <= blockDim.x) bound = fmaxf(bound, maxima_bound(row, vocab, s.top_k, (float*)li));
         if (nucleus) {
-            bound = fmaxf(bound, nucleus_bound(row, vocab, m, s.inv_t, thr, 256, (float*)li, &dpick[2]));
+            bound = fmaxf(bound, maxima_bound(row, vocab, 256, (float*)li, m, s.inv_t, thr, &dpick[2]));
             rowTotal = dpick[2];
         }
         int c = gather_list(row, vocab, bound, ids, vals, &ipick[0]);
