@@ -1,4 +1,3 @@
-import Foundation
 import Tensors
 
 /// `splitQKV`: one launch of `split_qkv_bf16` (Kernels/qkv.cu) in place of per-head norms of q and k,
@@ -6,11 +5,6 @@ import Tensors
 extension CUDABackend {
     /// Heads (warps) per block: 4 keeps decode at 12 blocks for 32 q + 8 k + 8 v heads.
     static let qkvWarpsPerBlock = 4
-    /// Tokens a warp takes (QKV_TOKENS of qkv.cu at most) once a batch has `qkvRunFrom`: its loads
-    /// are all in flight before it works on the first (prefill); small batches keep one token a
-    /// warp. `OSPREY_QKV_TOKENS=1` keeps one always (A/B comparisons).
-    static let qkvRunFrom = 64
-    static let qkvRun = min(4, max(1, ProcessInfo.processInfo.environment["OSPREY_QKV_TOKENS"].flatMap { Int($0) } ?? 4))
 
     public func splitQKV(_ qkv: Tensor, numHeads: Int, numKVHeads: Int, headDim: Int, qNorm: Tensor?, kNorm: Tensor?,
                          eps: Float, positions: Tensor, table: RotaryTable, store: KVCacheStore?) throws -> (q: Tensor, k: Tensor, v: Tensor) {
@@ -20,8 +14,7 @@ extension CUDABackend {
         }
         try require(qkv.dtype == .bf16, "qkv must be bf16 on the GPU, got \(qkv.dtype)")
         try require(qkv.lastDim == heads * headDim, "qkv \(qkv.shape) is not \(numHeads) + 2 x \(numKVHeads) heads of \(headDim)")
-        try require(headDim % 2 == 0 && headDim <= 256 && ptr(qkv) % 4 == 0,
-                    "needs an even headDim up to 256 (\(headDim)) and a 4-byte aligned qkv")
+        try require(headDim % 2 == 0 && ptr(qkv) % 4 == 0, "needs an even headDim (\(headDim)) and a 4-byte aligned qkv")
         try require(positions.dtype == .i32 && positions.count == n, "positions \(positions.shape) (\(positions.dtype)) for \(n) tokens")
         try require(table.rotaryDim <= headDim && table.rotaryDim % 2 == 0 && table.cos.lastDim == table.rotaryDim / 2
                     && table.cos.dtype == .f32 && table.sin.dtype == .f32,
@@ -36,16 +29,15 @@ extension CUDABackend {
         }
         let q = try empty([n, numHeads * headDim]), k = try empty([n, numKVHeads * headDim]), v = try empty([n, numKVHeads * headDim])
         if n == 0 || heads == 0 { return (q, k, v) }
-        let warps = Self.qkvWarpsPerBlock, run = n >= Self.qkvRunFrom ? Self.qkvRun : 1
-        try launch(store?.cache.key.dtype == .f8e4m3 ? "split_qkv_bf16_f8" : "split_qkv_bf16",
-                   grid: ((n + run - 1) / run, (heads + warps - 1) / warps, 1), block: 32 * warps, shared: warps * headDim * 4,
+        let warps = Self.qkvWarpsPerBlock
+        try launch(store?.cache.key.dtype == .f8e4m3 ? "split_qkv_bf16_f8" : "split_qkv_bf16", grid: (n, (heads + warps - 1) / warps, 1), block: 32 * warps, shared: warps * headDim * 4,
                    [.ptr(ptr(qkv)), .ptr(ptr(q)), .ptr(ptr(k)), .ptr(ptr(v)),
                     .ptr(qNorm.map { ptr($0) } ?? 0), .ptr(kNorm.map { ptr($0) } ?? 0),
                     .ptr(ptr(positions)), .ptr(ptr(table.cos)), .ptr(ptr(table.sin)),
                     .i32(numHeads), .i32(numKVHeads), .i32(headDim), .i32(table.rotaryDim), .i32(table.cos.rows),
                     .i32(table.neoxStyle ? 1 : 0), .f32(eps),
                     .ptr(store.map { ptr($0.cache.key) } ?? 0), .ptr(store.map { ptr($0.cache.value) } ?? 0),
-                    .ptr(store.map { ptr($0.slotMapping) } ?? 0), .i32(n), .i32(run)])
+                    .ptr(store.map { ptr($0.slotMapping) } ?? 0)])
         return (q, k, v)
     }
 }
