@@ -255,15 +255,15 @@ public final class EngineCore {
             seq.numComputedTokens = start + entry.numTokens
             computedAfter.append(seq.numComputedTokens)
         }
-        for (j, e) in forward.drawEntries.enumerated() {
-            batch.entries[e].seq.markPending(deviceToken: (forward.samples!, Int32(j)))
-        }
-        for r in forward.hostRoutes where forward.routes[r].isSample {
-            batch.entries[forward.routes[r].entry].seq.markPending(deviceToken: nil)
-        }
-        // Deferred draws: every sample route's token is pending, on the device once enqueued.
-        for route in forward.routes where forward.drawsDeferred && route.isSample {
-            batch.entries[route.entry].seq.markPending(deviceToken: nil)
+        if forward.drawsDeferred {  // every sample route's token is pending, on the device once enqueued
+            for route in forward.routes where route.isSample { batch.entries[route.entry].seq.markPending(deviceToken: nil) }
+        } else {
+            for (j, e) in forward.drawEntries.enumerated() {
+                batch.entries[e].seq.markPending(deviceToken: (forward.samples!, Int32(j)))
+            }
+            for r in forward.hostRoutes where forward.routes[r].isSample {
+                batch.entries[forward.routes[r].entry].seq.markPending(deviceToken: nil)
+            }
         }
         stepsInFlight += 1
         return PendingStep(forward: forward, computedAfter: computedAfter, promptTokens: prompt)

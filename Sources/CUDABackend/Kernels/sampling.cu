@@ -417,21 +417,21 @@ __device__ bool draw_from_list(const int* li, const float* lw, int c, double top
             double total = 0, above = 0;
             for (int j = lane; j < c; j += 32) {
                 total += (double)lw[j];
-                if (SAMPLE_NUCLEUS_LIST) above += lw[j] > wBound ? (double)lw[j] : 0.0;
+                above += lw[j] > wBound ? (double)lw[j] : 0.0;
             }
             for (int o = 16; o > 0; o >>= 1) {
                 total += __shfl_xor_sync(0xffffffffu, total, o);
-                if (SAMPLE_NUCLEUS_LIST) above += __shfl_xor_sync(0xffffffffu, above, o);
+                above += __shfl_xor_sync(0xffffffffu, above, o);
             }
             if (lane == 0) {
-                dscratch[0] = top_p * (SAMPLE_NUCLEUS_LIST && rowTotal > 0 ? rowTotal : total);
-                if (SAMPLE_NUCLEUS_LIST) dscratch[1] = rowTotal > 0 ? above : INF;
+                dscratch[0] = top_p * (rowTotal > 0 ? rowTotal : total);
+                dscratch[1] = rowTotal > 0 ? above : INF;
                 iscratch[0] = __float_as_int(INF);
             }
         }
         __syncthreads();
         double target = dscratch[0];
-        if (SAMPLE_NUCLEUS_LIST && dscratch[1] < target) return false;
+        if (dscratch[1] < target) return false;
         for (int t = threadIdx.x; t < c; t += blockDim.x) {
             float w = lw[t];
             double above = 0;
