@@ -183,32 +183,46 @@ extension CUDABackend {
             rowTokens = short
             rowCount = short.count
         }
-        // Grouped-query models read each K/V row once per group: on the tensor cores where a
-        // decodeMMA instantiation fits, else one warp per query head (attention_decode_gqa).
+        try decodeAttention(q: .ptr(try bf16(q, "q")), cache: cache, metadata: metadata, numHeads: numHeads, scale: scale,
+                            out: out, rowTokens: rowTokens, rowCount: rowCount)
+        return out
+    }
+
+    /// The per-row kernels of `attention` (decodes, and the short rows of a mixed batch: `rowTokens`,
+    /// else all `rowCount` tokens): grouped-query models read each K/V row once per group, on the
+    /// tensor cores where a decodeMMA instantiation fits, else one warp per query head
+    /// (attention_decode_gqa); rows split over the keys where they are few, merged by attention_combine.
+    /// With `split` (split_qkv's arguments, only where `decodeMMA` applies and every row is a decode),
+    /// `q` is the fused projection and attention_decode_mma_qkv_d<D> splits it itself.
+    func decodeAttention(q: Arg, split: [Arg]? = nil, cache: KVCacheLayer, metadata: AttentionMetadata, numHeads: Int,
+                         scale: Float, out: Tensor, rowTokens: Tensor?, rowCount: Int) throws {
+        let n = metadata.numTokens, d = cache.headDim, kvh = cache.numKVHeads
+        let f8 = cache.key.dtype == .f8e4m3 ? "_f8" : ""
         let group = numHeads / kvh
         let grouped = group >= 2 && group <= 32
         let mma = grouped ? decodeMMA(headDim: d, group: group, fp8: !f8.isEmpty) : nil
+        try check(split == nil || (mma != nil && rowTokens == nil), "attention: a fused q/k/v split without its kernel")
         let numSplits = Self.forcedSplits ?? attentionSplits(rows: rowCount * (grouped ? kvh : numHeads), maxSeqLen: metadata.maxSeqLen,
                                         blocksPerMultiprocessor: mma?.blocksPerMultiprocessor ?? 2)
         let parts = numSplits > 1 ? try empty([n * numHeads * numSplits, d], dtype: .f32) : out
         let maxes = numSplits > 1 ? try empty([n * numHeads * numSplits], dtype: .f32) : out
         let sums = numSplits > 1 ? try empty([n * numHeads * numSplits], dtype: .f32) : out
         let shared = mma?.shared ?? (grouped ? (group * d + 2 * 64 * (d / 2 + 1) + group * 64 + 64) * 4 : (d + 2 * 256) * 4)
-        try launch(mma?.name ?? ((grouped ? "attention_decode_gqa" : "attention_paged") + f8),
-                   grid: (grouped ? kvh : numHeads, rowCount, numSplits),
+        var kernel = mma?.name ?? ((grouped ? "attention_decode_gqa" : "attention_paged") + f8)
+        if split != nil { kernel = kernel.replacingOccurrences(of: "attention_decode_mma_", with: "attention_decode_mma_qkv_") }
+        let args: [Arg] = [q, .ptr(ptr(cache.key)), .ptr(ptr(cache.value)),
+                           .ptr(ptr(metadata.queryStartTensor)), .ptr(ptr(metadata.seqLensTensor)), .ptr(ptr(metadata.blockTablesTensor)),
+                           .ptr(ptr(out)), .ptr(ptr(parts)), .ptr(ptr(maxes)), .ptr(ptr(sums)),
+                           .i32(metadata.numSeqs), .i32(numHeads), .i32(kvh), .i32(d), .i32(metadata.blockSize),
+                           .i32(max(metadata.maxBlocksPerSeq, 1)), .i32(Self.minKeysPerSplit), .f32(scale)]
+        try launch(kernel, grid: (grouped ? kvh : numHeads, rowCount, numSplits),
                    block: mma.map { 32 * $0.warps } ?? (grouped ? 32 * group : 128), shared: shared, preferShared: mma != nil,
-                   [.ptr(try bf16(q, "q")), .ptr(ptr(cache.key)), .ptr(ptr(cache.value)),
-                    .ptr(ptr(metadata.queryStartTensor)), .ptr(ptr(metadata.seqLensTensor)), .ptr(ptr(metadata.blockTablesTensor)),
-                    .ptr(ptr(out)), .ptr(ptr(parts)), .ptr(ptr(maxes)), .ptr(ptr(sums)),
-                    .i32(metadata.numSeqs), .i32(numHeads), .i32(kvh), .i32(d), .i32(metadata.blockSize),
-                    .i32(max(metadata.maxBlocksPerSeq, 1)), .i32(Self.minKeysPerSplit), .f32(scale),
-                    .ptr(rowTokens.map { ptr($0) } ?? 0)])
+                   args + (split ?? [.ptr(rowTokens.map { ptr($0) } ?? 0)]))
         if numSplits > 1 {
             try launch("attention_combine", grid: (rowCount, numHeads, 1), block: rowThreads(d),
                        [.ptr(ptr(parts)), .ptr(ptr(maxes)), .ptr(ptr(sums)), .ptr(ptr(out)), .i32(numHeads), .i32(d), .i32(numSplits),
                         .ptr(rowTokens.map { ptr($0) } ?? 0)])
         }
-        return out
     }
 
     /// Which query tiles go to the tiled prefill kernel and which tokens to the per-row kernel,

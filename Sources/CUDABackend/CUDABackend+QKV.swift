@@ -1,13 +1,78 @@
+import Foundation
 import Tensors
 
 /// `splitQKV`: one launch of `split_qkv_bf16` (Kernels/qkv.cu) in place of per-head norms of q and k,
-/// a rotary launch and the copies that make q, k and v contiguous.
+/// a rotary launch and the copies that make q, k and v contiguous. `qkvAttention` of a decode step:
+/// the split done by the decode attention kernel itself (attention_decode_mma_qkv_d<D>), one launch
+/// fewer a layer.
 extension CUDABackend {
     /// Heads (warps) per block: 4 keeps decode at 12 blocks for 32 q + 8 k + 8 v heads.
     static let qkvWarpsPerBlock = 4
+    /// `OSPREY_FUSED_QKV_ATTENTION=0` keeps the split a launch of its own in decode steps (A/B comparisons).
+    static let fusedQKVAttention = ProcessInfo.processInfo.environment["OSPREY_FUSED_QKV_ATTENTION"] != "0"
 
     public func splitQKV(_ qkv: Tensor, numHeads: Int, numKVHeads: Int, headDim: Int, qNorm: Tensor?, kNorm: Tensor?,
                          eps: Float, positions: Tensor, table: RotaryTable, store: KVCacheStore?) throws -> (q: Tensor, k: Tensor, v: Tensor) {
+        try checkSplit(qkv, numHeads: numHeads, numKVHeads: numKVHeads, headDim: headDim, qNorm: qNorm, kNorm: kNorm,
+                       positions: positions, table: table, store: store)
+        let n = qkv.rows, heads = numHeads + 2 * numKVHeads
+        let q = try empty([n, numHeads * headDim]), k = try empty([n, numKVHeads * headDim]), v = try empty([n, numKVHeads * headDim])
+        if n == 0 || heads == 0 { return (q, k, v) }
+        let warps = Self.qkvWarpsPerBlock
+        try launch(store?.cache.key.dtype == .f8e4m3 ? "split_qkv_bf16_f8" : "split_qkv_bf16", grid: (n, (heads + warps - 1) / warps, 1), block: 32 * warps, shared: warps * headDim * 4,
+                   [.ptr(ptr(qkv)), .ptr(ptr(q)), .ptr(ptr(k)), .ptr(ptr(v))]
+                   + splitArgs(qNorm: qNorm, kNorm: kNorm, eps: eps, positions: positions, table: table, store: store,
+                               numHeads: numHeads, numKVHeads: numKVHeads, headDim: headDim))
+        return (q, k, v)
+    }
+
+    public func qkvAttention(_ qkv: Tensor, numHeads: Int, numKVHeads: Int, headDim: Int, qNorm: Tensor?, kNorm: Tensor?,
+                             eps: Float, table: RotaryTable, cache: KVCacheLayer, metadata: AttentionMetadata,
+                             scale: Float) throws -> Tensor {
+        guard fusesQKVAttention(numHeads: numHeads, numKVHeads: numKVHeads, headDim: headDim, cache: cache, metadata: metadata) else {
+            return try splitThenAttention(qkv, numHeads: numHeads, numKVHeads: numKVHeads, headDim: headDim, qNorm: qNorm,
+                                          kNorm: kNorm, eps: eps, table: table, cache: cache, metadata: metadata, scale: scale)
+        }
+        let n = metadata.numTokens
+        let store = KVCacheStore(cache: cache, slotMapping: metadata.slotMappingTensor)
+        try checkSplit(qkv, numHeads: numHeads, numKVHeads: numKVHeads, headDim: headDim, qNorm: qNorm, kNorm: kNorm,
+                       positions: metadata.positionsTensor, table: table, store: store)
+        let out = try empty([n, numHeads * headDim])
+        let rotary = rotaryArgs(qNorm: qNorm, kNorm: kNorm, eps: eps, positions: metadata.positionsTensor, table: table)
+        let split = rotary.norms + rotary.rotation + [.ptr(ptr(metadata.slotMappingTensor))]
+        try decodeAttention(q: .ptr(ptr(qkv)), split: split, cache: cache, metadata: metadata, numHeads: numHeads,
+                            scale: scale, out: out, rowTokens: nil, rowCount: n)
+        return out
+    }
+
+    /// Whether `qkvAttention` runs as one kernel: every row a decode (one new token a sequence), on
+    /// the tensor-core decode path.
+    public func fusesQKVAttention(numHeads: Int, numKVHeads: Int, headDim: Int, cache: KVCacheLayer, metadata: AttentionMetadata) -> Bool {
+        let n = metadata.numTokens
+        guard Self.fusedQKVAttention, n > 0, n == metadata.numSeqs, metadata.maxQueryLen == 1, numKVHeads > 0,
+              numHeads % numKVHeads == 0, cache.numKVHeads == numKVHeads, cache.headDim == headDim else { return false }
+        let group = numHeads / numKVHeads
+        return group >= 2 && decodeMMA(headDim: headDim, group: group, fp8: cache.key.dtype == .f8e4m3) != nil
+    }
+
+    /// split_qkv's arguments after its four tensors: norms, positions, rotary table, shape, eps, cache, slots.
+    private func splitArgs(qNorm: Tensor?, kNorm: Tensor?, eps: Float, positions: Tensor, table: RotaryTable, store: KVCacheStore?,
+                           numHeads: Int, numKVHeads: Int, headDim: Int) -> [Arg] {
+        let rotary = rotaryArgs(qNorm: qNorm, kNorm: kNorm, eps: eps, positions: positions, table: table)
+        return rotary.norms + [.i32(numHeads), .i32(numKVHeads), .i32(headDim)] + rotary.rotation
+            + [.ptr(store.map { ptr($0.cache.key) } ?? 0), .ptr(store.map { ptr($0.cache.value) } ?? 0),
+               .ptr(store.map { ptr($0.slotMapping) } ?? 0)]
+    }
+
+    /// The arguments both kernels take: (q norm, k norm, positions, cos, sin) and (rotary dim, table
+    /// rows, NeoX pairing, eps).
+    private func rotaryArgs(qNorm: Tensor?, kNorm: Tensor?, eps: Float, positions: Tensor, table: RotaryTable) -> (norms: [Arg], rotation: [Arg]) {
+        ([.ptr(qNorm.map { ptr($0) } ?? 0), .ptr(kNorm.map { ptr($0) } ?? 0), .ptr(ptr(positions)), .ptr(ptr(table.cos)), .ptr(ptr(table.sin))],
+         [.i32(table.rotaryDim), .i32(table.cos.rows), .i32(table.neoxStyle ? 1 : 0), .f32(eps)])
+    }
+
+    private func checkSplit(_ qkv: Tensor, numHeads: Int, numKVHeads: Int, headDim: Int, qNorm: Tensor?, kNorm: Tensor?,
+                            positions: Tensor, table: RotaryTable, store: KVCacheStore?) throws {
         let n = qkv.rows, heads = numHeads + 2 * numKVHeads
         func require(_ ok: Bool, _ message: @autoclosure () -> String) throws {
             if !ok { throw BackendError.failure("splitQKV: \(message())") }
@@ -27,17 +92,5 @@ extension CUDABackend {
                         && store.slotMapping.dtype == .i32 && [.bf16, .f8e4m3].contains(store.cache.key.dtype),
                         "KV store: cache of \(store.cache.numKVHeads) x \(store.cache.headDim) (\(store.cache.key.dtype)), \(store.slotMapping.count) slots, for \(numKVHeads) x \(headDim), \(n) tokens")
         }
-        let q = try empty([n, numHeads * headDim]), k = try empty([n, numKVHeads * headDim]), v = try empty([n, numKVHeads * headDim])
-        if n == 0 || heads == 0 { return (q, k, v) }
-        let warps = Self.qkvWarpsPerBlock
-        try launch(store?.cache.key.dtype == .f8e4m3 ? "split_qkv_bf16_f8" : "split_qkv_bf16", grid: (n, (heads + warps - 1) / warps, 1), block: 32 * warps, shared: warps * headDim * 4,
-                   [.ptr(ptr(qkv)), .ptr(ptr(q)), .ptr(ptr(k)), .ptr(ptr(v)),
-                    .ptr(qNorm.map { ptr($0) } ?? 0), .ptr(kNorm.map { ptr($0) } ?? 0),
-                    .ptr(ptr(positions)), .ptr(ptr(table.cos)), .ptr(ptr(table.sin)),
-                    .i32(numHeads), .i32(numKVHeads), .i32(headDim), .i32(table.rotaryDim), .i32(table.cos.rows),
-                    .i32(table.neoxStyle ? 1 : 0), .f32(eps),
-                    .ptr(store.map { ptr($0.cache.key) } ?? 0), .ptr(store.map { ptr($0.cache.value) } ?? 0),
-                    .ptr(store.map { ptr($0.slotMapping) } ?? 0)])
-        return (q, k, v)
     }
 }

@@ -158,6 +158,12 @@ public protocol Backend: AnyObject, Sendable {
     /// GQA when numHeads > numKVHeads.
     func attention(q: Tensor, k: Tensor, v: Tensor, cache: KVCacheLayer, metadata: AttentionMetadata,
                    numHeads: Int, scale: Float, kvStored: Bool) throws -> Tensor
+    /// `splitQKV` of the fused projection with k and v stored in `cache`, then `attention` of the
+    /// q: one call, so that a backend may do both in one pass (the CUDA backend does for decode
+    /// steps). Positions and slots come from `metadata`.
+    func qkvAttention(_ qkv: Tensor, numHeads: Int, numKVHeads: Int, headDim: Int, qNorm: Tensor?, kNorm: Tensor?,
+                      eps: Float, table: RotaryTable, cache: KVCacheLayer, metadata: AttentionMetadata,
+                      scale: Float) throws -> Tensor
     /// Rows `indices` (i32 [m]) of x [n, d] -> [m, d].
     func gatherRows(_ x: Tensor, indices: Tensor) throws -> Tensor
 
@@ -265,6 +271,23 @@ extension Backend {
                          eps: Float, positions: Tensor, table: RotaryTable) throws -> (q: Tensor, k: Tensor, v: Tensor) {
         try splitQKV(qkv, numHeads: numHeads, numKVHeads: numKVHeads, headDim: headDim, qNorm: qNorm, kNorm: kNorm,
                      eps: eps, positions: positions, table: table, store: nil)
+    }
+
+    public func qkvAttention(_ qkv: Tensor, numHeads: Int, numKVHeads: Int, headDim: Int, qNorm: Tensor?, kNorm: Tensor?,
+                             eps: Float, table: RotaryTable, cache: KVCacheLayer, metadata: AttentionMetadata,
+                             scale: Float) throws -> Tensor {
+        try splitThenAttention(qkv, numHeads: numHeads, numKVHeads: numKVHeads, headDim: headDim, qNorm: qNorm, kNorm: kNorm,
+                               eps: eps, table: table, cache: cache, metadata: metadata, scale: scale)
+    }
+
+    /// `qkvAttention` as two calls: `splitQKV` storing k and v, then `attention`.
+    public func splitThenAttention(_ qkv: Tensor, numHeads: Int, numKVHeads: Int, headDim: Int, qNorm: Tensor?, kNorm: Tensor?,
+                                   eps: Float, table: RotaryTable, cache: KVCacheLayer, metadata: AttentionMetadata,
+                                   scale: Float) throws -> Tensor {
+        let (q, k, v) = try splitQKV(qkv, numHeads: numHeads, numKVHeads: numKVHeads, headDim: headDim, qNorm: qNorm, kNorm: kNorm,
+                                     eps: eps, positions: metadata.positionsTensor, table: table,
+                                     store: KVCacheStore(cache: cache, slotMapping: metadata.slotMappingTensor))
+        return try attention(q: q, k: k, v: v, cache: cache, metadata: metadata, numHeads: numHeads, scale: scale, kvStored: true)
     }
 
     /// `attention` that stores k and v itself.

@@ -326,6 +326,29 @@ __device__ __forceinline__ u32 dec_trans(u32 x) {
 #define DEC_STAGES_F8 2  // the host's decodeMMA reads an OSPREY_KERNEL_DEFINES override too
 #endif
 
+// Decode attention fused with the q/k/v split (attention_decode_mma_qkv_d<D>): the block takes the
+// step's fused projection and does split_qkv's work for its own heads in a prologue, in the ring's
+// shared memory before the pipeline needs it: the group's q heads (normalized, rotated and rounded
+// to bf16 exactly as split_qkv rounds them, so the scores are the unfused kernel's bit for bit), and,
+// in the block whose split holds the new key (ctx - 1), that token's k and v into the cache at its
+// slot, before any warp copies the key's tile. Every row must be a decode (one new token per
+// sequence): a sequence's other new tokens would be stored by other blocks, unordered. One launch
+// fewer a layer at batch 1.
+template <typename KV>
+struct QKVSource {
+    const bf16* qkv;  // [tokens, (numHeads + 2 numKVHeads) D]; null: q is given split
+    const float* qw;  // q and k RMSNorm weights [D] (null: none)
+    const float* kw;
+    const int* positions;
+    const float* cosT;
+    const float* sinT;
+    const int* slots;  // the new token's cache slot (below 0: not stored)
+    KV* kc;            // the cache again, writable
+    KV* vc;
+    int rot, maxPos, neox;
+    float eps;
+};
+
 // The output dim of row g (r = 0) or g + 8 (r = 1) of k-step kb in the P·V mma (see above).
 template <bool F8, int KB>
 __device__ __forceinline__ int dec_row_dim(int kb, int g, int r) {
@@ -334,12 +357,12 @@ __device__ __forceinline__ int dec_row_dim(int kb, int g, int r) {
     return 32 * (kb / 2) + 2 * g + r;  // the last of an odd count
 }
 
-template <int D, typename KV>
+template <int D, typename KV, bool FUSED>
 __device__ __forceinline__ void attention_decode_mma(const bf16* q, const KV* kc, const KV* vc, const int* queryStart,
                                                      const int* seqLens, const int* blockTables, bf16* out, float* partOut,
                                                      float* partMax, float* partSum, int numSeqs, int numHeads,
                                                      int numKVHeads, int blockSize, int maxBlocks, int minChunk,
-                                                     float scale, const int* tokens) {
+                                                     float scale, const int* tokens, const QKVSource<KV>& src) {
 #if __CUDA_ARCH__ >= 800
     constexpr bool F8 = sizeof(KV) == 1;
     constexpr int STAGES = F8 ? DEC_STAGES_F8 : DEC_STAGES;
@@ -372,8 +395,36 @@ __device__ __forceinline__ void attention_decode_mma(const bf16* q, const KV* kc
     // Qᵀ as B fragments: b0 = q[head g][16kb + 2c, +1], b1 = q[head g][16kb + 8 + 2c, +1]; for the
     // E4M3 cache q·scale in f16 at dims 16kb + 4c + {0, 1} and {2, 3}.
     u32 qf[KB][2];
+    if constexpr (FUSED) {
+        // split_qkv's work (see QKVSource): the group's q heads into qs, k and v of the new key into
+        // the cache; one warp a head, staged in f32 after qs.
+        bf16* qs = dsm;                                  // [group][D]
+        float* x = (float*)(dsm + 8 * D) + warp * D;     // [warps][D]
+        int heads = numHeads + 2 * numKVHeads;
+        int slot = src.slots[t], p = rotary_position(src.positions, t, src.maxPos);
+        bool owner = ctx > 0 && (ctx - 1) / chunk == split;  // chunk >= minChunk >= 1
+        int jobs = group + (owner && slot >= 0 ? 2 : 0);     // q heads, then k, then v
+        for (int j = warp; j < jobs; j += warps) {
+            int h = j < group ? kvh * group + j : (j == group ? numHeads + kvh : numHeads + numKVHeads + kvh);
+            const u32* row = (const u32*)(src.qkv + ((long)t * heads + h) * D);
+            KV* cached = j < group ? nullptr : (j == group ? src.kc : src.vc) + ((long)slot * numKVHeads + kvh) * D;
+            if (j == group + 1) {
+                for (int i = lane; i < D / 2; i += 32) kv_store2(cached + 2 * i, row[i]);
+                continue;
+            }
+            norm_rope_head(row, x, j < group ? src.qw : src.kw, src.eps, D, src.rot, p, src.cosT, src.sinT, src.neox, lane);
+            for (int i = lane; i < D / 2; i += 32) {
+                u32 packed = pack_bf16x2(x[2 * i], x[2 * i + 1]);
+                if (j < group) ((u32*)(qs + j * D))[i] = packed;
+                else kv_store2(cached + 2 * i, packed);
+            }
+        }
+        __threadfence_block();
+        __syncthreads();  // qs is complete and the new key is in the cache before any copy below
+    }
     {
-        const bf16* qhead = q + ((long)t * numHeads + kvh * group + min(g, group - 1)) * D;
+        int n = min(g, group - 1);
+        const bf16* qhead = FUSED ? dsm + n * D : q + ((long)t * numHeads + kvh * group + n) * D;
 #pragma unroll
         for (int kb = 0; kb < KB; ++kb) {
             if constexpr (F8) {
@@ -386,6 +437,7 @@ __device__ __forceinline__ void attention_decode_mma(const bf16* q, const KV* kc
             }
         }
     }
+    if constexpr (FUSED) __syncthreads();  // every warp has its fragments before the rings reuse qs
     const float sscale = F8 ? 1.f : scale;  // the E4M3 path scaled Q already
 
     // Lanes 0..15: the cache slot of key `lane` of the warp's j-th tile (-1 past the split's end).
@@ -572,7 +624,9 @@ __device__ __forceinline__ void attention_decode_mma(const bf16* q, const KV* kc
 }
 
 #define DEC_MMA_KERNEL(DIM) DEC_MMA_ENTRY(DIM, attention_decode_mma_d##DIM, bf16, __launch_bounds__(128)) \
-    DEC_MMA_ENTRY(DIM, attention_decode_mma_d##DIM##_f8, fp8, __launch_bounds__(128))
+    DEC_MMA_ENTRY(DIM, attention_decode_mma_d##DIM##_f8, fp8, __launch_bounds__(128))                           \
+    DEC_MMA_QKV_ENTRY(DIM, attention_decode_mma_qkv_d##DIM, bf16, __launch_bounds__(128))                        \
+    DEC_MMA_QKV_ENTRY(DIM, attention_decode_mma_qkv_d##DIM##_f8, fp8, __launch_bounds__(128))
 #define DEC_MMA_ENTRY(DIM, NAME, KV, BOUNDS)                                                                        \
     extern "C" __global__ void BOUNDS NAME(                                                                          \
         const bf16* q, const KV* kc, const KV* vc, const int* queryStart, const int* seqLens,                      \
@@ -580,8 +634,24 @@ __device__ __forceinline__ void attention_decode_mma(const bf16* q, const KV* kc
         int numHeads, int numKVHeads, int D, int blockSize, int maxBlocks, int minChunk, float scale,              \
         const int* tokens) {                                                                                         \
         pdl_wait();                                                                                                  \
-        attention_decode_mma<DIM, KV>(q, kc, vc, queryStart, seqLens, blockTables, out, partOut, partMax, partSum,  \
-                                      numSeqs, numHeads, numKVHeads, blockSize, maxBlocks, minChunk, scale, tokens); \
+        attention_decode_mma<DIM, KV, false>(q, kc, vc, queryStart, seqLens, blockTables, out, partOut, partMax,    \
+                                             partSum, numSeqs, numHeads, numKVHeads, blockSize, maxBlocks,          \
+                                             minChunk, scale, tokens, QKVSource<KV>{});                             \
+    }
+// The fused entry: the decode entry's arguments (qkv in q's place, no token list) and split_qkv's.
+#define DEC_MMA_QKV_ENTRY(DIM, NAME, KV, BOUNDS)                                                                    \
+    extern "C" __global__ void BOUNDS NAME(                                                                          \
+        const bf16* qkv, KV* kc, KV* vc, const int* queryStart, const int* seqLens, const int* blockTables,        \
+        bf16* out, float* partOut, float* partMax, float* partSum, int numSeqs, int numHeads, int numKVHeads,      \
+        int D, int blockSize, int maxBlocks, int minChunk, float scale, const float* qw, const float* kw,          \
+        const int* positions, const float* cosT, const float* sinT, int rot, int maxPos, int neox, float eps,      \
+        const int* slots) {                                                                                          \
+        pdl_wait();                                                                                                  \
+        attention_decode_mma<DIM, KV, true>(nullptr, kc, vc, queryStart, seqLens, blockTables, out, partOut,        \
+                                            partMax, partSum, numSeqs, numHeads, numKVHeads, blockSize, maxBlocks,  \
+                                            minChunk, scale, nullptr,                                               \
+                                            QKVSource<KV>{qkv, qw, kw, positions, cosT, sinT, slots, kc, vc, rot,  \
+                                                          maxPos, neox, eps});                                      \
     }
 DEC_MMA_KERNEL(16)
 DEC_MMA_KERNEL(32)

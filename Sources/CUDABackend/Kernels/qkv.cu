@@ -12,6 +12,46 @@
 
 __device__ __forceinline__ u32 pack_bf16x2(float a, float b) { return (u32)f2bf(a) | ((u32)f2bf(b) << 16); }
 
+// One q or k head for one warp: its hd values (bf16 pairs at src) staged in x (the warp's hd floats),
+// normalized by w when given, the first rot rotated at position p (already clamped to the table).
+// Ends with the warp in step: any lane may read any element of x.
+__device__ __forceinline__ void norm_rope_head(const u32* src, float* x, const float* w, float eps, int hd, int rot,
+                                               int p, const float* cosT, const float* sinT, int neox, int lane) {
+    int pairs = hd / 2;
+    float ss = 0.f;
+    for (int i = lane; i < pairs; i += 32) {
+        u32 v = src[i];
+        float a = __uint_as_float(v << 16), b = __uint_as_float(v & 0xffff0000u);
+        x[2 * i] = a;
+        x[2 * i + 1] = b;
+        ss += a * a + b * b;
+    }
+    if (w) {  // each lane scales the elements it loaded: no sync needed before
+        float r = rsqrtf(warp_sum(ss) / hd + eps);
+        for (int i = lane; i < pairs; i += 32) {
+            x[2 * i] = x[2 * i] * r * w[2 * i];
+            x[2 * i + 1] = x[2 * i + 1] * r * w[2 * i + 1];
+        }
+    }
+    __syncwarp();
+
+    int half = rot / 2;
+    const float* cs = cosT + (long)p * half;
+    const float* sn = sinT + (long)p * half;
+    for (int i = lane; i < half; i += 32) {  // pairs are disjoint: each lane owns its two slots
+        int ia = neox ? i : 2 * i, ib = neox ? i + half : 2 * i + 1;
+        float a = x[ia], b = x[ib], c = cs[i], s = sn[i];
+        x[ia] = a * c - b * s;
+        x[ib] = b * c + a * s;
+    }
+    __syncwarp();
+}
+
+__device__ __forceinline__ int rotary_position(const int* positions, int t, int maxPos) {
+    int p = positions[t];
+    return p < 0 ? 0 : (p >= maxPos ? maxPos - 1 : p);
+}
+
 template <typename KV>
 __device__ __forceinline__ void split_qkv(const bf16* qkv, bf16* q, bf16* k, bf16* v, const float* qw, const float* kw,
                                           const int* positions, const float* cosT, const float* sinT, int nq, int nkv,
@@ -34,39 +74,9 @@ __device__ __forceinline__ void split_qkv(const bf16* qkv, bf16* q, bf16* k, bf1
         return;
     }
     bool isQ = h < nq;
-    const float* w = isQ ? qw : kw;
     u32* dst = isQ ? (u32*)(q + ((long)t * nq + h) * hd) : (u32*)(k + ((long)t * nkv + (h - nq)) * hd);
     float* x = stage + warp * hd;
-
-    float ss = 0.f;
-    for (int i = lane; i < pairs; i += 32) {
-        u32 p = src[i];
-        float a = __uint_as_float(p << 16), b = __uint_as_float(p & 0xffff0000u);
-        x[2 * i] = a;
-        x[2 * i + 1] = b;
-        ss += a * a + b * b;
-    }
-    if (w) {  // each lane scales the elements it loaded: no sync needed before
-        float r = rsqrtf(warp_sum(ss) / hd + eps);
-        for (int i = lane; i < pairs; i += 32) {
-            x[2 * i] = x[2 * i] * r * w[2 * i];
-            x[2 * i + 1] = x[2 * i + 1] * r * w[2 * i + 1];
-        }
-    }
-    __syncwarp();
-
-    int p = positions[t];
-    p = p < 0 ? 0 : (p >= maxPos ? maxPos - 1 : p);
-    int half = rot / 2;
-    const float* cs = cosT + (long)p * half;
-    const float* sn = sinT + (long)p * half;
-    for (int i = lane; i < half; i += 32) {  // pairs are disjoint: each lane owns its two slots
-        int ia = neox ? i : 2 * i, ib = neox ? i + half : 2 * i + 1;
-        float a = x[ia], b = x[ib], c = cs[i], s = sn[i];
-        x[ia] = a * c - b * s;
-        x[ib] = b * c + a * s;
-    }
-    __syncwarp();
+    norm_rope_head(src, x, isQ ? qw : kw, eps, hd, rot, rotary_position(positions, t, maxPos), cosT, sinT, neox, lane);
 
     KV* cached = !isQ && slot >= 0 ? kc + ((long)slot * nkv + (h - nq)) * hd : nullptr;
     for (int i = lane; i < pairs; i += 32) {

@@ -53,26 +53,23 @@ public struct SelfAttention: Sendable {
 
     public func callAsFunction(_ x: Tensor, rotary: RotaryTable, cache: KVCacheLayer,
                                metadata: AttentionMetadata, _ b: any Backend) throws -> Tensor {
-        let positions = metadata.positionsTensor, eps = qNorm?.eps ?? 0
-        let q, k, v: Tensor
-        var kvStored = false
+        let positions = metadata.positionsTensor, eps = qNorm?.eps ?? 0, scale = 1 / Float(headDim).squareRoot()
+        let out: Tensor
         switch qkvProj {
         case .fused(let proj):
-            // The split stores k and v in the cache too: one launch fewer a layer.
-            (q, k, v) = try b.splitQKV(proj(x, b), numHeads: numHeads, numKVHeads: numKVHeads, headDim: headDim,
-                                       qNorm: qNorm?.weight, kNorm: kNorm?.weight, eps: eps, positions: positions, table: rotary,
-                                       store: KVCacheStore(cache: cache, slotMapping: metadata.slotMappingTensor))
-            kvStored = true
+            // The split stores k and v in the cache itself (or the backend fuses it into attention).
+            out = try b.qkvAttention(proj(x, b), numHeads: numHeads, numKVHeads: numKVHeads, headDim: headDim,
+                                     qNorm: qNorm?.weight, kNorm: kNorm?.weight, eps: eps, table: rotary, cache: cache,
+                                     metadata: metadata, scale: scale)
         case .separate(let qProj, let kProj, let vProj):
             // Two calls with no K/V heads: k goes through as the q of the second.
-            q = try b.splitQKV(qProj(x, b), numHeads: numHeads, numKVHeads: 0, headDim: headDim,
-                               qNorm: qNorm?.weight, kNorm: nil, eps: eps, positions: positions, table: rotary).q
-            k = try b.splitQKV(kProj(x, b), numHeads: numKVHeads, numKVHeads: 0, headDim: headDim,
-                               qNorm: kNorm?.weight, kNorm: nil, eps: eps, positions: positions, table: rotary).q
-            v = try vProj(x, b)
+            let q = try b.splitQKV(qProj(x, b), numHeads: numHeads, numKVHeads: 0, headDim: headDim,
+                                   qNorm: qNorm?.weight, kNorm: nil, eps: eps, positions: positions, table: rotary).q
+            let k = try b.splitQKV(kProj(x, b), numHeads: numKVHeads, numKVHeads: 0, headDim: headDim,
+                                   qNorm: kNorm?.weight, kNorm: nil, eps: eps, positions: positions, table: rotary).q
+            out = try b.attention(q: q, k: k, v: try vProj(x, b), cache: cache, metadata: metadata, numHeads: numHeads,
+                                  scale: scale, kvStored: false)
         }
-        let out = try b.attention(q: q, k: k, v: v, cache: cache, metadata: metadata, numHeads: numHeads,
-                                  scale: 1 / Float(headDim).squareRoot(), kvStored: kvStored)
         return try oProj(out, b)
     }
 }
