@@ -2,7 +2,7 @@
 # A/B of kernel compile-time defines in one sitting (timings compare only on one machine):
 # `bench latency` alternates between two OSPREY_KERNEL_DEFINES settings, ROUNDS times each (default 2),
 # and prints each run's decode line.
-#   scripts/gpu/ab_defines.sh bin/osprey "" "GEMV_DEPTH=3" [bench latency flags]
+#   scripts/gpu/ab_defines.sh bin/osprey "" "GEMV_VECS=2" [bench latency flags]
 # Without flags: dummy Qwen3-8B, batch 1, 128 in / 256 out, greedy, 3 iterations.
 set -uo pipefail
 BIN=$1; A=$2; B=$3; shift 3

@@ -336,7 +336,7 @@ __device__ __forceinline__ u32 dec_trans(u32 x) {
 // fewer a layer at batch 1.
 template <typename KV>
 struct QKVSource {
-    const bf16* qkv;  // [tokens, (numHeads + 2 numKVHeads) D]; null: q is given split
+    const bf16* qkv;  // [tokens, (numHeads + 2 numKVHeads) D]
     const float* qw;  // q and k RMSNorm weights [D] (null: none)
     const float* kw;
     const int* positions;

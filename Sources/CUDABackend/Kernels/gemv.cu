@@ -24,9 +24,6 @@
 #endif
 #define GEMV_CHUNK (GEMV_VECS * 4 * 8)     // k values per chunk: 4 lanes × GEMV_VECS × 8
 #define GEMV_MAX_WARPS 16
-#ifndef GEMV_DEPTH
-#define GEMV_DEPTH 2                       // chunks in flight per warp: 2 or 3 (a tuning knob)
-#endif
 
 #if __CUDA_ARCH__ >= 800
 // W is read once: bypass L1 and let L2 fetch the whole 256-byte line on the first touch.
@@ -108,34 +105,22 @@ __device__ void gemv_bf16_pdl(const bf16* __restrict__ x, const bf16* __restrict
     const bool live = row0 < m;
     const uint4* wa = (const uint4*)(w + (long)min(row0 + g, m - 1) * k);
     const uint4* wb = (const uint4*)(w + (long)min(row0 + g + 8, m - 1) * k);
-    // GEMV_DEPTH chunks in flight: the slice's chunks rotate through the buffers, in order.
+    // Two chunks in flight: the slice's chunks alternate between the buffers, in order.
     uint4 a0[GEMV_VECS], b0[GEMV_VECS], a1[GEMV_VECS], b1[GEMV_VECS];
-#if GEMV_DEPTH > 2
-    uint4 a2[GEMV_VECS], b2[GEMV_VECS];
-#endif
     if (live) {
         gemv_load_w(wa, wb, slice, full, chunks, t, vecs, a0, b0);
         gemv_load_w(wa, wb, slice + ksplit, full, chunks, t, vecs, a1, b1);
-#if GEMV_DEPTH > 2
-        gemv_load_w(wa, wb, slice + 2 * ksplit, full, chunks, t, vecs, a2, b2);
-#endif
     }
     pdl_wait();
     float acc[4] = {0.f, 0.f, 0.f, 0.f};
     if (live) {
         const uint4* xr = (const uint4*)(x + (long)min(g, n - 1) * k);
-        const int step = GEMV_DEPTH * ksplit;
-        for (int c = slice; c < chunks; c += step) {
+        for (int c = slice; c < chunks; c += 2 * ksplit) {
             gemv_mma(xr, c, full, t, vecs, a0, b0, acc);
-            gemv_load_w(wa, wb, c + step, full, chunks, t, vecs, a0, b0);
+            gemv_load_w(wa, wb, c + 2 * ksplit, full, chunks, t, vecs, a0, b0);
             if (c + ksplit >= chunks) break;
             gemv_mma(xr, c + ksplit, full, t, vecs, a1, b1, acc);
-            gemv_load_w(wa, wb, c + ksplit + step, full, chunks, t, vecs, a1, b1);
-#if GEMV_DEPTH > 2
-            if (c + 2 * ksplit >= chunks) break;
-            gemv_mma(xr, c + 2 * ksplit, full, t, vecs, a2, b2, acc);
-            gemv_load_w(wa, wb, c + 2 * ksplit + step, full, chunks, t, vecs, a2, b2);
-#endif
+            gemv_load_w(wa, wb, c + 3 * ksplit, full, chunks, t, vecs, a1, b1);
         }
     }
     if (ksplit > 1) {
