@@ -45,11 +45,15 @@ extension CUDABackend {
         return out
     }
 
+    /// Whether decode steps may fuse the split into attention at all: not with the switch off
+    /// (OSPREY_FUSED_QKV_ATTENTION=0) or the tensor-core decode kernel off or missing (OSPREY_DECODE_MMA=0, before sm_80).
+    public var fusesDecodeQKV: Bool { Self.fusedQKVAttention && Self.decodeMMAEnabled && computeCapability >= 80 }
+
     /// Whether `qkvAttention` runs as one kernel: every row a decode (one new token a sequence), on
     /// the tensor-core decode path.
     public func fusesQKVAttention(numHeads: Int, numKVHeads: Int, headDim: Int, cache: KVCacheLayer, metadata: AttentionMetadata) -> Bool {
         let n = metadata.numTokens
-        guard Self.fusedQKVAttention, n > 0, n == metadata.numSeqs, metadata.maxQueryLen == 1, numKVHeads > 0,
+        guard fusesDecodeQKV, n > 0, n == metadata.numSeqs, metadata.maxQueryLen == 1, numKVHeads > 0,
               numHeads % numKVHeads == 0, cache.numKVHeads == numKVHeads, cache.headDim == headDim else { return false }
         let group = numHeads / numKVHeads
         return group >= 2 && decodeMMA(headDim: headDim, group: group, fp8: cache.key.dtype == .f8e4m3) != nil

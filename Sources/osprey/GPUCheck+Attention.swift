@@ -24,6 +24,10 @@ extension GPUCheck {
 
     /// Returns a description of each case that differs (empty: all equal).
     func checkFusedQKVAttention(_ gpu: CUDABackend) throws -> [String] {
+        guard gpu.fusesDecodeQKV else {
+            report("    skip: the fused kernel is off here (OSPREY_FUSED_QKV_ATTENTION=0, OSPREY_DECODE_MMA=0 or before sm_80)")
+            return []
+        }
         var failures: [String] = []
         let dtypes: [DType] = gpu.computeCapability >= 89 ? [.bf16, .f8e4m3] : [.bf16]
         for (i, c) in Self.fusedAttentionCases.enumerated() {
