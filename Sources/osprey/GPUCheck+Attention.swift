@@ -22,12 +22,10 @@ extension GPUCheck {
                            contexts: (0..<300).map { 1 + ($0 * 37) % 200 }),
     ]
 
-    /// Returns a description of each case that differs (empty: all equal).
-    func checkFusedQKVAttention(_ gpu: CUDABackend) throws -> [String] {
-        guard gpu.fusesDecodeQKV else {
-            report("    skip: the fused kernel is off here (OSPREY_FUSED_QKV_ATTENTION=0, OSPREY_DECODE_MMA=0 or before sm_80)")
-            return []
-        }
+    /// Returns a description of each case that differs (empty: all equal), or nil where the fused
+    /// kernel is off.
+    func checkFusedQKVAttention(_ gpu: CUDABackend) throws -> [String]? {
+        guard gpu.fusesDecodeQKV else { return nil }
         var failures: [String] = []
         let dtypes: [DType] = gpu.computeCapability >= 89 ? [.bf16, .f8e4m3] : [.bf16]
         for (i, c) in Self.fusedAttentionCases.enumerated() {

@@ -43,8 +43,11 @@ struct GPUCheck: ParsableCommand {
         for failure in samplingFailures.prefix(12) { report("    " + failure) }
         expect(samplingFailures.isEmpty, "device draws, ranks and top logprobs equal the host sampler's")
         report("decode attention fused with the q/k/v split (vs two launches):")
-        let fusedFailures = try checkFusedQKVAttention(gpu)
-        expect(fusedFailures.isEmpty, "fused q/k/v split + decode attention equals the two launches bit for bit (outputs, cache)")
+        if let fusedFailures = try checkFusedQKVAttention(gpu) {
+            expect(fusedFailures.isEmpty, "fused q/k/v split + decode attention equals the two launches bit for bit (outputs, cache)")
+        } else {
+            report("  skip  the fused kernel is off here (OSPREY_FUSED_QKV_ATTENTION=0, OSPREY_DECODE_MMA=0 or before sm_80)")
+        }
         if gpu.computeCapability >= 89 {
             let wrong = try checkE4M3Store(gpu)
             expect(wrong == 0, "E4M3 KV store: the 65536 bf16 values round as ml_dtypes does (\(wrong) differ)")
