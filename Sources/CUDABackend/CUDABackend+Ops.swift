@@ -208,8 +208,8 @@ extension CUDABackend {
         let maxes = numSplits > 1 ? try empty([n * numHeads * numSplits], dtype: .f32) : out
         let sums = numSplits > 1 ? try empty([n * numHeads * numSplits], dtype: .f32) : out
         let shared = mma?.shared ?? (grouped ? (group * d + 2 * 64 * (d / 2 + 1) + group * 64 + 64) * 4 : (d + 2 * 256) * 4)
-        var kernel = mma?.name ?? ((grouped ? "attention_decode_gqa" : "attention_paged") + f8)
-        if split != nil { kernel = kernel.replacingOccurrences(of: "attention_decode_mma_", with: "attention_decode_mma_qkv_") }
+        let kernel = split != nil ? "attention_decode_mma_qkv_d\(d)" + f8
+            : mma?.name ?? ((grouped ? "attention_decode_gqa" : "attention_paged") + f8)
         let args: [Arg] = [q, .ptr(ptr(cache.key)), .ptr(ptr(cache.value)),
                            .ptr(ptr(metadata.queryStartTensor)), .ptr(ptr(metadata.seqLensTensor)), .ptr(ptr(metadata.blockTablesTensor)),
                            .ptr(ptr(out)), .ptr(ptr(parts)), .ptr(ptr(maxes)), .ptr(ptr(sums)),
