@@ -1,6 +1,7 @@
 import CUDABackend
 import Engine
 import Foundation
+import Models
 import Tensors
 
 /// The decode attention fused with the q/k/v split (attention_decode_mma_qkv_d<D>) against the split
@@ -64,10 +65,7 @@ extension GPUCheck {
 
         // Two caches with the same random contents in every slot (stored by a one-token pass per slot).
         let cacheKeys = uniform(slots * kvDim, 2), cacheValues = uniform(slots * kvDim, 2)
-        let fill = try AttentionMetadata(blockSize: 1, positions: [Int32](repeating: 0, count: slots),
-                                         slotMapping: (0..<slots).map { Int32($0) }, queryStart: (0...slots).map { Int32($0) },
-                                         seqLens: [Int32](repeating: 1, count: slots), blockTables: (0..<slots).map { Int32($0) },
-                                         maxBlocksPerSeq: 1, backend: gpu)
+        let fill = try oneTokenPerSlot(slots, gpu)
         let k0 = try gpu.upload(HostTensor.f32(cacheKeys, shape: [slots, kvDim]).convertedToBF16())
         let v0 = try gpu.upload(HostTensor.f32(cacheValues, shape: [slots, kvDim]).convertedToBF16())
         let q0 = try gpu.upload(HostTensor.f32([Float](repeating: 0, count: slots * kvDim), shape: [slots, kvDim]).convertedToBF16())
@@ -82,11 +80,11 @@ extension GPUCheck {
                                                 shape: [n, (c.heads + 2 * c.kvHeads) * d]).convertedToBF16())
         let qNorm = c.norms ? try gpu.upload(.f32(uniform(d, 0.5).map { 1 + $0 }, shape: [d])) : nil
         let kNorm = c.norms ? try gpu.upload(.f32(uniform(d, 0.5).map { 1 + $0 }, shape: [d])) : nil
-        let half = c.rotaryDim / 2
-        let angles = (0..<maxPos * half).map { i in Float(i / half) * powf(10_000, -Float(i % half) / Float(half)) }
-        let table = RotaryTable(cos: try gpu.upload(.f32(angles.map { cosf($0) }, shape: [maxPos, half])),
-                                sin: try gpu.upload(.f32(angles.map { sinf($0) }, shape: [maxPos, half])),
-                                rotaryDim: c.rotaryDim, neoxStyle: c.neox)
+        let config = ModelConfig(architecture: "", modelType: "", vocabSize: 1, hiddenSize: c.heads * d, intermediateSize: 1,
+                                 numHiddenLayers: 1, numAttentionHeads: c.heads, numKeyValueHeads: c.kvHeads, headDim: d,
+                                 rmsNormEps: 1e-6, ropeTheta: 10_000, partialRotaryFactor: Double(c.rotaryDim) / Double(d),
+                                 maxPositionEmbeddings: maxPos, tieWordEmbeddings: false, attentionBias: false)
+        let table = try RotaryEmbedding.table(config: config, maxPositions: maxPos, neoxStyle: c.neox, backend: gpu)
         let scale = 1 / Float(d).squareRoot()
 
         guard gpu.fusesQKVAttention(numHeads: c.heads, numKVHeads: c.kvHeads, headDim: d, cache: caches[1], metadata: meta) else {
@@ -101,15 +99,14 @@ extension GPUCheck {
         let a = try bits(apart), b = try bits(fused)
         let wrong = zip(a, b).filter { $0 != $1 }.count
         if wrong > 0 { differs.append("\(wrong) of \(a.count) outputs differ") }
-        for (name, x, y) in [("keys", caches[0].key, caches[1].key), ("values", caches[0].value, caches[1].value)] {
-            let xa = try bits(x), yb = try bits(y)
-            let w = zip(xa, yb).filter { $0 != $1 }.count
+        let fusedKeys = try bits(caches[1].key)
+        for (name, x, y) in [("keys", try bits(caches[0].key), fusedKeys), ("values", try bits(caches[0].value), try bits(caches[1].value))] {
+            let w = zip(x, y).filter { $0 != $1 }.count
             if w > 0 { differs.append("\(w) cached \(name) differ") }
         }
         // The new rows did land (the unfused store is the reference; they differ from the fill).
-        let stored = try gpu.download(caches[1].key)
-        let filled = try gpu.download(k0)
-        if dtype == .bf16, let s = newSlots.first, s >= 0, Array(stored[Int(s) * kvDim ..< Int(s + 1) * kvDim]) == Array(filled[Int(s) * kvDim ..< Int(s + 1) * kvDim]) {
+        if dtype == .bf16, let s = newSlots.first.map(Int.init), s >= 0,
+           fusedKeys[s * kvDim ..< (s + 1) * kvDim].elementsEqual(try bits(k0)[s * kvDim ..< (s + 1) * kvDim]) {
             differs.append("the new key was not stored")
         }
         return differs

@@ -176,10 +176,7 @@ struct GPUCheck: ParsableCommand {
         let hd = 256, slots = 256
         let values = (0..<65536).map { Float(bitPattern: UInt32($0) << 16) }
         let cache = try gpu.allocateKVCache(numBlocks: slots, blockSize: 1, numKVHeads: 1, headDim: hd, dtype: .f8e4m3)
-        let meta = try AttentionMetadata(blockSize: 1, positions: [Int32](repeating: 0, count: slots),
-                                         slotMapping: (0..<slots).map { Int32($0) }, queryStart: (0...slots).map { Int32($0) },
-                                         seqLens: [Int32](repeating: 1, count: slots), blockTables: (0..<slots).map { Int32($0) },
-                                         maxBlocksPerSeq: 1, backend: gpu)
+        let meta = try oneTokenPerSlot(slots, gpu)
         let kv = try gpu.upload(HostTensor.f32(values, shape: [slots, hd]).convertedToBF16())
         let q = try gpu.upload(HostTensor.f32([Float](repeating: 0, count: values.count), shape: [slots, hd]).convertedToBF16())
         _ = try gpu.attention(q: q, k: kv, v: kv, cache: cache, metadata: meta, numHeads: 1, scale: 1)
@@ -193,6 +190,15 @@ struct GPUCheck: ParsableCommand {
             }
         }
         return wrong
+    }
+
+    /// A pass that stores one token in each of `slots` cache slots (block size 1, each its own sequence):
+    /// how the checks fill a cache through the KV write kernel.
+    func oneTokenPerSlot(_ slots: Int, _ gpu: CUDABackend) throws -> AttentionMetadata {
+        try AttentionMetadata(blockSize: 1, positions: [Int32](repeating: 0, count: slots),
+                              slotMapping: (0..<slots).map { Int32($0) }, queryStart: (0...slots).map { Int32($0) },
+                              seqLens: [Int32](repeating: 1, count: slots), blockTables: (0..<slots).map { Int32($0) },
+                              maxBlocksPerSeq: 1, backend: gpu)
     }
 
     /// A stacked dummy matrix (three parts, ragged sizes, several 64k-element chunks) made by
