@@ -5,7 +5,9 @@
 # launches, COUNT kernels are timed, and ncu prints min/max/average per kernel name.
 # A prefill chunk: SKIP=0 profiles the start-up's profiling pass, a forward of max-num-batched-tokens
 # (8192) tokens, e.g. SKIP=0 COUNT=40 scripts/gpu/profile_decode.sh bin/osprey model-configs/qwen3-8b 2.
-# EXTRA passes more flags to bench latency (e.g. "--kv-cache-dtype fp8").
+# EXTRA passes more flags to bench latency (e.g. "--kv-cache-dtype fp8"); BATCH, INPUT and OUTPUT set
+# its shape, e.g. the throughput run's decode at batch 256: BATCH=256 INPUT=1024 OUTPUT=64 SKIP=1300
+# (the 32 prefill chunks and their launches come first; cuBLASLt kernels count as launches too).
 set -uo pipefail
 BIN=$1; CONFIG=$2; LAYERS=${3:-2}
 DIR=$(mktemp -d)
@@ -16,5 +18,5 @@ c["num_hidden_layers"] = int(sys.argv[3])
 json.dump(c, open(sys.argv[2] + "/config.json", "w"))
 PY
 ncu --launch-skip "${SKIP:-300}" --launch-count "${COUNT:-200}" --metrics gpu__time_duration.sum,dram__bytes.sum \
-    --print-summary per-kernel "$BIN" bench latency --model "$DIR" --load-format dummy --device cuda --batch-size 1 \
-    --input-len 32 --output-len 24 --num-iters 1 --enforce-eager ${EXTRA:-}
+    --print-summary per-kernel "$BIN" bench latency --model "$DIR" --load-format dummy --device cuda --batch-size "${BATCH:-1}" \
+    --input-len "${INPUT:-32}" --output-len "${OUTPUT:-24}" --num-iters 1 --enforce-eager ${EXTRA:-}
