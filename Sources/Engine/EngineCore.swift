@@ -154,6 +154,8 @@ public final class EngineCore {
 
     /// Wall time of the steps so far, by phase (the runner times its own phases).
     public var timings: StepTimings { runner.timings }
+    /// Records each step's work and time from now on (`StepTimings.work`), for a benchmark.
+    public func recordStepWork() { runner.timings.work = [] }
 
     /// A step whose forward pass and draws were enqueued by `launch` and are not yet finished.
     public struct PendingStep {

@@ -12,6 +12,8 @@ final class ModelRunner {
     let blockSize: Int
     let graphs: DecodeGraphs?
     var timings = StepTimings()
+    /// When the last step's collection ended (`StepWork.seconds`).
+    private var lastCollected = 0.0
 
     init(model: any CausalLM, numBlocks: Int, blockSize: Int, maxModelLen: Int = 0, maxNumSeqs: Int = 0,
          useGraphs: Bool = false, kvCacheDType: DType? = nil) throws {
@@ -50,6 +52,8 @@ final class ModelRunner {
         let hostRoutes: [Int]
         /// The forward pass is enqueued, its draws not yet (`enqueueDraws`).
         var drawsDeferred = false
+        /// The step's work, when `timings.work` records it.
+        var work: StepWork?
     }
 
     /// Tokens that step N drew on the device and step N+1, launched before N finished, takes as
@@ -71,6 +75,7 @@ final class ModelRunner {
         let entries = batch.entries
         timings.steps += 1
         var t = monotonicSeconds()
+        let work = timings.work == nil ? nil : StepWork(entries, at: t)
         func lap(_ phase: WritableKeyPath<StepTimings, Double>) {
             let now = monotonicSeconds()
             timings[keyPath: phase] += now - t
@@ -79,9 +84,12 @@ final class ModelRunner {
         var feeds: Feeds?
         // The step's draws, or with `deferDraws` the forward pass alone.
         func drawn(_ logits: Tensor?, _ routes: [(entry: Int, isSample: Bool)]) throws -> PendingForward {
-            guard deferDraws else { return try draw(entries: entries, logits: logits, routes: routes) }
-            return PendingForward(entries: entries, logits: logits, routes: routes, samples: nil, drawEntries: [],
-                                  hostRoutes: [], drawsDeferred: true)
+            var pending = deferDraws
+                ? PendingForward(entries: entries, logits: logits, routes: routes, samples: nil, drawEntries: [],
+                                 hostRoutes: [], drawsDeferred: true)
+                : try draw(entries: entries, logits: logits, routes: routes)
+            pending.work = work
+            return pending
         }
         func feed(_ seq: Sequence, row: Int) throws {
             guard let token = seq.deviceToken else {
@@ -157,7 +165,9 @@ final class ModelRunner {
     /// Each sequence's own pending token is this step's, so it does not count as drawn output.
     func enqueueDraws(_ pending: PendingForward) throws -> PendingForward {
         precondition(pending.drawsDeferred, "the step's draws are already enqueued")
-        return try draw(entries: pending.entries, logits: pending.logits, routes: pending.routes, ownPending: 1)
+        var drawn = try draw(entries: pending.entries, logits: pending.logits, routes: pending.routes, ownPending: 1)
+        drawn.work = pending.work
+        return drawn
     }
 
     /// Enqueues the device's draws for the sample routes it can serve (rows and logit edits from
@@ -194,7 +204,15 @@ final class ModelRunner {
     func collect(_ pending: PendingForward) throws -> [SequenceLogits] {
         precondition(!pending.drawsDeferred, "collecting a step whose draws were never enqueued")
         let t = monotonicSeconds()
-        defer { timings.collect += monotonicSeconds() - t }
+        defer {
+            let now = monotonicSeconds()
+            timings.collect += now - t
+            if var work = pending.work {
+                work.seconds = now - max(work.enqueued, lastCollected)
+                timings.work?.append(work)
+            }
+            lastCollected = now
+        }
         let entries = pending.entries, routes = pending.routes
         var results = entries.map { SequenceLogits(seq: $0.seq) }
         if let samples = pending.samples {

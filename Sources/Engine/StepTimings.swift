@@ -31,6 +31,9 @@ public struct StepTimings: Sendable {
     public var output = 0.0
     /// Whether `output` ran while the device computed the next step.
     public var outputOverlapsDevice = false
+    /// Each collected step's work and time, in order; recorded only when set to an array (a
+    /// benchmark's per-step floor), since a server's steps never end.
+    public var work: [StepWork]?
 
     public var total: Double { schedule + prepare + forward + sample + collect + update + output }
 
@@ -41,5 +44,33 @@ public struct StepTimings: Sendable {
             + "prepare \(pct(prepare)), enqueue forward \(pct(forward)), enqueue draws \(pct(sample)), wait \(pct(collect)), "
             + "update \(pct(update))"
             + (output > 0 ? ", output \(pct(output))\(outputOverlapsDevice ? " overlapping the device" : "")" : "")
+    }
+}
+
+/// What one step computed and how long it took, for a benchmark to set against its floor.
+public struct StepWork: Sendable {
+    /// Rows that decode one output token, and tokens of prefill chunks (prompts, and outputs
+    /// recomputed after a preemption).
+    public var decodeRows = 0, prefillTokens = 0
+    /// Keys attention reads: the decode rows' contexts, and for prefill chunks each token's
+    /// causal context summed over the chunk.
+    public var decodeKeys = 0, prefillKeys = 0
+    /// From the later of the step's enqueue and the previous step's collection to its own: with a
+    /// step in flight and the device behind, the device's time for this step.
+    public var seconds = 0.0
+    var enqueued = 0.0
+
+    init(_ entries: [SchedulerOutput.Entry], at enqueued: Double) {
+        self.enqueued = enqueued
+        for entry in entries {
+            let start = entry.seq.numComputedTokens, n = entry.numTokens
+            if n == 1 && start >= entry.seq.promptCount {
+                decodeRows += 1
+                decodeKeys += start + 1
+            } else {
+                prefillTokens += n
+                prefillKeys += n * start + n * (n + 1) / 2
+            }
+        }
     }
 }

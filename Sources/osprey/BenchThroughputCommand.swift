@@ -31,6 +31,7 @@ struct BenchThroughput: ParsableCommand {
         let prompts = (0..<numPrompts).map { _ in (0..<inputLen).map { _ in Int(rng.next() % UInt64(vocab)) } }
         let params = SamplingParams(temperature: temperature, maxTokens: outputLen, ignoreEos: true)
         var progress = Progress(total: numPrompts)
+        engine.core.recordStepWork()
         let start = monotonicSeconds()
         var ttfts: [Double] = [], tpots: [Double] = []
         func drain() throws {
@@ -68,6 +69,9 @@ struct BenchThroughput: ParsableCommand {
             let ceiling = rate / flopsPerToken
             print(String(format: "floor:   %.1f GFLOP per token at %.0f TFLOP/s (bf16 matmul measured) = %.0f tokens/s; at %.0f%% of the FLOP ceiling",
                          flopsPerToken / 1e9, rate / 1e12, ceiling, total / elapsed / ceiling * 100))
+            let floor = WorkloadFloor(loaded: loaded, kvCacheDType: engine.core.kvCacheDType, rate: rate,
+                                      bandwidth: try gpu.measureCopyBandwidth())
+            for line in floor.report(engine.core.timings.work ?? []) { print(line) }
         }
         if let outputJson {
             let object: [String: Any] = ["elapsed_time": elapsed, "num_requests": numPrompts,
