@@ -122,15 +122,15 @@ if has throughput; then
   echo "== osprey bench throughput, dummy Qwen3-8B, 1000 prompts, 1024 in / 512 out"
   timeout ${THROUGHPUT_TIMEOUT:-360} "$BIN" bench throughput --model $CONFIG --load-format dummy --device cuda --num-prompts ${NUM_PROMPTS:-1000} \
       --input-len 1024 --output-len 512 --output-json "$OUT/throughput.json" 2>&1 | tr '\r' '\n' | grep -v '^\[' \
-      | tee "$OUT/throughput.log" | tail -6
-  R[throughput]=$(grep -iE "elapsed|floor" "$OUT/throughput.log" | tr '\n' ' ')
+      | tee "$OUT/throughput.log" | tail -10
+  R[throughput]=$(grep -E "^elapsed|^floor|   all: " "$OUT/throughput.log" | tr '\n' ' ')
 fi
 if has throughput-fp8; then
   echo "== the same with an FP8 KV cache and 512 sequences a step (--kv-cache-dtype fp8 --max-num-seqs 512)"
   timeout ${THROUGHPUT_TIMEOUT:-360} "$BIN" bench throughput --model $CONFIG --load-format dummy --device cuda --num-prompts ${NUM_PROMPTS:-1000} \
       --input-len 1024 --output-len 512 --kv-cache-dtype fp8 --max-num-seqs 512 2>&1 | tr '\r' '\n' | grep -v '^\[' \
-      | tee "$OUT/throughput-fp8.log" | tail -6
-  R[throughput-fp8]=$(grep -iE "elapsed|floor" "$OUT/throughput-fp8.log" | tr '\n' ' ')
+      | tee "$OUT/throughput-fp8.log" | tail -10
+  R[throughput-fp8]=$(grep -E "^elapsed|^floor|   all: " "$OUT/throughput-fp8.log" | tr '\n' ' ')
 fi
 MOE=model-configs/qwen3-30b-a3b
 if has moe-latency; then
@@ -143,8 +143,8 @@ if has moe-throughput; then
   echo "== osprey bench throughput, dummy Qwen3-30B-A3B, ${NUM_PROMPTS_MOE:-1000} prompts, 1024 in / 512 out"
   timeout ${THROUGHPUT_TIMEOUT:-360} "$BIN" bench throughput --model $MOE --load-format dummy --device cuda \
       --num-prompts ${NUM_PROMPTS_MOE:-1000} --input-len 1024 --output-len 512 2>&1 | tr '\r' '\n' | grep -v '^\[' \
-      | tee "$OUT/moe-throughput.log" | tail -6
-  R[moe-throughput]=$(grep -iE "throughput|floor|elapsed" "$OUT/moe-throughput.log" | tr '\n' ' ')
+      | tee "$OUT/moe-throughput.log" | tail -10
+  R[moe-throughput]=$(grep -E "^elapsed|^floor|   all: " "$OUT/moe-throughput.log" | tr '\n' ' ')
 fi
 
 echo
