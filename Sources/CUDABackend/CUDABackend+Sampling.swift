@@ -68,8 +68,8 @@ extension CUDABackend {
                 (sliceMass, sliceLast) = (mass, last)
             }
             try launch("sample_rows", grid: (n, 1, 1), block: 512,
-                       [.ptr(ptr(work)), .ptr(ptr(specs)), .ptr(ptr(maxima)), .ptr(try sliceMass.map(ptr) ?? 0),
-                        .ptr(try sliceLast.map(ptr) ?? 0), .i32(chunk), .ptr(ptr(out)), .i32(vocab)])
+                       [.ptr(ptr(work)), .ptr(ptr(specs)), .ptr(ptr(maxima)), .ptr(sliceMass.map(ptr) ?? 0),
+                        .ptr(sliceLast.map(ptr) ?? 0), .i32(chunk), .ptr(ptr(out)), .i32(vocab)])
         }
         if rows.contains(where: { $0.logprobs >= 0 }) {
             try launch("sample_logprobs", grid: (n, 1, 1), block: 512,

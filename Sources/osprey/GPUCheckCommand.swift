@@ -62,7 +62,6 @@ struct GPUCheck: ParsableCommand {
             let reference = try Fixtures.reference(name)
             let onGPU = try Fixtures.loadModel(name, backend: gpu)
             let onCPU = try Fixtures.loadModel(name, backend: cpu)
-            let vocab = onGPU.config.vocabSize
 
             // 1. Log-probabilities of every prompt position against transformers.
             let stats = try logprobStats(onGPU, reference: reference, cpu: onCPU)
