@@ -6,8 +6,9 @@
 # A prefill chunk: SKIP=0 profiles the start-up's profiling pass, a forward of max-num-batched-tokens
 # (8192) tokens, e.g. SKIP=0 COUNT=40 scripts/gpu/profile_decode.sh bin/osprey model-configs/qwen3-8b 2.
 # EXTRA passes more flags to bench latency (e.g. "--kv-cache-dtype fp8"); BATCH, INPUT and OUTPUT set
-# its shape, e.g. the throughput run's decode at batch 256: BATCH=256 INPUT=1024 OUTPUT=64 SKIP=1300
-# (the 32 prefill chunks and their launches come first; cuBLASLt kernels count as launches too).
+# its shape, e.g. the throughput run's decode at batch 256: BATCH=256 INPUT=1024 OUTPUT=64 SKIP=2200
+# (the 32 prefill chunks come first, about 62 launches each on a 2-layer cut: SKIP=1300 landed in
+# the 21st chunk on 2026-12-07).
 set -uo pipefail
 BIN=$1; CONFIG=$2; LAYERS=${3:-2}
 DIR=$(mktemp -d)
