@@ -253,14 +253,16 @@ __device__ __forceinline__ void prefill_mma(const bf16* q, const KV* kc, const K
     }
 }
 
-#ifndef PF_MIN_BLOCKS
-#define PF_MIN_BLOCKS 1
+#ifdef PF_MIN_BLOCKS
+#define PF_BOUNDS __launch_bounds__(PF_THREADS, PF_MIN_BLOCKS)
+#else
+#define PF_BOUNDS __launch_bounds__(PF_THREADS)
 #endif
 #define PF_MMA_KERNEL(D, KN, STAGES, QREG)                                                                  \
     PF_MMA_ENTRY(attention_prefill_d##D, D, KN, STAGES, QREG, bf16)                                        \
     PF_MMA_ENTRY(attention_prefill_d##D##_f8, D, KN, STAGES, QREG, fp8)
 #define PF_MMA_ENTRY(NAME, D, KN, STAGES, QREG, KV)                                                         \
-    extern "C" __global__ void __launch_bounds__(PF_THREADS, PF_MIN_BLOCKS)                               \
+    extern "C" __global__ void PF_BOUNDS                                                                  \
     NAME(const bf16* q, const KV* kc, const KV* vc, const int* queryStart,                                \
                            const int* seqLens, const int* blockTables, bf16* out, int numHeads,           \
                            int numKVHeads, int headDim, int blockSize, int maxBlocks, float scale,        \
