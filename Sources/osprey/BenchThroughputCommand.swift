@@ -62,6 +62,7 @@ struct BenchThroughput: ParsableCommand {
                      percentile(ttfts, 50) * 1e3, percentile(ttfts, 99) * 1e3, percentile(tpots, 50) * 1e3, percentile(tpots, 99) * 1e3))
         print("steps:   " + engine.core.timings.summary
               + ", \(engine.stats.numPreemptions) preemptions, KV cache \(engine.core.kvCacheTokens) tokens")
+        var workloadFloor: Double?
         if let gpu = loaded.model.backend as? CUDABackend {
             // Every token (prompt or output) costs 2 FLOPs per weight it uses in the matrix products.
             let rate = try gpu.measureMatmulRate()
@@ -71,13 +72,16 @@ struct BenchThroughput: ParsableCommand {
                          flopsPerToken / 1e9, rate / 1e12, ceiling, total / elapsed / ceiling * 100))
             let floor = WorkloadFloor(loaded: loaded, kvCacheDType: engine.core.kvCacheDType, rate: rate,
                                       bandwidth: try gpu.measureCopyBandwidth())
-            for line in floor.report(engine.core.timings.work ?? []) { print(line) }
+            let work = engine.core.timings.work ?? []
+            for line in floor.report(work) { print(line) }
+            workloadFloor = work.reduce(0) { $0 + floor.seconds($1) }
         }
         if let outputJson {
-            let object: [String: Any] = ["elapsed_time": elapsed, "num_requests": numPrompts,
+            var object: [String: Any] = ["elapsed_time": elapsed, "num_requests": numPrompts,
                                          "requests_per_second": Double(numPrompts) / elapsed,
                                          "tokens_per_second": total / elapsed, "output_tokens_per_second": generated / elapsed,
                                          "median_ttft_ms": percentile(ttfts, 50) * 1e3, "median_tpot_ms": percentile(tpots, 50) * 1e3]
+            if let workloadFloor { object["workload_floor_seconds"] = workloadFloor }
             try JSONSerialization.data(withJSONObject: object, options: [.prettyPrinted, .sortedKeys]).write(to: URL(fileURLWithPath: outputJson))
         }
     }
