@@ -10,12 +10,15 @@ import Tensors
 /// taking the run's FLOPs alone, is what keeps the decode half from looking free.
 struct WorkloadFloor {
     let loaded: LoadedModel
+    /// 2 FLOPs per matrix weight a token uses (the FLOP ceiling's measure).
+    let matmulFlopsPerToken: Double
     let kvBytesPerKey: Double
     let rate: Double, bandwidth: Double
 
     init(loaded: LoadedModel, kvCacheDType: DType, rate: Double, bandwidth: Double) {
         let c = loaded.model.config
         self.loaded = loaded
+        matmulFlopsPerToken = 2 * loaded.matmulWeightBytesPerToken / Double(DType.bf16.byteCount(elements: 1))
         kvBytesPerKey = Double(kvCacheDType.byteCount(elements: c.numHiddenLayers * 2 * c.numKeyValueHeads * c.headDim))
         self.rate = rate
         self.bandwidth = bandwidth
@@ -24,7 +27,7 @@ struct WorkloadFloor {
     func seconds(_ w: StepWork) -> Double {
         let c = loaded.model.config
         let tokens = w.decodeRows + w.prefillTokens
-        let matmul = 2 * loaded.matmulWeightBytesPerToken / Double(DType.bf16.byteCount(elements: 1)) * Double(tokens)
+        let matmul = matmulFlopsPerToken * Double(tokens)
         let attention = 4 * Double(c.numHiddenLayers * c.numAttentionHeads * c.headDim) * Double(w.decodeKeys + w.prefillKeys)
         let bytes = loaded.weightBytesPerStep(batch: tokens) + kvBytesPerKey * Double(w.decodeKeys)
         return max((matmul + attention) / rate, bytes / bandwidth)
