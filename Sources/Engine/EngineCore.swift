@@ -73,7 +73,8 @@ public final class EngineCore {
         maxModelLen = min(config.maxModelLen ?? model.config.maxPositionEmbeddings, model.config.maxPositionEmbeddings)
         kvCacheDType = config.kvCacheDType ?? model.backend.activationDType
         asyncScheduling = config.asyncScheduling ?? (model.backend.runsAsynchronously && model.backend.supportsAsyncScheduling)
-        let bytesPerBlock = kvCacheDType.byteCount(elements: 2 * model.numLayers * config.blockSize * model.numKVHeads * model.headDim)
+        kvCacheBytesPerToken = kvCacheDType.byteCount(elements: 2 * model.numLayers * model.numKVHeads * model.headDim)
+        let bytesPerBlock = kvCacheBytesPerToken * config.blockSize
         // More blocks than max_num_seqs full-length sequences could ever hold only waste memory.
         let usable = config.maxNumSeqs * ((maxModelLen + config.blockSize - 1) / config.blockSize)
         let budget = try config.numBlocks == nil
@@ -98,6 +99,8 @@ public final class EngineCore {
     public let kvCacheBytes: Int
     /// Element type of the KV cache (`--kv-cache-dtype`; auto is the activation dtype).
     public let kvCacheDType: DType
+    /// Bytes of K and V a token holds in the cache, over all layers.
+    public let kvCacheBytesPerToken: Int
     /// Whether steps are launched ahead (see `advance`; `EngineConfig.asyncScheduling`).
     public let asyncScheduling: Bool
     /// Device memory the profiled forward pass at the largest batch left in use (nil on the CPU).

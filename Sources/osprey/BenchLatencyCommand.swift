@@ -52,8 +52,7 @@ struct BenchLatency: ParsableCommand {
         let params = SamplingParams(temperature: temperature, topP: topP, topK: topK, minP: minP, maxTokens: outputLen,
                                     ignoreEos: true, presencePenalty: presencePenalty,
                                     frequencyPenalty: frequencyPenalty, repetitionPenalty: repetitionPenalty)
-        let c = loaded.model.config
-        let kvBytesPerToken = Double(engine.kvCacheDType.byteCount(elements: c.numHiddenLayers * 2 * c.numKeyValueHeads * c.headDim))
+        let kvBytesPerToken = Double(engine.kvCacheBytesPerToken)
         var prefillTimes: [Double] = [], decodeTimes: [Double] = []
         // What the decode steps had to read: weights once a step, each row's K/V up to its position;
         // and the same for the steps in which every request decodes (the batch before any has

@@ -65,14 +65,14 @@ struct BenchThroughput: ParsableCommand {
         var workloadFloor: Double?
         if let gpu = loaded.model.backend as? CUDABackend {
             // Every token (prompt or output) costs 2 FLOPs per weight it uses in the matrix products.
-            let floor = WorkloadFloor(loaded: loaded, kvCacheDType: engine.core.kvCacheDType, rate: try gpu.measureMatmulRate(),
+            let floor = WorkloadFloor(loaded: loaded, kvBytesPerKey: engine.core.kvCacheBytesPerToken, rate: try gpu.measureMatmulRate(),
                                       bandwidth: try gpu.measureCopyBandwidth())
             let ceiling = floor.rate / floor.matmulFlopsPerToken
             print(String(format: "floor:   %.1f GFLOP per token at %.0f TFLOP/s (bf16 matmul measured) = %.0f tokens/s; at %.0f%% of the FLOP ceiling",
                          floor.matmulFlopsPerToken / 1e9, floor.rate / 1e12, ceiling, total / elapsed / ceiling * 100))
             let work = engine.core.timings.work ?? []
             for line in floor.report(work) { print(line) }
-            workloadFloor = work.reduce(0) { $0 + floor.seconds($1) }
+            workloadFloor = floor.seconds(work)
         }
         if let outputJson {
             var object: [String: Any] = ["elapsed_time": elapsed, "num_requests": numPrompts,

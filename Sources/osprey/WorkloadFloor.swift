@@ -15,11 +15,10 @@ struct WorkloadFloor {
     let kvBytesPerKey: Double
     let rate: Double, bandwidth: Double
 
-    init(loaded: LoadedModel, kvCacheDType: DType, rate: Double, bandwidth: Double) {
-        let c = loaded.model.config
+    init(loaded: LoadedModel, kvBytesPerKey: Int, rate: Double, bandwidth: Double) {
         self.loaded = loaded
         matmulFlopsPerToken = 2 * loaded.matmulWeightBytesPerToken / Double(DType.bf16.byteCount(elements: 1))
-        kvBytesPerKey = Double(kvCacheDType.byteCount(elements: c.numHiddenLayers * 2 * c.numKeyValueHeads * c.headDim))
+        self.kvBytesPerKey = Double(kvBytesPerKey)
         self.rate = rate
         self.bandwidth = bandwidth
     }
@@ -33,10 +32,12 @@ struct WorkloadFloor {
         return max((matmul + attention) / rate, bytes / bandwidth)
     }
 
+    func seconds(_ steps: [StepWork]) -> Double { steps.reduce(0) { $0 + seconds($1) } }
+
     /// The run against its floor, then the steps with prefill tokens and the decode-only ones apart.
     func report(_ work: [StepWork]) -> [String] {
         func line(_ name: String, _ steps: [StepWork]) -> String {
-            let took = steps.reduce(0) { $0 + $1.seconds }, floor = steps.reduce(0) { $0 + seconds($1) }
+            let took = steps.reduce(0) { $0 + $1.seconds }, floor = seconds(steps)
             let rows = Double(steps.reduce(0) { $0 + $1.decodeRows }) / Double(max(steps.count, 1))
             return String(format: "%@%d steps took %.1f s against %.1f s (%.0f%%), %.0f decoding rows a step",
                           name, steps.count, took, floor, took > 0 ? floor / took * 100 : 0, rows)
