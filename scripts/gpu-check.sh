@@ -49,7 +49,12 @@ if has sanitizer && command -v compute-sanitizer >/dev/null; then
   compute-sanitizer --tool memcheck --error-exitcode 3 "$BIN" generate --model "$OSPREY_FIXTURES/qwen3-untied" --device cuda \
       --load-format safetensors --prompt "The quick brown fox jumps over the lazy dog again and again" --max-tokens 8 \
       --temperature 0 --kv-cache-dtype fp8 >> "$OUT/sanitizer.log" 2>&1
-  rc3=$?; [ $rc -eq 0 ] && rc=$rc3; tail -3 "$OUT/sanitizer.log"
+  rc3=$?; [ $rc -eq 0 ] && rc=$rc3
+  # A prompt of over 256 tokens: the q/k/v split's four-tokens-a-warp entry (prefill's).
+  compute-sanitizer --tool memcheck --error-exitcode 3 "$BIN" generate --model "$OSPREY_FIXTURES/qwen3-untied" --device cuda \
+      --load-format safetensors --prompt "$(printf 'The quick brown fox jumps over the lazy dog. %.0s' $(seq 14))" \
+      --max-tokens 4 --temperature 0 >> "$OUT/sanitizer.log" 2>&1
+  rc4=$?; [ $rc -eq 0 ] && rc=$rc4; tail -3 "$OUT/sanitizer.log"
   if [ $rc -eq 0 ]; then R[sanitizer]="no errors"; else R[sanitizer]="FAILED (rc $rc)"; status=1; fi
 fi
 if has long-context; then

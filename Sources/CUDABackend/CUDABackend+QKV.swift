@@ -8,6 +8,11 @@ import Tensors
 extension CUDABackend {
     /// Heads (warps) per block: 4 keeps decode at 12 blocks for 32 q + 8 k + 8 v heads.
     static let qkvWarpsPerBlock = 4
+    /// Tokens a warp splits: 4 in prefill, so that each warp has four heads' loads in flight (the
+    /// one-token split ran at a third of the copy floor on 8,192 tokens); 1 in decode, where the
+    /// parallelism is the heads. The bits are the same either way. `OSPREY_SPLIT_TOKENS=1` keeps one (A/B).
+    static func splitTokensPerWarp(rows: Int) -> Int { rows >= 256 && splitTokens != 1 ? 4 : 1 }
+    static let splitTokens = ProcessInfo.processInfo.environment["OSPREY_SPLIT_TOKENS"].flatMap { Int($0) }
     /// `OSPREY_FUSED_QKV_ATTENTION=0` keeps the split a launch of its own in decode steps (A/B comparisons).
     static let fusedQKVAttention = ProcessInfo.processInfo.environment["OSPREY_FUSED_QKV_ATTENTION"] != "0"
 
@@ -18,11 +23,13 @@ extension CUDABackend {
         let n = qkv.rows, heads = numHeads + 2 * numKVHeads
         let q = try empty([n, numHeads * headDim]), k = try empty([n, numKVHeads * headDim]), v = try empty([n, numKVHeads * headDim])
         if n == 0 || heads == 0 { return (q, k, v) }
-        let warps = Self.qkvWarpsPerBlock
-        try launch(store?.cache.key.dtype == .f8e4m3 ? "split_qkv_bf16_f8" : "split_qkv_bf16", grid: (n, (heads + warps - 1) / warps, 1), block: 32 * warps, shared: warps * headDim * 4,
+        let warps = Self.qkvWarpsPerBlock, tokens = Self.splitTokensPerWarp(rows: n)
+        let pairs = headDim <= 64 ? 1 : headDim <= 128 ? 2 : 4
+        let name = "split_qkv_\(tokens)x\(pairs)_" + (store?.cache.key.dtype == .f8e4m3 ? "f8" : "bf16")
+        try launch(name, grid: ((n + tokens - 1) / tokens, (heads + warps - 1) / warps, 1), block: 32 * warps, shared: warps * headDim * 4,
                    [.ptr(ptr(qkv)), .ptr(ptr(q)), .ptr(ptr(k)), .ptr(ptr(v))]
                    + splitArgs(qNorm: qNorm, kNorm: kNorm, eps: eps, positions: positions, table: table, store: store,
-                               numHeads: numHeads, numKVHeads: numKVHeads, headDim: headDim))
+                               numHeads: numHeads, numKVHeads: numKVHeads, headDim: headDim, rows: n))
         return (q, k, v)
     }
 
@@ -61,9 +68,9 @@ extension CUDABackend {
 
     /// split_qkv's arguments after its four tensors: norms, positions, rotary table, shape, eps, cache, slots.
     private func splitArgs(qNorm: Tensor?, kNorm: Tensor?, eps: Float, positions: Tensor, table: RotaryTable, store: KVCacheStore?,
-                           numHeads: Int, numKVHeads: Int, headDim: Int) -> [Arg] {
+                           numHeads: Int, numKVHeads: Int, headDim: Int, rows: Int) -> [Arg] {
         let rotary = rotaryArgs(qNorm: qNorm, kNorm: kNorm, eps: eps, positions: positions, table: table)
-        return rotary.norms + [.i32(numHeads), .i32(numKVHeads), .i32(headDim)] + rotary.rotation
+        return rotary.norms + [.i32(rows), .i32(numHeads), .i32(numKVHeads), .i32(headDim)] + rotary.rotation
             + [.ptr(store.map { ptr($0.cache.key) } ?? 0), .ptr(store.map { ptr($0.cache.value) } ?? 0),
                .ptr(store.map { ptr($0.slotMapping) } ?? 0)]
     }
@@ -83,7 +90,8 @@ extension CUDABackend {
         }
         try require(qkv.dtype == .bf16, "qkv must be bf16 on the GPU, got \(qkv.dtype)")
         try require(qkv.lastDim == heads * headDim, "qkv \(qkv.shape) is not \(numHeads) + 2 x \(numKVHeads) heads of \(headDim)")
-        try require(headDim % 2 == 0 && ptr(qkv) % 4 == 0, "needs an even headDim (\(headDim)) and a 4-byte aligned qkv")
+        try require(headDim % 2 == 0 && headDim <= 256 && ptr(qkv) % 4 == 0,
+                    "needs an even headDim of at most 256 (\(headDim)) and a 4-byte aligned qkv")
         try require(positions.dtype == .i32 && positions.count == n, "positions \(positions.shape) (\(positions.dtype)) for \(n) tokens")
         try require(table.rotaryDim <= headDim && table.rotaryDim % 2 == 0 && table.cos.lastDim == table.rotaryDim / 2
                     && table.cos.dtype == .f32 && table.sin.dtype == .f32,

@@ -253,6 +253,9 @@ public final class CUDABackend: Backend, @unchecked Sendable {
     func launch(_ name: String, grid: (Int, Int, Int), block: Int, shared: Int = 0, preferShared: Bool = false,
                 _ args: [Arg]) throws {
         let f = try function(name)
+        guard grid.0 <= Int(Int32.max), grid.1 <= 65_535, grid.2 <= 65_535 else {  // the driver says only "invalid argument"
+            throw BackendError.failure("launch \(name): grid \(grid) is over the device's limits (x below 2^31, y and z at most 65,535)")
+        }
         if shared > 48 * 1024 || preferShared, shared > sharedAllowed[name] ?? (preferShared ? -1 : 48 * 1024) {
             // CU_FUNC_ATTRIBUTE_MAX_DYNAMIC_SHARED_SIZE_BYTES, CU_FUNC_ATTRIBUTE_PREFERRED_SHARED_MEMORY_CARVEOUT
             if shared > 48 * 1024 { try driver.check(driver.cuFuncSetAttribute(f, 8, Int32(shared)), "shared memory for \(name)") }

@@ -8,7 +8,8 @@ import Tensors
 /// and the attention as two launches, on random data: the fused kernel rounds q to bf16 as the split
 /// does and then runs the same code, so outputs and the cache's new rows must be equal bit for bit.
 /// Contexts from 1 to 2,049 keys cross tile and split boundaries (few rows: many splits; 300 rows:
-/// one split); one padding row has no slot (stores nothing) as graph padding does.
+/// one split); one padding row has no slot (stores nothing) as graph padding does. From 256 rows the
+/// split takes four tokens a warp (split_qkv_4x<K>), so the unfused side covers both of its entries.
 extension GPUCheck {
     struct FusedAttentionCase {
         let heads: Int, kvHeads: Int, headDim: Int, rotaryDim: Int, neox: Bool, norms: Bool, contexts: [Int]
@@ -21,6 +22,10 @@ extension GPUCheck {
         // Group 8, 64 dims, partial rotary with GPT-J pairs, no norms; 300 rows: one split each.
         FusedAttentionCase(heads: 16, kvHeads: 2, headDim: 64, rotaryDim: 32, neox: false, norms: false,
                            contexts: (0..<300).map { 1 + ($0 * 37) % 200 }),
+        // Qwen3-8B's heads again with 300 rows: the split's four-tokens-a-warp entry (prefill's) on
+        // the unfused side. (The cache is filled by a pass of one row a slot: at most 65,535 slots.)
+        FusedAttentionCase(heads: 8, kvHeads: 2, headDim: 128, rotaryDim: 128, neox: true, norms: true,
+                           contexts: (0..<299).map { 1 + ($0 * 53) % 300 }),
     ]
 
     /// Returns a description of each case that differs (empty: all equal), or nil where the fused
