@@ -8,8 +8,8 @@ import Tensors
 extension CUDABackend {
     /// Heads (warps) per block: 4 keeps decode at 12 blocks for 32 q + 8 k + 8 v heads.
     static let qkvWarpsPerBlock = 4
-    /// Tokens a warp splits: 4 in prefill, so that each warp has four heads' loads in flight (the
-    /// one-token split ran at a third of the copy floor on 8,192 tokens); 1 in decode, where the
+    /// Tokens a warp splits: 4 in prefill, so that each warp has four tokens' loads in flight (one
+    /// token a warp moved 8,192 tokens at a third of copy bandwidth); 1 in decode, where the
     /// parallelism is the heads. The bits are the same either way. `OSPREY_SPLIT_TOKENS=1` keeps one (A/B).
     static func splitTokensPerWarp(rows: Int) -> Int { rows >= 256 && splitTokens != 1 ? 4 : 1 }
     static let splitTokens = ProcessInfo.processInfo.environment["OSPREY_SPLIT_TOKENS"].flatMap { Int($0) }
@@ -24,8 +24,8 @@ extension CUDABackend {
         let q = try empty([n, numHeads * headDim]), k = try empty([n, numKVHeads * headDim]), v = try empty([n, numKVHeads * headDim])
         if n == 0 || heads == 0 { return (q, k, v) }
         let warps = Self.qkvWarpsPerBlock, tokens = Self.splitTokensPerWarp(rows: n)
-        let pairs = headDim <= 64 ? 1 : headDim <= 128 ? 2 : 4
-        let name = "split_qkv_\(tokens)x\(pairs)_" + (store?.cache.key.dtype == .f8e4m3 ? "f8" : "bf16")
+        let pairsPerLane = headDim <= 64 ? 1 : headDim <= 128 ? 2 : 4
+        let name = "split_qkv_\(tokens)x\(pairsPerLane)_" + (store?.cache.key.dtype == .f8e4m3 ? "f8" : "bf16")
         try launch(name, grid: ((n + tokens - 1) / tokens, (heads + warps - 1) / warps, 1), block: 32 * warps, shared: warps * headDim * 4,
                    [.ptr(ptr(qkv)), .ptr(ptr(q)), .ptr(ptr(k)), .ptr(ptr(v))]
                    + splitArgs(qNorm: qNorm, kNorm: kNorm, eps: eps, positions: positions, table: table, store: store,
