@@ -6,9 +6,10 @@
 # A prefill chunk: SKIP=0 profiles the start-up's profiling pass, a forward of max-num-batched-tokens
 # (8192) tokens, e.g. SKIP=0 COUNT=40 scripts/gpu/profile_decode.sh bin/osprey model-configs/qwen3-8b 2.
 # EXTRA passes more flags to bench latency (e.g. "--kv-cache-dtype fp8"); BATCH, INPUT and OUTPUT set
-# its shape, e.g. the throughput run's decode at batch 256: BATCH=256 INPUT=1024 OUTPUT=64 SKIP=2200
-# (the 32 prefill chunks come first, about 62 launches each on a 2-layer cut: SKIP=1300 landed in
-# the 21st chunk on 2026-12-07).
+# its shape, e.g. the throughput run's decode at batch 256: BATCH=256 INPUT=1024 OUTPUT=300 SKIP=2200
+# COUNT=60 lands in steps where all 256 rows decode (2026-12-07 VI). With OUTPUT=64 the same skip
+# lands past them, in the last steps (67-98 rows: the early requests have finished), and SKIP=1300
+# in the 21st of the 32 prefill chunks.
 set -uo pipefail
 BIN=$1; CONFIG=$2; LAYERS=${3:-2}
 DIR=$(mktemp -d)
