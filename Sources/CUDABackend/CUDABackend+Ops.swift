@@ -166,7 +166,7 @@ extension CUDABackend {
             // The E4M3 stages are rows of d + 16 bytes, widened into one bf16 K/V pair.
             let kernel: String, shared: Int
             if Self.prefillMMAEnabled, Self.prefillMMAHeadDims.contains(d) {
-                let keys = d == 256 ? 32 : 64, stages = d == 256 ? 2 : Self.prefillStages, qShared = d == 256 ? 64 * (d + 8) * 2 : 0
+                let keys = d == 256 ? 32 : 64, stages = d == 256 ? 2 : 3, qShared = d == 256 ? 64 * (d + 8) * 2 : 0
                 kernel = "attention_prefill_d\(d)" + f8
                 shared = f8.isEmpty ? stages * 2 * keys * (d + 8) * 2 + qShared
                     : stages * 2 * keys * (d + 16) + 2 * keys * (d + 8) * 2 + qShared
@@ -280,8 +280,6 @@ extension CUDABackend {
         return max(1, min((wanted + rows - 1) / rows, byLength))
     }
 
-    /// PF_STAGES of prefill.cu (head dims up to 128): 3, or what OSPREY_KERNEL_DEFINES sets.
-    static let prefillStages = KernelSources.define("PF_STAGES") ?? 3
     /// DEC_STAGES_F8 of attention.cu: 2, or what OSPREY_KERNEL_DEFINES sets (read once, not per launch).
     static let decodeF8Stages = KernelSources.define("DEC_STAGES_F8") ?? 2
     /// Head dims with an attention_decode_mma_d<D> kernel (attention.cu).
