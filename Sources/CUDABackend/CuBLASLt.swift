@@ -1,3 +1,4 @@
+import Foundation
 import Tensors
 
 /// Matrix products through cuBLASLt: bf16 operands, float32 accumulation, bf16 or f32 output.
@@ -14,6 +15,11 @@ final class CuBLASLt: @unchecked Sendable {
     let cublasLtMatmulPreferenceSetAttribute: @convention(c) (Handle, Int32, UnsafeRawPointer, Int) -> Status
     let cublasLtMatmulAlgoGetHeuristic: @convention(c) (Handle, Handle, Handle, Handle, Handle, Handle, Handle, Int32,
                                                          UnsafeMutableRawPointer, UnsafeMutablePointer<Int32>) -> Status
+    let cublasLtMatmulAlgoInit: @convention(c) (Handle, Int32, Int32, Int32, Int32, Int32, Int32, Int32,
+                                                 UnsafeMutableRawPointer) -> Status
+    let cublasLtMatmulAlgoConfigSetAttribute: @convention(c) (UnsafeMutableRawPointer, Int32, UnsafeRawPointer, Int) -> Status
+    let cublasLtMatmulAlgoCheck: @convention(c) (Handle, Handle, Handle, Handle, Handle, Handle, UnsafeRawPointer,
+                                                  UnsafeMutableRawPointer) -> Status
     let cublasLtMatmul: @convention(c) (Handle, Handle, UnsafeRawPointer, CUdeviceptr, Handle, CUdeviceptr, Handle,
                                         UnsafeRawPointer, CUdeviceptr, Handle, CUdeviceptr, Handle, UnsafeRawPointer?,
                                         CUdeviceptr, Int, CUhandle) -> Status
@@ -45,6 +51,9 @@ final class CuBLASLt: @unchecked Sendable {
         cublasLtMatmulPreferenceSetAttribute = try l.symbol("cublasLtMatmulPreferenceSetAttribute")
         cublasLtMatmulAlgoGetHeuristic = try l.symbol("cublasLtMatmulAlgoGetHeuristic")
         cublasLtMatmul = try l.symbol("cublasLtMatmul")
+        cublasLtMatmulAlgoInit = try l.symbol("cublasLtMatmulAlgoInit")
+        cublasLtMatmulAlgoConfigSetAttribute = try l.symbol("cublasLtMatmulAlgoConfigSetAttribute")
+        cublasLtMatmulAlgoCheck = try l.symbol("cublasLtMatmulAlgoCheck")
         self.workspace = workspace
         self.workspaceSize = workspaceSize
         try check(cublasLtCreate(&handle), "create")
@@ -80,11 +89,63 @@ final class CuBLASLt: @unchecked Sendable {
         // Room for more than one result in case a library version grows the struct.
         let results = UnsafeMutableRawPointer.allocate(byteCount: 4096, alignment: 16)
         results.initializeMemory(as: UInt8.self, repeating: 0, count: 4096)
+        if let forced = Self.forcedAlgorithms.first(where: { $0.applies(to: key) }),
+           configure(results, forced, desc: desc, a: a, b: b, c: c) {
+            let p = Plan(desc: desc, a: a, b: b, c: c, algo: results)
+            plans[key] = p
+            return p
+        }
         var found: Int32 = 0
         try check(cublasLtMatmulAlgoGetHeuristic(handle, desc, a, b, c, c, pref, 1, results, &found), "heuristic")
         guard found > 0 else { throw BackendError.unsupported("cuBLASLt has no algorithm for \(key)") }
         let p = Plan(desc: desc, a: a, b: b, c: c, algo: results)
         plans[key] = p
         return p
+    }
+
+    /// An algorithm given in full (`OSPREY_CUBLASLT_ALGOS`, as `scripts/gpu/gemm_search.cu` prints
+    /// them after `ALGO`) for bf16-output products of m×k weights with up to `rows` rows (and more than half
+    /// of them): for A/B runs against the heuristic's first pick.
+    struct ForcedAlgorithm {
+        let rows: Int, m: Int, k: Int
+        /// CUBLASLT_ALGO_CONFIG_* 0 to 8 in order: algorithm id, tile, split-K, reduction scheme,
+        /// CTA swizzling, custom option, stages, inner shape, cluster shape.
+        let config: [Int32]
+
+        func applies(to key: Key) -> Bool {
+            key.outType == CuBLASLt.r16BF && key.m == m && key.k == k && key.n <= rows && 2 * key.n > rows
+        }
+    }
+
+    /// `rows:m:k=id,tile,splitk,reduction,swizzle,custom,stages,inner,cluster;…`
+    static let forcedAlgorithms: [ForcedAlgorithm] = {
+        guard let text = ProcessInfo.processInfo.environment["OSPREY_CUBLASLT_ALGOS"] else { return [] }
+        return text.split(separator: ";").compactMap { entry in
+            let sides = entry.split(separator: "=")
+            guard sides.count == 2 else { return nil }
+            let shape = sides[0].split(separator: ":").compactMap { Int($0) }
+            let config = sides[1].split(separator: ",").compactMap { Int32($0) }
+            guard shape.count == 3, config.count == 9 else { return nil }
+            return ForcedAlgorithm(rows: shape[0], m: shape[1], k: shape[2], config: config)
+        }
+    }()
+
+    /// Writes `forced` into `algo`; false when the library does not accept it for this problem.
+    private func configure(_ algo: UnsafeMutableRawPointer, _ forced: ForcedAlgorithm,
+                           desc: Handle, a: Handle, b: Handle, c: Handle) -> Bool {
+        guard cublasLtMatmulAlgoInit(handle, Self.compute32F, Self.r32F, Self.r16BF, Self.r16BF, Self.r16BF, Self.r16BF,
+                                     forced.config[0], algo) == 0 else { return false }
+        for (attribute, value) in forced.config.enumerated().dropFirst() {
+            // The inner and cluster shape ids (7, 8) are 16-bit, the others 32-bit.
+            var v32 = value, v16 = UInt16(truncatingIfNeeded: value)
+            let status = attribute >= 7 ? cublasLtMatmulAlgoConfigSetAttribute(algo, Int32(attribute), &v16, 2)
+                                        : cublasLtMatmulAlgoConfigSetAttribute(algo, Int32(attribute), &v32, 4)
+            guard status == 0 else { return false }
+        }
+        // The check's result struct: the workspace this configuration needs comes first after the algorithm.
+        let result = UnsafeMutableRawPointer.allocate(byteCount: 4096, alignment: 16)
+        defer { result.deallocate() }
+        guard cublasLtMatmulAlgoCheck(handle, desc, a, b, c, c, algo, result) == 0 else { return false }
+        return result.load(fromByteOffset: Self.algoBytes, as: Int.self) <= workspaceSize
     }
 }

@@ -31,7 +31,8 @@ struct Problem {
 };
 
 static std::string describe(const cublasLtMatmulAlgo_t& algo) {
-  int id = 0, tile = 0, stages = 0, splitk = 0, red = 0, swz = 0, custom = 0, inner = 0, cluster = 0;
+  int id = 0, tile = 0, stages = 0, splitk = 0, red = 0, swz = 0, custom = 0;
+  uint16_t inner = 0, cluster = 0;  // these two are 16-bit attributes
   size_t s;
   cublasLtMatmulAlgoConfigGetAttribute(&algo, CUBLASLT_ALGO_CONFIG_ID, &id, 4, &s);
   cublasLtMatmulAlgoConfigGetAttribute(&algo, CUBLASLT_ALGO_CONFIG_TILE_ID, &tile, 4, &s);
@@ -40,11 +41,11 @@ static std::string describe(const cublasLtMatmulAlgo_t& algo) {
   cublasLtMatmulAlgoConfigGetAttribute(&algo, CUBLASLT_ALGO_CONFIG_REDUCTION_SCHEME, &red, 4, &s);
   cublasLtMatmulAlgoConfigGetAttribute(&algo, CUBLASLT_ALGO_CONFIG_CTA_SWIZZLING, &swz, 4, &s);
   cublasLtMatmulAlgoConfigGetAttribute(&algo, CUBLASLT_ALGO_CONFIG_CUSTOM_OPTION, &custom, 4, &s);
-  cublasLtMatmulAlgoConfigGetAttribute(&algo, CUBLASLT_ALGO_CONFIG_INNER_SHAPE_ID, &inner, 4, &s);
-  cublasLtMatmulAlgoConfigGetAttribute(&algo, CUBLASLT_ALGO_CONFIG_CLUSTER_SHAPE_ID, &cluster, 4, &s);
+  cublasLtMatmulAlgoConfigGetAttribute(&algo, CUBLASLT_ALGO_CONFIG_INNER_SHAPE_ID, &inner, 2, &s);
+  cublasLtMatmulAlgoConfigGetAttribute(&algo, CUBLASLT_ALGO_CONFIG_CLUSTER_SHAPE_ID, &cluster, 2, &s);
+  // In attribute order (CUBLASLT_ALGO_CONFIG_ID .. CLUSTER_SHAPE_ID), as OSPREY_CUBLASLT_ALGOS takes them.
   char buf[160];
-  snprintf(buf, sizeof buf, "id %d tile %d stages %d splitk %d red %d swz %d custom %d inner %d cluster %d",
-           id, tile, stages, splitk, red, swz, custom, inner, cluster);
+  snprintf(buf, sizeof buf, "%d,%d,%d,%d,%d,%d,%d,%d,%d", id, tile, splitk, red, swz, custom, stages, inner, cluster);
   return buf;
 }
 
@@ -80,7 +81,7 @@ static bool accepted(Problem& p, const cublasLtMatmulAlgo_t& algo) {
   return r.workspaceSize <= kWorkspace;
 }
 
-struct Timed { double us; std::string what; cublasLtMatmulAlgo_t algo; };
+struct Timed { double us; std::string origin, config; cublasLtMatmulAlgo_t algo; };
 
 static void search(const char* name, int n, int m, int k, int reps) {
   Problem p{n, m, k};
@@ -107,7 +108,7 @@ static void search(const char* name, int n, int m, int k, int reps) {
     std::string d = describe(algo);
     if (!seen.insert(d).second) return;
     double us = timeAlgo(p, &algo, reps, 2 * first);
-    if (us > 0) all.push_back({us, std::string(origin) + " " + d, algo});
+    if (us > 0) all.push_back({us, origin, d, algo});
   };
 
   cublasLtMatmulPreference_t pref;
@@ -176,11 +177,11 @@ static void search(const char* name, int n, int m, int k, int reps) {
   std::vector<cublasLtMatmulAlgo_t> leaders;
   for (size_t i = 0; i < std::min<size_t>(8, all.size()); i++) leaders.push_back(all[i].algo);
   for (auto& leader : leaders)
-    for (int cluster : {CUBLASLT_CLUSTER_SHAPE_1x1x1, CUBLASLT_CLUSTER_SHAPE_2x1x1, CUBLASLT_CLUSTER_SHAPE_4x1x1,
+    for (uint16_t cluster : {CUBLASLT_CLUSTER_SHAPE_1x1x1, CUBLASLT_CLUSTER_SHAPE_2x1x1, CUBLASLT_CLUSTER_SHAPE_4x1x1,
                         CUBLASLT_CLUSTER_SHAPE_1x2x1, CUBLASLT_CLUSTER_SHAPE_2x2x1, CUBLASLT_CLUSTER_SHAPE_1x4x1})
       for (int splitk : {1, 2, 4}) {
         cublasLtMatmulAlgo_t a = leader;
-        cublasLtMatmulAlgoConfigSetAttribute(&a, CUBLASLT_ALGO_CONFIG_CLUSTER_SHAPE_ID, &cluster, 4);
+        if (cublasLtMatmulAlgoConfigSetAttribute(&a, CUBLASLT_ALGO_CONFIG_CLUSTER_SHAPE_ID, &cluster, 2)) continue;
         cublasLtMatmulAlgoConfigSetAttribute(&a, CUBLASLT_ALGO_CONFIG_SPLITK_NUM, &splitk, 4);
         int red = splitk > 1 ? CUBLASLT_REDUCTION_SCHEME_COMPUTE_TYPE : CUBLASLT_REDUCTION_SCHEME_NONE;
         cublasLtMatmulAlgoConfigSetAttribute(&a, CUBLASLT_ALGO_CONFIG_REDUCTION_SCHEME, &red, 4);
@@ -189,13 +190,16 @@ static void search(const char* name, int n, int m, int k, int reps) {
 
   std::sort(all.begin(), all.end(), [](const Timed& a, const Timed& b) { return a.us < b.us; });
   double gbps = wbytes / first / 1e3;
-  printf("== %s n=%d m=%d k=%d: floor %.1f us | heuristic #0 %.1f us (%.2f TB/s, %.0f%% of floor) [%s]\n", name, n,
+  printf("== %s n=%d m=%d k=%d: floor %.1f us | heuristic #0 %.1f us (%.2f TB/s, %.0f%% of floor) %s\n", name, n,
          m, k, floorUs, first, gbps / 1e3, 100 * floorUs / first, firstWhat.c_str());
   printf("   %d heuristic results, %d sweep configs accepted%s, %zu timed\n", found, swept,
          stopped ? " (sweep stopped at its 8 s budget)" : "", all.size());
   for (size_t i = 0; i < std::min<size_t>(5, all.size()); i++)
-    printf("   best %zu: %.1f us (%.2f TB/s, %.0f%% of floor, %.2fx heuristic) %s\n", i, all[i].us,
-           wbytes / all[i].us / 1e6, 100 * floorUs / all[i].us, first / all[i].us, all[i].what.c_str());
+    printf("   best %zu: %.1f us (%.2f TB/s, %.0f%% of floor, %.2fx heuristic) %s %s\n", i, all[i].us,
+           wbytes / all[i].us / 1e6, 100 * floorUs / all[i].us, first / all[i].us, all[i].origin.c_str(),
+           all[i].config.c_str());
+  // For OSPREY_CUBLASLT_ALGOS (CuBLASLt.swift), when the best is clearly ahead of the heuristic's pick.
+  if (!all.empty() && all[0].us < 0.95 * first) printf("ALGO %d:%d:%d=%s\n", n, m, k, all[0].config.c_str());
   fflush(stdout);
   for (void* w : p.w) cudaFree(w);
   cudaFree(p.x); cudaFree(p.y);
