@@ -3,7 +3,7 @@
 // pick (what Osprey runs), every other heuristic result, those with split-K, and a sweep of every
 // algorithm id's tiles, stages and split-K that cublasLtMatmulAlgoCheck accepts.
 // Weights rotate over copies worth > 150 MB so that no call finds them in L2, as in a decode step.
-// Build and run: scripts/gpu/gemm_search.sh [hidden inter qkv_out vocab] [rows...]
+// Build and run: [CONFIG=config.json] scripts/gpu/gemm_search.sh [rows...]
 #include <cublasLt.h>
 #include <cuda_runtime_api.h>
 #include <algorithm>
@@ -209,8 +209,9 @@ static void search(const char* name, int n, int m, int k, int reps) {
 }
 
 int main(int argc, char** argv) {
-  // Qwen3-8B by default: hidden 4096, intermediate 12288, 32 q + 2×8 kv heads of 128.
-  int hidden = 4096, inter = 12288, qkv = 6144;
+  // SHAPES="name:m:k,..." (gemm_search.sh derives it from a config.json); Qwen3-8B's by default.
+  const char* env = getenv("SHAPES");
+  std::string shapes = env && *env ? env : "qkv:6144:4096,o:4096:4096,gate_up:24576:4096,down:4096:12288";
   int reps = 20;
   std::vector<int> rows;
   for (int i = 1; i < argc; i++) rows.push_back(atoi(argv[i]));
@@ -218,10 +219,15 @@ int main(int argc, char** argv) {
   CK(cublasLtCreate(&lt));
   CK(cudaMalloc(&workspace, kWorkspace));
   for (int n : rows) {
-    search("qkv", n, qkv, hidden, reps);
-    search("o", n, hidden, hidden, reps);
-    search("gate_up", n, 2 * inter, hidden, reps);
-    search("down", n, hidden, inter, reps);
+    size_t start = 0;
+    while (start < shapes.size()) {
+      size_t end = shapes.find(',', start);
+      if (end == std::string::npos) end = shapes.size();
+      std::string item = shapes.substr(start, end - start);
+      char name[64]; int m, k;
+      if (sscanf(item.c_str(), "%63[^:]:%d:%d", name, &m, &k) == 3) search(name, n, m, k, reps);
+      start = end + 1;
+    }
   }
   return 0;
 }
