@@ -39,8 +39,10 @@ final class CuBLASLt: @unchecked Sendable {
         let algo: UnsafeMutableRawPointer
     }
     private var plans: [Key: Plan] = [:]
+    /// Configurations that replace the heuristic's pick for some shapes (see `ForcedAlgorithm`).
+    let forcedAlgorithms: [ForcedAlgorithm]
 
-    init(workspace: CUdeviceptr, workspaceSize: Int) throws {
+    init(workspace: CUdeviceptr, workspaceSize: Int, deviceName: String) throws {
         let l = try DynamicLibrary(names: ["libcublasLt.so", "libcublasLt.so.13", "libcublasLt.so.12"])
         library = l
         cublasLtCreate = try l.symbol("cublasLtCreate")
@@ -56,6 +58,8 @@ final class CuBLASLt: @unchecked Sendable {
         cublasLtMatmulAlgoCheck = try l.symbol("cublasLtMatmulAlgoCheck")
         self.workspace = workspace
         self.workspaceSize = workspaceSize
+        let table = ProcessInfo.processInfo.environment["OSPREY_CUBLASLT_ALGOS"] ?? Self.measured[deviceName] ?? ""
+        forcedAlgorithms = ForcedAlgorithm.parse(table)
         try check(cublasLtCreate(&handle), "create")
     }
 
@@ -89,7 +93,7 @@ final class CuBLASLt: @unchecked Sendable {
         // Room for more than one result in case a library version grows the struct.
         let results = UnsafeMutableRawPointer.allocate(byteCount: 4096, alignment: 16)
         results.initializeMemory(as: UInt8.self, repeating: 0, count: 4096)
-        if let forced = Self.forcedAlgorithms.first(where: { $0.applies(to: key) }),
+        if let forced = forcedAlgorithms.first(where: { $0.applies(to: key) }),
            configure(results, forced, desc: desc, a: a, b: b, c: c) {
             let p = Plan(desc: desc, a: a, b: b, c: c, algo: results)
             plans[key] = p
@@ -103,9 +107,12 @@ final class CuBLASLt: @unchecked Sendable {
         return p
     }
 
-    /// An algorithm given in full (`OSPREY_CUBLASLT_ALGOS`, as `scripts/gpu/gemm_search.cu` prints
-    /// them after `ALGO`) for bf16-output products of m×k weights with up to `rows` rows (and more than half
-    /// of them): for A/B runs against the heuristic's first pick.
+    /// An algorithm given in full for bf16-output products of m×k weights with up to `rows` rows
+    /// (and more than half as many): as `scripts/gpu/gemm_search.sh` prints them after `ALGO`,
+    /// `rows:m:k=id,tile,splitk,reduction,swizzle,custom,stages,inner,cluster`, joined with `;`.
+    /// `OSPREY_CUBLASLT_ALGOS` gives a list (empty: the heuristic's pick everywhere) in place of
+    /// the device's entry in `measured`. A configuration the library rejects for a problem falls
+    /// back to the heuristic.
     struct ForcedAlgorithm {
         let rows: Int, m: Int, k: Int
         /// CUBLASLT_ALGO_CONFIG_* 0 to 8 in order: algorithm id, tile, split-K, reduction scheme,
@@ -115,20 +122,23 @@ final class CuBLASLt: @unchecked Sendable {
         func applies(to key: Key) -> Bool {
             key.outType == CuBLASLt.r16BF && key.m == m && key.k == k && key.n <= rows && 2 * key.n > rows
         }
+
+        static func parse(_ text: String) -> [ForcedAlgorithm] {
+            text.split(separator: ";").compactMap { entry in
+                let sides = entry.split(separator: "=")
+                guard sides.count == 2 else { return nil }
+                let shape = sides[0].split(separator: ":").compactMap { Int($0) }
+                let config = sides[1].split(separator: ",").compactMap { Int32($0) }
+                guard shape.count == 3, config.count == 9 else { return nil }
+                return ForcedAlgorithm(rows: shape[0], m: shape[1], k: shape[2], config: config)
+            }
+        }
     }
 
-    /// `rows:m:k=id,tile,splitk,reduction,swizzle,custom,stages,inner,cluster;…`
-    static let forcedAlgorithms: [ForcedAlgorithm] = {
-        guard let text = ProcessInfo.processInfo.environment["OSPREY_CUBLASLT_ALGOS"] else { return [] }
-        return text.split(separator: ";").compactMap { entry in
-            let sides = entry.split(separator: "=")
-            guard sides.count == 2 else { return nil }
-            let shape = sides[0].split(separator: ":").compactMap { Int($0) }
-            let config = sides[1].split(separator: ",").compactMap { Int32($0) }
-            guard shape.count == 3, config.count == 9 else { return nil }
-            return ForcedAlgorithm(rows: shape[0], m: shape[1], k: shape[2], config: config)
-        }
-    }()
+    /// Per device (its CUDA name): configurations that `gemm_search.sh` measured ahead of the
+    /// heuristic's pick and that ran ahead end to end (vLLM ships its tuned kernel configurations
+    /// per device name the same way).
+    static let measured: [String: String] = [:]
 
     /// Writes `forced` into `algo`; false when the library does not accept it for this problem.
     private func configure(_ algo: UnsafeMutableRawPointer, _ forced: ForcedAlgorithm,
