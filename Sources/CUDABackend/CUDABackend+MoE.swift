@@ -36,7 +36,17 @@ extension CUDABackend {
     /// GEMVs whatever their composition. `OSPREY_MOE_GEMV_MAX_TOKENS` moves it (at most 64).
     static let moeGemvMaxTokens = min(64, ProcessInfo.processInfo.environment["OSPREY_MOE_GEMV_MAX_TOKENS"].flatMap { Int($0) } ?? 4)
 
+    /// Tiles of tensor-core kernels for the grouped expert GEMMs (`OSPREY_MOE_MMA=0`: the float
+    /// kernels, for A/B runs and as the check's second route).
+    static let moeMMAEnabled = ProcessInfo.processInfo.environment["OSPREY_MOE_MMA"] != "0"
+
     public func moe(_ x: Tensor, gateUp: Tensor, down: Tensor, expertIds: Tensor, expertWeights: Tensor) throws -> Tensor {
+        try moe(x, gateUp: gateUp, down: down, expertIds: expertIds, expertWeights: expertWeights, tensorCores: Self.moeMMAEnabled)
+    }
+
+    /// `moe` with the route of the tiled path chosen (gpu-check compares the two).
+    public func moe(_ x: Tensor, gateUp: Tensor, down: Tensor, expertIds: Tensor, expertWeights: Tensor,
+                    tensorCores: Bool) throws -> Tensor {
         let n = x.rows, hidden = x.lastDim, experts = gateUp.shape[0], inter = gateUp.shape[1] / 2, k = expertIds.lastDim
         guard x.dtype == .bf16, gateUp.dtype == .bf16, down.dtype == .bf16 else {
             throw BackendError.unsupported("moe on the GPU needs bf16 activations and expert weights (got \(x.dtype), \(gateUp.dtype), \(down.dtype))")
@@ -65,19 +75,21 @@ extension CUDABackend {
                 return out
             }
         }
-        let tileRows = 16, maxTiles = (pairs + tileRows - 1) / tileRows + experts
+        // Tensor cores take 64 rows a tile; the float kernels (before sm_80, or OSPREY_MOE_MMA=0) 16.
+        let mma = tensorCores && computeCapability >= 80 && ptr(x) % 16 == 0 && ptr(gateUp) % 16 == 0 && ptr(down) % 16 == 0
+        let tileRows = mma ? 64 : 16, maxTiles = (pairs + tileRows - 1) / tileRows + experts
         let sorted = try empty([pairs], dtype: .i32), offsets = try empty([experts + 1], dtype: .i32)
         let tileExpert = try empty([maxTiles], dtype: .i32), tileStart = try empty([maxTiles], dtype: .i32)
         let tileCount = try empty([1], dtype: .i32)
         try launch("moe_align", grid: (1, 1, 1), block: 1024, shared: 2 * experts * 4,
                    [.ptr(ptr(expertIds)), .i32(pairs), .i32(experts), .ptr(ptr(sorted)), .ptr(ptr(offsets)),
-                    .ptr(ptr(tileExpert)), .ptr(ptr(tileStart)), .ptr(ptr(tileCount))])
+                    .ptr(ptr(tileExpert)), .ptr(ptr(tileStart)), .ptr(ptr(tileCount)), .i32(tileRows)])
         let h = try empty([pairs, inter])
-        try launch("moe_gate_up", grid: (maxTiles, (inter + 63) / 64, 1), block: 256,
+        try launch(mma ? "moe_gate_up_mma" : "moe_gate_up", grid: (maxTiles, (inter + 63) / 64, 1), block: mma ? 128 : 256,
                    [.ptr(ptr(x)), .ptr(ptr(gateUp)), .ptr(ptr(sorted)), .ptr(ptr(offsets)), .ptr(ptr(tileExpert)),
                     .ptr(ptr(tileStart)), .ptr(ptr(tileCount)), .ptr(ptr(h)), .i32(hidden), .i32(inter), .i32(k)])
         let y = try empty([pairs, hidden], dtype: .f32)
-        try launch("moe_down", grid: (maxTiles, (hidden + 63) / 64, 1), block: 256,
+        try launch(mma ? "moe_down_mma" : "moe_down", grid: (maxTiles, (hidden + 63) / 64, 1), block: mma ? 128 : 256,
                    [.ptr(ptr(h)), .ptr(ptr(down)), .ptr(ptr(expertWeights)), .ptr(ptr(sorted)), .ptr(ptr(offsets)),
                     .ptr(ptr(tileExpert)), .ptr(ptr(tileStart)), .ptr(ptr(tileCount)), .ptr(ptr(y)), .i32(hidden), .i32(inter)])
         try launch("moe_combine", grid: (n, 1, 1), block: min(1024, (hidden + 31) / 32 * 32),

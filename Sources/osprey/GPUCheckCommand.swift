@@ -52,6 +52,13 @@ struct GPUCheck: ParsableCommand {
             let wrong = try checkE4M3Store(gpu)
             expect(wrong == 0, "E4M3 KV store: the 65536 bf16 values round as ml_dtypes does (\(wrong) differ)")
         }
+        if let moe = try checkMoETiles(gpu) {
+            // Both sum exact bf16 products in float, in different orders, and round h to bf16: a
+            // few bf16 steps (2^-8 each) of the largest output at most; a wrong tile or pipeline
+            // stage is off by the size of the outputs.
+            expect(moe.relative <= 0.02, "MoE tiles on tensor cores equal the float kernels' within 2% of the largest output "
+                   + "(\(moe.relative) of \(moe.largest))")
+        }
         let dummyWrong = try checkDummyMatrix(gpu)
         expect(dummyWrong == 0, "dummy weights made on the device equal the host's (\(dummyWrong) of 3 parts differ)")
         let baselines = try Self.baselines(), fp8Baselines = try Self.baselines(file: "fp8-kv-baseline.json")

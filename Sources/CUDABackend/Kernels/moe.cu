@@ -2,7 +2,8 @@
 // route (moe_select), group the (token, slot) pairs by expert and cut each expert's rows into
 // tiles (moe_align), one grouped SwiGLU launch over every tile of every expert (moe_gate_up),
 // one grouped down-projection launch (moe_down), then the weighted sum per token (moe_combine).
-// Each tile reads its expert's weight columns once for up to MOE_TM tokens.
+// Each tile reads its expert's weight columns once for its rows: 64 on tensor cores (sm_80 and
+// later, moe_gate_up_mma / moe_down_mma), MOE_TM with the float fallback.
 // Few tokens (decode) take two grouped GEMV launches instead (moe_gate_up_gemv, moe_down_gemv, below).
 #define MOE_TM 16
 #define MOE_TN 64
@@ -105,7 +106,7 @@ extern "C" __global__ void moe_select_f32(const float* logits, const float* bias
 // One block: counts per expert, offsets, the (token, slot) indices sorted by expert, and the tile
 // list (expert, first sorted row) that the grouped launches walk.
 extern "C" __global__ void moe_align(const int* ids, int nk, int E, int* sorted, int* offsets,
-                                     int* tileExpert, int* tileStart, int* tileCount) {
+                                     int* tileExpert, int* tileStart, int* tileCount, int tileRows) {
     pdl_wait();
     extern __shared__ int cnt[];   // [E] counts, then [E] cursors
     int* cur = cnt + E;
@@ -121,7 +122,7 @@ extern "C" __global__ void moe_align(const int* ids, int nk, int E, int* sorted,
         for (int e = 0; e < E; ++e) {
             offsets[e] = off;
             cur[e] = off;
-            for (int s = 0; s < cnt[e]; s += MOE_TM) { tileExpert[tiles] = e; tileStart[tiles] = off + s; ++tiles; }
+            for (int s = 0; s < cnt[e]; s += tileRows) { tileExpert[tiles] = e; tileStart[tiles] = off + s; ++tiles; }
             off += cnt[e];
         }
         offsets[E] = off;
@@ -242,6 +243,183 @@ moe_down(const bf16* h, const bf16* w, const float* weights, const int* sorted, 
         }
     }
 }
+
+#if __CUDA_ARCH__ >= 800
+// Tensor-core grouped GEMMs: a block of 4 warps computes 64 sorted rows × 64 columns of one
+// expert, k in steps of 32 through a 3-stage cp.async pipeline (rows padded to 40 elements, so
+// the ldmatrix rows of a step fall in distinct banks); each warp holds 32 rows × 32 columns.
+// Every row's sum runs over k in the same order wherever the row sits in a tile, so a token's
+// result does not depend on the batch (the float kernels above have the same property).
+#define MOEM_ROWS 64
+#define MOEM_COLS 64
+#define MOEM_K 32
+#define MOEM_LD (MOEM_K + 8)
+#define MOEM_STAGES 3
+
+// One 64×32 operand slice into shared memory: row r (of 64) from src_row[r] (null: zeros), two
+// 16-byte chunks a thread.
+__device__ __forceinline__ void moem_load(bf16* dst, const bf16* const* src, int k0, int K) {
+#pragma unroll
+    for (int i = 0; i < 2; ++i) {
+        int chunk = threadIdx.x + i * 128, r = chunk >> 2, kk = (chunk & 3) * 8;
+        bool valid = src[i] != nullptr && k0 + kk < K;
+        cp_async16(smem_u32(dst + r * MOEM_LD + kk), valid ? src[i] + k0 + kk : nullptr, valid);
+    }
+}
+
+// acc[mi][ni] += A (this warp's 32 rows) · B (its 32 columns)ᵀ over one 32-wide k slice.
+__device__ __forceinline__ void moem_mma(float (*acc)[4][4], const bf16* As, const bf16* Bs, int warpRow, int warpCol) {
+    int lane = threadIdx.x & 31;
+#pragma unroll
+    for (int kk = 0; kk < MOEM_K; kk += 16) {
+        u32 a[2][4], b[4][2];
+#pragma unroll
+        for (int mi = 0; mi < 2; ++mi)
+            ldsm_x4(smem_u32(As + (warpRow + 16 * mi + (lane & 15)) * MOEM_LD + kk + (lane >> 4) * 8),
+                    a[mi][0], a[mi][1], a[mi][2], a[mi][3]);
+#pragma unroll
+        for (int nj = 0; nj < 2; ++nj)
+            ldsm_x4(smem_u32(Bs + (warpCol + 16 * nj + (lane & 7) + ((lane >> 4) << 3)) * MOEM_LD + kk + ((lane >> 3) & 1) * 8),
+                    b[2 * nj][0], b[2 * nj][1], b[2 * nj + 1][0], b[2 * nj + 1][1]);
+#pragma unroll
+        for (int mi = 0; mi < 2; ++mi)
+#pragma unroll
+            for (int ni = 0; ni < 4; ++ni)
+                mma_bf16(acc[mi][ni], a[mi][0], a[mi][1], a[mi][2], a[mi][3], b[ni][0], b[ni][1]);
+    }
+}
+
+// h[row, c] = silu(gate_e · x) * (up_e · x) for 64 rows of one tile and 64 columns of I.
+extern "C" __global__ void __launch_bounds__(128)
+moe_gate_up_mma(const bf16* x, const bf16* w, const int* sorted, const int* offsets, const int* tileExpert,
+                const int* tileStart, const int* tileCount, bf16* h, int H, int I, int k) {
+    pdl_wait();
+    __shared__ __align__(16) bf16 xs[MOEM_STAGES][MOEM_ROWS * MOEM_LD];
+    __shared__ __align__(16) bf16 gs[MOEM_STAGES][MOEM_COLS * MOEM_LD];
+    __shared__ __align__(16) bf16 us[MOEM_STAGES][MOEM_COLS * MOEM_LD];
+    int tile = blockIdx.x;
+    if (tile >= tileCount[0]) return;
+    int e = tileExpert[tile], r0 = tileStart[tile];
+    int rows = min(MOEM_ROWS, offsets[e + 1] - r0);
+    int c0 = blockIdx.y * MOEM_COLS;
+    const bf16* wg = w + (long)e * 2 * I * H;
+    const bf16* wu = wg + (long)I * H;
+    // The rows this thread copies: its tokens' inputs and its gate/up weight columns.
+    const bf16 *xsrc[2], *gsrc[2], *usrc[2];
+#pragma unroll
+    for (int i = 0; i < 2; ++i) {
+        int r = (threadIdx.x + i * 128) >> 2;
+        xsrc[i] = r < rows ? x + (long)(sorted[r0 + r] / k) * H : nullptr;
+        gsrc[i] = c0 + r < I ? wg + (long)(c0 + r) * H : nullptr;
+        usrc[i] = c0 + r < I ? wu + (long)(c0 + r) * H : nullptr;
+    }
+    int warp = threadIdx.x >> 5, warpRow = (warp & 1) * 32, warpCol = (warp >> 1) * 32;
+    float ag[2][4][4] = {}, au[2][4][4] = {};
+    int steps = (H + MOEM_K - 1) / MOEM_K;
+#pragma unroll
+    for (int s = 0; s < MOEM_STAGES - 1; ++s) {
+        if (s < steps) {
+            moem_load(xs[s], xsrc, s * MOEM_K, H);
+            moem_load(gs[s], gsrc, s * MOEM_K, H);
+            moem_load(us[s], usrc, s * MOEM_K, H);
+        }
+        cp_async_commit();
+    }
+    for (int t = 0; t < steps; ++t) {
+        cp_async_wait<MOEM_STAGES - 2>();
+        __syncthreads();
+        int next = t + MOEM_STAGES - 1, ns = next % MOEM_STAGES;
+        if (next < steps) {
+            moem_load(xs[ns], xsrc, next * MOEM_K, H);
+            moem_load(gs[ns], gsrc, next * MOEM_K, H);
+            moem_load(us[ns], usrc, next * MOEM_K, H);
+        }
+        cp_async_commit();
+        int cs = t % MOEM_STAGES;
+        moem_mma(ag, xs[cs], gs[cs], warpRow, warpCol);
+        moem_mma(au, xs[cs], us[cs], warpRow, warpCol);
+    }
+    int lane = threadIdx.x & 31;
+#pragma unroll
+    for (int mi = 0; mi < 2; ++mi)
+#pragma unroll
+        for (int half = 0; half < 2; ++half) {
+            int r = warpRow + 16 * mi + (lane >> 2) + 8 * half;
+            if (r >= rows) continue;
+#pragma unroll
+            for (int ni = 0; ni < 4; ++ni) {
+                int c = c0 + warpCol + 8 * ni + 2 * (lane & 3);
+                if (c >= I) continue;  // I % 8 == 0: c + 1 < I too
+                float g0 = ag[mi][ni][2 * half], g1 = ag[mi][ni][2 * half + 1];
+                float u0 = au[mi][ni][2 * half], u1 = au[mi][ni][2 * half + 1];
+                *(u32*)(h + (long)(r0 + r) * I + c) =
+                    pack_bf16(g0 / (1.f + __expf(-g0)) * u0, g1 / (1.f + __expf(-g1)) * u1);
+            }
+        }
+}
+
+// y[(token, slot), c] = weight · (down_e · h[row]) for 64 rows of one tile and 64 columns of H,
+// at the pair's own (unsorted) index, as moe_down.
+extern "C" __global__ void __launch_bounds__(128)
+moe_down_mma(const bf16* h, const bf16* w, const float* weights, const int* sorted, const int* offsets,
+             const int* tileExpert, const int* tileStart, const int* tileCount, float* y, int H, int I) {
+    pdl_wait();
+    __shared__ __align__(16) bf16 hs[MOEM_STAGES][MOEM_ROWS * MOEM_LD];
+    __shared__ __align__(16) bf16 ds[MOEM_STAGES][MOEM_COLS * MOEM_LD];
+    int tile = blockIdx.x;
+    if (tile >= tileCount[0]) return;
+    int e = tileExpert[tile], r0 = tileStart[tile];
+    int rows = min(MOEM_ROWS, offsets[e + 1] - r0);
+    int c0 = blockIdx.y * MOEM_COLS;
+    const bf16* wd = w + (long)e * H * I;
+    const bf16 *hsrc[2], *dsrc[2];
+#pragma unroll
+    for (int i = 0; i < 2; ++i) {
+        int r = (threadIdx.x + i * 128) >> 2;
+        hsrc[i] = r < rows ? h + (long)(r0 + r) * I : nullptr;
+        dsrc[i] = c0 + r < H ? wd + (long)(c0 + r) * I : nullptr;
+    }
+    int warp = threadIdx.x >> 5, warpRow = (warp & 1) * 32, warpCol = (warp >> 1) * 32;
+    float acc[2][4][4] = {};
+    int steps = (I + MOEM_K - 1) / MOEM_K;
+#pragma unroll
+    for (int s = 0; s < MOEM_STAGES - 1; ++s) {
+        if (s < steps) {
+            moem_load(hs[s], hsrc, s * MOEM_K, I);
+            moem_load(ds[s], dsrc, s * MOEM_K, I);
+        }
+        cp_async_commit();
+    }
+    for (int t = 0; t < steps; ++t) {
+        cp_async_wait<MOEM_STAGES - 2>();
+        __syncthreads();
+        int next = t + MOEM_STAGES - 1, ns = next % MOEM_STAGES;
+        if (next < steps) {
+            moem_load(hs[ns], hsrc, next * MOEM_K, I);
+            moem_load(ds[ns], dsrc, next * MOEM_K, I);
+        }
+        cp_async_commit();
+        int cs = t % MOEM_STAGES;
+        moem_mma(acc, hs[cs], ds[cs], warpRow, warpCol);
+    }
+    int lane = threadIdx.x & 31;
+#pragma unroll
+    for (int mi = 0; mi < 2; ++mi)
+#pragma unroll
+        for (int half = 0; half < 2; ++half) {
+            int r = warpRow + 16 * mi + (lane >> 2) + 8 * half;
+            if (r >= rows) continue;
+            int f = sorted[r0 + r];
+            float wf = weights[f];
+#pragma unroll
+            for (int ni = 0; ni < 4; ++ni) {
+                int c = c0 + warpCol + 8 * ni + 2 * (lane & 3);
+                if (c >= H) continue;  // H % 8 == 0: c + 1 < H too
+                *(float2*)(y + (long)f * H + c) = make_float2(wf * acc[mi][ni][2 * half], wf * acc[mi][ni][2 * half + 1]);
+            }
+        }
+}
+#endif
 
 // out[t] = Σ_j y[(t, j)] over the token's valid slots, in slot order.
 extern "C" __global__ void moe_combine(const float* y, const int* ids, bf16* out, int H, int k, int E) {
