@@ -36,9 +36,13 @@ extension CUDABackend {
     /// GEMVs whatever their composition. `OSPREY_MOE_GEMV_MAX_TOKENS` moves it (at most 64).
     static let moeGemvMaxTokens = min(64, ProcessInfo.processInfo.environment["OSPREY_MOE_GEMV_MAX_TOKENS"].flatMap { Int($0) } ?? 4)
 
-    /// Tiles of tensor-core kernels for the grouped expert GEMMs (`OSPREY_MOE_MMA=0`: the float
-    /// kernels, for A/B runs and as the check's second route).
-    static let moeMMAEnabled = ProcessInfo.processInfo.environment["OSPREY_MOE_MMA"] != "0"
+    /// Tensor-core kernels for the grouped expert GEMMs (`moe_gate_up_mma`, `moe_down_mma`): opt-in
+    /// with `OSPREY_MOE_MMA=1` until gpu-check has passed them on a GPU (written 12-07 VII, when no
+    /// device time was left to run them). The float kernels are the default.
+    static let moeMMAEnabled = ProcessInfo.processInfo.environment["OSPREY_MOE_MMA"] == "1"
+
+    /// Whether `moe` takes the tensor-core kernels for its tiled path on this device.
+    public var moeTensorCores: Bool { Self.moeMMAEnabled && computeCapability >= 80 }
 
     public func moe(_ x: Tensor, gateUp: Tensor, down: Tensor, expertIds: Tensor, expertWeights: Tensor) throws -> Tensor {
         try moe(x, gateUp: gateUp, down: down, expertIds: expertIds, expertWeights: expertWeights, tensorCores: Self.moeMMAEnabled)

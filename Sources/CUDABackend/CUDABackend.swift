@@ -64,7 +64,7 @@ public final class CUDABackend: Backend, @unchecked Sendable {
         try cubin.withUnsafeBytes { try driver.check(driver.cuModuleLoadData(&m, $0.baseAddress!), "cuModuleLoadData") }
         let workspaceSize = 32 << 20
         let workspace = try allocator.allocate(workspaceSize, pooled: false)
-        blas = try CuBLASLt(workspace: workspace.pointer, workspaceSize: workspaceSize, deviceName: deviceName)
+        blas = try CuBLASLt(workspace: workspace.pointer, workspaceSize: workspaceSize)
         self.driver = driver
         self.context = ctx
         self.deviceName = deviceName

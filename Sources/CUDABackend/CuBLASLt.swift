@@ -40,9 +40,9 @@ final class CuBLASLt: @unchecked Sendable {
     }
     private var plans: [Key: Plan] = [:]
     /// Configurations that replace the heuristic's pick for some shapes (see `ForcedAlgorithm`).
-    let forcedAlgorithms: [ForcedAlgorithm]
+    let forcedAlgorithms = ForcedAlgorithm.parse(ProcessInfo.processInfo.environment["OSPREY_CUBLASLT_ALGOS"] ?? "")
 
-    init(workspace: CUdeviceptr, workspaceSize: Int, deviceName: String) throws {
+    init(workspace: CUdeviceptr, workspaceSize: Int) throws {
         let l = try DynamicLibrary(names: ["libcublasLt.so", "libcublasLt.so.13", "libcublasLt.so.12"])
         library = l
         cublasLtCreate = try l.symbol("cublasLtCreate")
@@ -58,8 +58,6 @@ final class CuBLASLt: @unchecked Sendable {
         cublasLtMatmulAlgoCheck = try l.symbol("cublasLtMatmulAlgoCheck")
         self.workspace = workspace
         self.workspaceSize = workspaceSize
-        let table = ProcessInfo.processInfo.environment["OSPREY_CUBLASLT_ALGOS"] ?? Self.measured[deviceName] ?? ""
-        forcedAlgorithms = ForcedAlgorithm.parse(table)
         try check(cublasLtCreate(&handle), "create")
     }
 
@@ -110,9 +108,9 @@ final class CuBLASLt: @unchecked Sendable {
     /// An algorithm given in full for bf16-output products of m×k weights with up to `rows` rows
     /// (and more than half as many): as `scripts/gpu/gemm_search.sh` prints them after `ALGO`,
     /// `rows:m:k=id,tile,splitk,reduction,swizzle,custom,stages,inner,cluster`, joined with `;`.
-    /// `OSPREY_CUBLASLT_ALGOS` gives a list (empty: the heuristic's pick everywhere) in place of
-    /// the device's entry in `measured`. A configuration the library rejects for a problem falls
-    /// back to the heuristic.
+    /// `OSPREY_CUBLASLT_ALGOS` gives such a list, for A/B runs against the heuristic's pick; a
+    /// configuration the library rejects for a problem falls back to the heuristic. (On an H100 the
+    /// search's winners for Qwen3-8B's decode shapes did not make decode faster: README.)
     struct ForcedAlgorithm {
         let rows: Int, m: Int, k: Int
         /// CUBLASLT_ALGO_CONFIG_* 0 to 8 in order: algorithm id, tile, split-K, reduction scheme,
@@ -134,11 +132,6 @@ final class CuBLASLt: @unchecked Sendable {
             }
         }
     }
-
-    /// Per device (its CUDA name): configurations that `gemm_search.sh` measured ahead of the
-    /// heuristic's pick and that ran ahead end to end (vLLM ships its tuned kernel configurations
-    /// per device name the same way).
-    static let measured: [String: String] = [:]
 
     /// Writes `forced` into `algo`; false when the library does not accept it for this problem.
     private func configure(_ algo: UnsafeMutableRawPointer, _ forced: ForcedAlgorithm,

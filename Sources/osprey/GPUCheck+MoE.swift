@@ -9,9 +9,9 @@ import Tensors
 /// expert (several tiles, a partial last one). The fixtures reach 1 or 2 k steps only.
 extension GPUCheck {
     /// The largest |difference| between the routes' outputs over the largest |output|, or nil
-    /// where the tensor-core route does not exist (before sm_80).
+    /// where the tensor-core route is off (see `CUDABackend.moeTensorCores`).
     func checkMoETiles(_ gpu: CUDABackend) throws -> (relative: Float, largest: Float)? {
-        guard gpu.computeCapability >= 80 else { return nil }
+        guard gpu.moeTensorCores else { return nil }
         let n = 300, hidden = 2048, inter = 768, experts = 16, k = 8
         var rng = SplitMix64(seed: 2026)
         let x = try gpu.uploadMatrix(.f32((0..<n * hidden).map { _ in Float(rng.nextUnit() * 2 - 1) }, shape: [n, hidden]))

@@ -58,6 +58,8 @@ struct GPUCheck: ParsableCommand {
             // stage is off by the size of the outputs.
             expect(moe.relative <= 0.02, "MoE tiles on tensor cores equal the float kernels' within 2% of the largest output "
                    + "(\(moe.relative) of \(moe.largest))")
+        } else {
+            report("  skip  MoE tiles on tensor cores: off (OSPREY_MOE_MMA=1 turns them on; sm_80 and later)")
         }
         let dummyWrong = try checkDummyMatrix(gpu)
         expect(dummyWrong == 0, "dummy weights made on the device equal the host's (\(dummyWrong) of 3 parts differ)")

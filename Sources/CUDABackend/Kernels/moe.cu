@@ -2,8 +2,9 @@
 // route (moe_select), group the (token, slot) pairs by expert and cut each expert's rows into
 // tiles (moe_align), one grouped SwiGLU launch over every tile of every expert (moe_gate_up),
 // one grouped down-projection launch (moe_down), then the weighted sum per token (moe_combine).
-// Each tile reads its expert's weight columns once for its rows: 64 on tensor cores (sm_80 and
-// later, moe_gate_up_mma / moe_down_mma), MOE_TM with the float fallback.
+// Each tile reads its expert's weight columns once for its rows: MOE_TM with the float kernels,
+// 64 on tensor cores (moe_gate_up_mma / moe_down_mma, sm_80 and later; opt-in with OSPREY_MOE_MMA=1
+// until gpu-check has run them on a GPU).
 // Few tokens (decode) take two grouped GEMV launches instead (moe_gate_up_gemv, moe_down_gemv, below).
 #define MOE_TM 16
 #define MOE_TN 64
