@@ -257,8 +257,8 @@ moe_down(const bf16* h, const bf16* w, const float* weights, const int* sorted, 
 #define MOEM_LD (MOEM_K + 8)
 #define MOEM_STAGES 3
 
-// One 64×32 operand slice into shared memory: row r (of 64) from src_row[r] (null: zeros), two
-// 16-byte chunks a thread.
+// One 64×32 operand slice into shared memory, a 16-byte chunk from each of this thread's rows:
+// row (threadIdx.x + 128 i) / 4 of the slice from src[i] (null: zeros).
 __device__ __forceinline__ void moem_load(bf16* dst, const bf16* const* src, int k0, int K) {
 #pragma unroll
     for (int i = 0; i < 2; ++i) {
@@ -290,14 +290,56 @@ __device__ __forceinline__ void moem_mma(float (*acc)[4][4], const bf16* As, con
     }
 }
 
+// acc[b] += A · B_bᵀ over all of K for the NB weight operands, through the pipeline. This thread
+// copies rows asrc[i] of A and bsrc[b][i] of B_b (null: zeros), see moem_load.
+template <int NB>
+__device__ __forceinline__ void moem_gemm(float (*acc)[2][4][4], const bf16* const* asrc, const bf16* const (*bsrc)[2], int K) {
+    __shared__ __align__(16) bf16 as[MOEM_STAGES][MOEM_ROWS * MOEM_LD];
+    __shared__ __align__(16) bf16 bs[MOEM_STAGES][NB][MOEM_COLS * MOEM_LD];
+    int warp = threadIdx.x >> 5, warpRow = (warp & 1) * 32, warpCol = (warp >> 1) * 32;
+    int steps = (K + MOEM_K - 1) / MOEM_K;
+    auto load = [&](int stage, int step) {
+        moem_load(as[stage], asrc, step * MOEM_K, K);
+#pragma unroll
+        for (int b = 0; b < NB; ++b) moem_load(bs[stage][b], bsrc[b], step * MOEM_K, K);
+    };
+#pragma unroll
+    for (int s = 0; s < MOEM_STAGES - 1; ++s) {
+        if (s < steps) load(s, s);
+        cp_async_commit();
+    }
+    for (int t = 0; t < steps; ++t) {
+        cp_async_wait<MOEM_STAGES - 2>();  // step t has landed (one newer group may be in flight)
+        __syncthreads();                   // and every warp is done with the stage refilled below
+        int next = t + MOEM_STAGES - 1;
+        if (next < steps) load(next % MOEM_STAGES, next);
+        cp_async_commit();
+        int cs = t % MOEM_STAGES;
+#pragma unroll
+        for (int b = 0; b < NB; ++b) moem_mma(acc[b], as[cs], bs[cs][b], warpRow, warpCol);
+    }
+}
+
+// Calls store(r, col, mi, ni, half) for each pair of outputs this lane holds: tile row r, block
+// columns col and col + 1, in acc[.][mi][ni][2 * half ...].
+template <typename Store>
+__device__ __forceinline__ void moem_for_each_pair(Store store) {
+    int lane = threadIdx.x & 31, warp = threadIdx.x >> 5;
+#pragma unroll
+    for (int mi = 0; mi < 2; ++mi)
+#pragma unroll
+        for (int half = 0; half < 2; ++half)
+#pragma unroll
+            for (int ni = 0; ni < 4; ++ni)
+                store((warp & 1) * 32 + 16 * mi + (lane >> 2) + 8 * half, (warp >> 1) * 32 + 8 * ni + 2 * (lane & 3),
+                      mi, ni, half);
+}
+
 // h[row, c] = silu(gate_e · x) * (up_e · x) for 64 rows of one tile and 64 columns of I.
 extern "C" __global__ void __launch_bounds__(128)
 moe_gate_up_mma(const bf16* x, const bf16* w, const int* sorted, const int* offsets, const int* tileExpert,
                 const int* tileStart, const int* tileCount, bf16* h, int H, int I, int k) {
     pdl_wait();
-    __shared__ __align__(16) bf16 xs[MOEM_STAGES][MOEM_ROWS * MOEM_LD];
-    __shared__ __align__(16) bf16 gs[MOEM_STAGES][MOEM_COLS * MOEM_LD];
-    __shared__ __align__(16) bf16 us[MOEM_STAGES][MOEM_COLS * MOEM_LD];
     int tile = blockIdx.x;
     if (tile >= tileCount[0]) return;
     int e = tileExpert[tile], r0 = tileStart[tile];
@@ -305,58 +347,25 @@ moe_gate_up_mma(const bf16* x, const bf16* w, const int* sorted, const int* offs
     int c0 = blockIdx.y * MOEM_COLS;
     const bf16* wg = w + (long)e * 2 * I * H;
     const bf16* wu = wg + (long)I * H;
-    // The rows this thread copies: its tokens' inputs and its gate/up weight columns.
-    const bf16 *xsrc[2], *gsrc[2], *usrc[2];
+    const bf16 *xsrc[2], *wsrc[2][2];  // this thread's rows: its tokens' inputs, gate and up columns
 #pragma unroll
     for (int i = 0; i < 2; ++i) {
         int r = (threadIdx.x + i * 128) >> 2;
         xsrc[i] = r < rows ? x + (long)(sorted[r0 + r] / k) * H : nullptr;
-        gsrc[i] = c0 + r < I ? wg + (long)(c0 + r) * H : nullptr;
-        usrc[i] = c0 + r < I ? wu + (long)(c0 + r) * H : nullptr;
+        wsrc[0][i] = c0 + r < I ? wg + (long)(c0 + r) * H : nullptr;
+        wsrc[1][i] = c0 + r < I ? wu + (long)(c0 + r) * H : nullptr;
     }
-    int warp = threadIdx.x >> 5, warpRow = (warp & 1) * 32, warpCol = (warp >> 1) * 32;
-    float ag[2][4][4] = {}, au[2][4][4] = {};
-    int steps = (H + MOEM_K - 1) / MOEM_K;
-#pragma unroll
-    for (int s = 0; s < MOEM_STAGES - 1; ++s) {
-        if (s < steps) {
-            moem_load(xs[s], xsrc, s * MOEM_K, H);
-            moem_load(gs[s], gsrc, s * MOEM_K, H);
-            moem_load(us[s], usrc, s * MOEM_K, H);
+    float acc[2][2][4][4] = {};  // [gate, up][mi][ni][fragment]
+    moem_gemm<2>(acc, xsrc, wsrc, H);
+    moem_for_each_pair([&](int r, int col, int mi, int ni, int half) {
+        int c = c0 + col;
+        if (r < rows && c < I) {  // I % 8 == 0: c + 1 < I too
+            const float* g = acc[0][mi][ni] + 2 * half;
+            const float* u = acc[1][mi][ni] + 2 * half;
+            *(u32*)(h + (long)(r0 + r) * I + c) =
+                pack_bf16(g[0] / (1.f + __expf(-g[0])) * u[0], g[1] / (1.f + __expf(-g[1])) * u[1]);
         }
-        cp_async_commit();
-    }
-    for (int t = 0; t < steps; ++t) {
-        cp_async_wait<MOEM_STAGES - 2>();
-        __syncthreads();
-        int next = t + MOEM_STAGES - 1, ns = next % MOEM_STAGES;
-        if (next < steps) {
-            moem_load(xs[ns], xsrc, next * MOEM_K, H);
-            moem_load(gs[ns], gsrc, next * MOEM_K, H);
-            moem_load(us[ns], usrc, next * MOEM_K, H);
-        }
-        cp_async_commit();
-        int cs = t % MOEM_STAGES;
-        moem_mma(ag, xs[cs], gs[cs], warpRow, warpCol);
-        moem_mma(au, xs[cs], us[cs], warpRow, warpCol);
-    }
-    int lane = threadIdx.x & 31;
-#pragma unroll
-    for (int mi = 0; mi < 2; ++mi)
-#pragma unroll
-        for (int half = 0; half < 2; ++half) {
-            int r = warpRow + 16 * mi + (lane >> 2) + 8 * half;
-            if (r >= rows) continue;
-#pragma unroll
-            for (int ni = 0; ni < 4; ++ni) {
-                int c = c0 + warpCol + 8 * ni + 2 * (lane & 3);
-                if (c >= I) continue;  // I % 8 == 0: c + 1 < I too
-                float g0 = ag[mi][ni][2 * half], g1 = ag[mi][ni][2 * half + 1];
-                float u0 = au[mi][ni][2 * half], u1 = au[mi][ni][2 * half + 1];
-                *(u32*)(h + (long)(r0 + r) * I + c) =
-                    pack_bf16(g0 / (1.f + __expf(-g0)) * u0, g1 / (1.f + __expf(-g1)) * u1);
-            }
-        }
+    });
 }
 
 // y[(token, slot), c] = weight · (down_e · h[row]) for 64 rows of one tile and 64 columns of H,
@@ -365,60 +374,29 @@ extern "C" __global__ void __launch_bounds__(128)
 moe_down_mma(const bf16* h, const bf16* w, const float* weights, const int* sorted, const int* offsets,
              const int* tileExpert, const int* tileStart, const int* tileCount, float* y, int H, int I) {
     pdl_wait();
-    __shared__ __align__(16) bf16 hs[MOEM_STAGES][MOEM_ROWS * MOEM_LD];
-    __shared__ __align__(16) bf16 ds[MOEM_STAGES][MOEM_COLS * MOEM_LD];
     int tile = blockIdx.x;
     if (tile >= tileCount[0]) return;
     int e = tileExpert[tile], r0 = tileStart[tile];
     int rows = min(MOEM_ROWS, offsets[e + 1] - r0);
     int c0 = blockIdx.y * MOEM_COLS;
     const bf16* wd = w + (long)e * H * I;
-    const bf16 *hsrc[2], *dsrc[2];
+    const bf16 *hsrc[2], *dsrc[1][2];
 #pragma unroll
     for (int i = 0; i < 2; ++i) {
         int r = (threadIdx.x + i * 128) >> 2;
         hsrc[i] = r < rows ? h + (long)(r0 + r) * I : nullptr;
-        dsrc[i] = c0 + r < H ? wd + (long)(c0 + r) * I : nullptr;
+        dsrc[0][i] = c0 + r < H ? wd + (long)(c0 + r) * I : nullptr;
     }
-    int warp = threadIdx.x >> 5, warpRow = (warp & 1) * 32, warpCol = (warp >> 1) * 32;
-    float acc[2][4][4] = {};
-    int steps = (I + MOEM_K - 1) / MOEM_K;
-#pragma unroll
-    for (int s = 0; s < MOEM_STAGES - 1; ++s) {
-        if (s < steps) {
-            moem_load(hs[s], hsrc, s * MOEM_K, I);
-            moem_load(ds[s], dsrc, s * MOEM_K, I);
-        }
-        cp_async_commit();
-    }
-    for (int t = 0; t < steps; ++t) {
-        cp_async_wait<MOEM_STAGES - 2>();
-        __syncthreads();
-        int next = t + MOEM_STAGES - 1, ns = next % MOEM_STAGES;
-        if (next < steps) {
-            moem_load(hs[ns], hsrc, next * MOEM_K, I);
-            moem_load(ds[ns], dsrc, next * MOEM_K, I);
-        }
-        cp_async_commit();
-        int cs = t % MOEM_STAGES;
-        moem_mma(acc, hs[cs], ds[cs], warpRow, warpCol);
-    }
-    int lane = threadIdx.x & 31;
-#pragma unroll
-    for (int mi = 0; mi < 2; ++mi)
-#pragma unroll
-        for (int half = 0; half < 2; ++half) {
-            int r = warpRow + 16 * mi + (lane >> 2) + 8 * half;
-            if (r >= rows) continue;
+    float acc[1][2][4][4] = {};
+    moem_gemm<1>(acc, hsrc, dsrc, I);
+    moem_for_each_pair([&](int r, int col, int mi, int ni, int half) {
+        int c = c0 + col;
+        if (r < rows && c < H) {  // H % 8 == 0: c + 1 < H too
             int f = sorted[r0 + r];
-            float wf = weights[f];
-#pragma unroll
-            for (int ni = 0; ni < 4; ++ni) {
-                int c = c0 + warpCol + 8 * ni + 2 * (lane & 3);
-                if (c >= H) continue;  // H % 8 == 0: c + 1 < H too
-                *(float2*)(y + (long)f * H + c) = make_float2(wf * acc[mi][ni][2 * half], wf * acc[mi][ni][2 * half + 1]);
-            }
+            const float* a = acc[0][mi][ni] + 2 * half;
+            *(float2*)(y + (long)f * H + c) = make_float2(weights[f] * a[0], weights[f] * a[1]);
         }
+    });
 }
 #endif
 
