@@ -28,8 +28,8 @@ status=0
 if has test; then
   echo "== gpu-check (fixtures vs transformers, vs CPU, batching, prefix cache)"
   if "$BIN" gpu-check 2>&1 | tee "$OUT/gpu-check.log"; then R[test]=passed; else R[test]=FAILED; status=1; fi
-  # The same checks through the fallback attention kernels (SIMT prefill, one warp per query head
-  # in decode), which the fixtures' head dims and groups would otherwise never reach.
+  # The same checks through the fallback kernels (SIMT prefill, one warp per query head in decode,
+  # float MoE tiles), which the fixtures' head dims and groups would otherwise never reach.
   echo "== gpu-check with the fallback kernels (OSPREY_PREFILL_MMA=0 OSPREY_DECODE_MMA=0 OSPREY_MOE_MMA=0)"
   if OSPREY_PREFILL_MMA=0 OSPREY_DECODE_MMA=0 OSPREY_MOE_MMA=0 "$BIN" gpu-check > "$OUT/gpu-check-fallback.log" 2>&1; then
     R[test-fallback]=passed; else R[test-fallback]=FAILED; status=1; fi
