@@ -79,7 +79,7 @@ extension CUDABackend {
                 return out
             }
         }
-        // Tensor cores take 64 rows a tile; the float kernels (before sm_80, or OSPREY_MOE_MMA=0) 16.
+        // Tensor cores take 64 rows a tile (opt-in, see moeMMAEnabled; sm_80 and later); the float kernels 16.
         let mma = tensorCores && computeCapability >= 80 && ptr(x) % 16 == 0 && ptr(gateUp) % 16 == 0 && ptr(down) % 16 == 0
         let tileRows = mma ? 64 : 16, maxTiles = (pairs + tileRows - 1) / tileRows + experts
         let sorted = try empty([pairs], dtype: .i32), offsets = try empty([experts + 1], dtype: .i32)

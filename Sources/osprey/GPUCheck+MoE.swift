@@ -1,10 +1,9 @@
 import CUDABackend
 import Engine
-import Models
 import Tensors
 
 /// The tensor-core grouped expert GEMMs (moe_gate_up_mma, moe_down_mma) against the float kernels
-/// on random data at Qwen3-30B-A3B's expert shapes (hidden 2048, 768 a expert, top 8) with 16
+/// on random data at Qwen3-30B-A3B's expert shapes (hidden 2048, 768 an expert, top 8) with 16
 /// experts and 300 tokens: 64 and 24 k steps through the 3-stage pipeline, about 150 rows an
 /// expert (several tiles, a partial last one). The fixtures reach 1 or 2 k steps only.
 extension GPUCheck {
