@@ -136,6 +136,18 @@ extern "C" __global__ void moe_align(const int* ids, int nk, int E, int* sorted,
     }
 }
 
+// The tile this block computes (blockIdx.x): its expert, first sorted row and rows (at most
+// tileRows); false past the last tile moe_align made.
+__device__ __forceinline__ bool moe_tile(const int* tileExpert, const int* tileStart, const int* tileCount,
+                                         const int* offsets, int tileRows, int& e, int& r0, int& rows) {
+    int tile = blockIdx.x;
+    if (tile >= tileCount[0]) return false;
+    e = tileExpert[tile];
+    r0 = tileStart[tile];
+    rows = min(tileRows, offsets[e + 1] - r0);
+    return true;
+}
+
 // h[row, c] = silu(gate_e · x) * (up_e · x) for the rows of one tile and MOE_TN columns of I.
 extern "C" __global__ void __launch_bounds__(256)
 moe_gate_up(const bf16* x, const bf16* w, const int* sorted, const int* offsets, const int* tileExpert,
@@ -144,10 +156,8 @@ moe_gate_up(const bf16* x, const bf16* w, const int* sorted, const int* offsets,
     __shared__ float xs[MOE_TM][MOE_TK + 1];
     __shared__ float gs[MOE_TN][MOE_TK + 1];
     __shared__ float us[MOE_TN][MOE_TK + 1];
-    int tile = blockIdx.x;
-    if (tile >= tileCount[0]) return;
-    int e = tileExpert[tile], r0 = tileStart[tile];
-    int rows = min(MOE_TM, offsets[e + 1] - r0);
+    int e, r0, rows;
+    if (!moe_tile(tileExpert, tileStart, tileCount, offsets, MOE_TM, e, r0, rows)) return;
     int c0 = blockIdx.y * MOE_TN;
     int tid = threadIdx.x, c = tid & 63, rg = tid >> 6;
     const bf16* wg = w + (long)e * 2 * I * H;
@@ -200,10 +210,8 @@ moe_down(const bf16* h, const bf16* w, const float* weights, const int* sorted, 
     pdl_wait();
     __shared__ float hs[MOE_TM][MOE_TK + 1];
     __shared__ float ds[MOE_TN][MOE_TK + 1];
-    int tile = blockIdx.x;
-    if (tile >= tileCount[0]) return;
-    int e = tileExpert[tile], r0 = tileStart[tile];
-    int rows = min(MOE_TM, offsets[e + 1] - r0);
+    int e, r0, rows;
+    if (!moe_tile(tileExpert, tileStart, tileCount, offsets, MOE_TM, e, r0, rows)) return;
     int c0 = blockIdx.y * MOE_TN;
     int tid = threadIdx.x, c = tid & 63, rg = tid >> 6;
     const bf16* wd = w + (long)e * H * I;
@@ -340,10 +348,8 @@ extern "C" __global__ void __launch_bounds__(128)
 moe_gate_up_mma(const bf16* x, const bf16* w, const int* sorted, const int* offsets, const int* tileExpert,
                 const int* tileStart, const int* tileCount, bf16* h, int H, int I, int k) {
     pdl_wait();
-    int tile = blockIdx.x;
-    if (tile >= tileCount[0]) return;
-    int e = tileExpert[tile], r0 = tileStart[tile];
-    int rows = min(MOEM_ROWS, offsets[e + 1] - r0);
+    int e, r0, rows;
+    if (!moe_tile(tileExpert, tileStart, tileCount, offsets, MOEM_ROWS, e, r0, rows)) return;
     int c0 = blockIdx.y * MOEM_COLS;
     const bf16* wg = w + (long)e * 2 * I * H;
     const bf16* wu = wg + (long)I * H;
@@ -374,10 +380,8 @@ extern "C" __global__ void __launch_bounds__(128)
 moe_down_mma(const bf16* h, const bf16* w, const float* weights, const int* sorted, const int* offsets,
              const int* tileExpert, const int* tileStart, const int* tileCount, float* y, int H, int I) {
     pdl_wait();
-    int tile = blockIdx.x;
-    if (tile >= tileCount[0]) return;
-    int e = tileExpert[tile], r0 = tileStart[tile];
-    int rows = min(MOEM_ROWS, offsets[e + 1] - r0);
+    int e, r0, rows;
+    if (!moe_tile(tileExpert, tileStart, tileCount, offsets, MOEM_ROWS, e, r0, rows)) return;
     int c0 = blockIdx.y * MOEM_COLS;
     const bf16* wd = w + (long)e * H * I;
     const bf16 *hsrc[2], *dsrc[1][2];
