@@ -65,6 +65,6 @@ let package = Package(
         .testTarget(name: "TokenizersTests", dependencies: ["Tokenizers"], exclude: ["Fixtures"]),
         .testTarget(name: "TemplatesTests", dependencies: ["Templates"], exclude: ["Fixtures"]),
         .testTarget(name: "SamplerTests", dependencies: ["Engine", "Tensors"]),
-        .testTarget(name: "CUDABackendTests", dependencies: ["CUDABackend"]),
+        .testTarget(name: "CUDABackendTests", dependencies: ["CUDABackend"], exclude: ["Emulation"]),
     ]
 )

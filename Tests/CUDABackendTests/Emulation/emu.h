@@ -1,0 +1,364 @@
+// A CUDA emulator for Osprey's kernel sources on the CPU: enough of the CUDA C++ dialect and of the
+// warp-level PTX the kernels use (ldmatrix, mma.sync, movmatrix, cp.async, shuffles, votes) to run
+// them, one OS thread per CUDA thread, so that CI, which has no GPU, still checks their indexing:
+// fragment layouts, shared-memory tiles, pipeline stages, tails. Timing, occupancy, registers and the
+// memory model beyond what barriers order are out of its reach (gpu-check covers those on a GPU).
+//
+// Semantics, from the PTX ISA:
+// - A block's threads run at once; __syncthreads and __syncwarp are barriers (a thread that returns
+//   leaves them). Blocks of a grid run one after another.
+// - Warp collectives (shuffles, votes, ldmatrix, mma, movmatrix) exchange values through the warp's
+//   slots between two barriers; every lane of the warp must take part, as on the GPU.
+// - cp.async copies land at a time chosen at random per copy between the issue and the
+//   cp.async.wait_group that must complete them, so a missing wait or barrier reads stale or poisoned
+//   bytes rather than passing by luck. Dynamic shared memory is poisoned (0xff: NaN in bf16 and f32)
+//   before each block.
+// - mma sums the 16 products in double and adds the accumulator once (the hardware's order and
+//   rounding inside an mma are not specified; tests allow for that).
+// The kernel sources are included after this header with the functions that contain inline PTX cut
+// out (KernelEmulation.swift does that); this header defines those functions instead.
+#pragma once
+#include <algorithm>
+#include <atomic>
+#include <barrier>
+#include <cmath>
+#include <cstdint>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <functional>
+#include <memory>
+#include <random>
+#include <thread>
+#include <vector>
+
+#define __CUDA_ARCH__ 800
+#define __device__
+#define __global__
+#define __forceinline__ inline
+#define __restrict__ __restrict
+#define __launch_bounds__(...)
+#define __align__(n) __attribute__((aligned(n)))
+#define __shared__ static
+
+typedef unsigned int u32;
+
+struct dim3 {
+    unsigned x = 1, y = 1, z = 1;
+};
+struct uint2 { unsigned x, y; };
+struct uint4 { unsigned x, y, z, w; };
+struct float2 { float x, y; };
+struct float4 { float x, y, z, w; };
+inline uint4 make_uint4(unsigned x, unsigned y, unsigned z, unsigned w) { return {x, y, z, w}; }
+inline float2 make_float2(float x, float y) { return {x, y}; }
+inline float4 make_float4(float x, float y, float z, float w) { return {x, y, z, w}; }
+
+template <class A, class B> inline auto min(A a, B b) { return a < b ? a : b; }
+template <class A, class B> inline auto max(A a, B b) { return a > b ? a : b; }
+
+namespace emu {
+constexpr int kSlots = 12;
+
+struct Warp {
+    std::unique_ptr<std::barrier<>> bar;
+    uint64_t slot[32][kSlots];
+};
+
+struct Block {
+    std::unique_ptr<std::barrier<>> bar;
+    std::vector<Warp> warps;
+};
+
+struct Copy {
+    void* dst;
+    const void* src;
+    bool valid;
+};
+
+struct ThreadState {
+    Block* block = nullptr;
+    Warp* warp = nullptr;
+    int lane = 0;
+    std::vector<Copy> open;                  // issued, not yet committed
+    std::vector<std::vector<Copy>> groups;   // committed, oldest first
+    std::mt19937 rng;
+};
+
+inline thread_local ThreadState self;
+alignas(128) inline unsigned char dynamicSmem[256 * 1024];
+inline uint32_t seed = 1;
+
+inline void land(const Copy& c) {
+    if (c.valid) std::memcpy(c.dst, c.src, 16);
+    else std::memset(c.dst, 0, 16);
+}
+
+inline void warpSync() { self.warp->bar->arrive_and_wait(); }
+
+template <class T> inline uint64_t bits(T v) {
+    static_assert(sizeof(T) <= 8);
+    uint64_t b = 0;
+    std::memcpy(&b, &v, sizeof(T));
+    return b;
+}
+template <class T> inline T value(uint64_t b) {
+    T v;
+    std::memcpy(&v, &b, sizeof(T));
+    return v;
+}
+
+// Every lane publishes `v` in slot 0, then reads lane `src(lane)`'s.
+template <class T, class Src> inline T exchange(T v, Src src) {
+    Warp& w = *self.warp;
+    w.slot[self.lane][0] = bits(v);
+    warpSync();
+    T r = value<T>(w.slot[src(self.lane) & 31][0]);
+    warpSync();
+    return r;
+}
+
+inline float bf16ToFloat(uint16_t b) { return value<float>((uint64_t)b << 16); }
+inline float f16ToFloat(uint16_t b) { return (float)value<_Float16>(b); }
+inline uint16_t floatToBF16(float f) {
+    uint32_t u = (uint32_t)bits(f);
+    if ((u & 0x7fffffffu) > 0x7f800000u) return 0x7fc0;
+    u += 0x7fffu + ((u >> 16) & 1u);
+    return (uint16_t)(u >> 16);
+}
+inline uint16_t floatToF16(float f) { return (uint16_t)bits((_Float16)f); }
+
+inline unsigned char* sharedBase() { return dynamicSmem; }
+}  // namespace emu
+
+// Thread and block coordinates. A block runs at a time, so all but threadIdx are plain globals.
+inline thread_local dim3 threadIdx;
+inline dim3 blockIdx, blockDim, gridDim;
+
+// ---- CUDA intrinsics ----
+inline void __syncthreads() { emu::self.block->bar->arrive_and_wait(); }
+inline void __syncwarp(unsigned = 0xffffffffu) { emu::warpSync(); }
+inline void __threadfence_block() { std::atomic_thread_fence(std::memory_order_seq_cst); }
+inline void __threadfence() { std::atomic_thread_fence(std::memory_order_seq_cst); }
+
+inline float __int_as_float(int i) { return emu::value<float>((uint32_t)i); }
+inline float __uint_as_float(unsigned u) { return emu::value<float>(u); }
+inline int __float_as_int(float f) { return (int)(uint32_t)emu::bits(f); }
+inline unsigned __float_as_uint(float f) { return (uint32_t)emu::bits(f); }
+inline float __expf(float x) { return std::exp(x); }
+inline float rsqrtf(float x) { return 1.f / std::sqrt(x); }
+inline float __fmul_rn(float a, float b) { return a * b; }
+inline float __fadd_rn(float a, float b) { return a + b; }
+inline float __fsub_rn(float a, float b) { return a - b; }
+inline float __fdiv_rn(float a, float b) { return a / b; }
+inline int __popc(unsigned x) { return __builtin_popcount(x); }
+inline int __ffs(int x) { return __builtin_ffs(x); }
+inline unsigned __byte_perm(unsigned x, unsigned y, unsigned s) {
+    uint64_t src = (uint64_t)y << 32 | x;
+    unsigned r = 0;
+    for (int i = 0; i < 4; ++i) r |= (unsigned)((src >> (8 * ((s >> (4 * i)) & 7))) & 0xff) << (8 * i);
+    return r;
+}
+inline size_t __cvta_generic_to_shared(const void* p) {
+    return (uint32_t)((uintptr_t)p - (uintptr_t)emu::sharedBase());
+}
+
+template <class T> inline T atomicAdd(T* p, T v) {
+    if constexpr (std::is_floating_point_v<T>) {
+        std::atomic_ref<T> a(*p);
+        return a.fetch_add(v);
+    } else {
+        return __atomic_fetch_add(p, v, __ATOMIC_SEQ_CST);
+    }
+}
+template <class T> inline T atomicMax(T* p, T v) {
+    std::atomic_ref<T> a(*p);
+    T old = a.load();
+    while (old < v && !a.compare_exchange_weak(old, v)) {}
+    return old;
+}
+template <class T> inline T atomicMin(T* p, T v) {
+    std::atomic_ref<T> a(*p);
+    T old = a.load();
+    while (old > v && !a.compare_exchange_weak(old, v)) {}
+    return old;
+}
+
+template <class T> inline T __shfl_sync(unsigned, T v, int src, int width = 32) {
+    return emu::exchange(v, [&](int l) { return (l & ~(width - 1)) + (src & (width - 1)); });
+}
+template <class T> inline T __shfl_xor_sync(unsigned, T v, int mask, int width = 32) {
+    return emu::exchange(v, [&](int l) { return (l & ~(width - 1)) + ((l ^ mask) & (width - 1)); });
+}
+template <class T> inline T __shfl_up_sync(unsigned, T v, unsigned d, int width = 32) {
+    return emu::exchange(v, [&](int l) { return (l & (width - 1)) >= (int)d ? l - (int)d : l; });
+}
+template <class T> inline T __shfl_down_sync(unsigned, T v, unsigned d, int width = 32) {
+    return emu::exchange(v, [&](int l) { return (l & (width - 1)) + (int)d < width ? l + (int)d : l; });
+}
+inline unsigned __ballot_sync(unsigned mask, int pred) {
+    emu::Warp& w = *emu::self.warp;
+    w.slot[emu::self.lane][1] = pred != 0;
+    emu::warpSync();
+    unsigned r = 0;
+    for (int l = 0; l < 32; ++l)
+        if ((mask >> l & 1) && w.slot[l][1]) r |= 1u << l;
+    emu::warpSync();
+    return r;
+}
+template <class T> inline unsigned __match_any_sync(unsigned mask, T v) {
+    emu::Warp& w = *emu::self.warp;
+    w.slot[emu::self.lane][1] = emu::bits(v);
+    emu::warpSync();
+    unsigned r = 0;
+    for (int l = 0; l < 32; ++l)
+        if ((mask >> l & 1) && w.slot[l][1] == emu::bits(v)) r |= 1u << l;
+    emu::warpSync();
+    return r;
+}
+
+// ---- The functions of the sources that hold inline PTX ----
+inline void pdl_wait(bool = false) {}
+
+inline void cp_async16(u32 dst, const void* src, bool valid) {
+    emu::Copy c{emu::sharedBase() + (int32_t)dst, src, valid};
+    if (emu::self.rng() & 1) emu::land(c);  // landed at once, or at the wait that needs it
+    else emu::self.open.push_back(c);
+}
+inline void cp_async_commit() {
+    emu::self.groups.push_back(std::move(emu::self.open));
+    emu::self.open.clear();
+}
+template <int N> inline void cp_async_wait() {
+    auto& g = emu::self.groups;
+    while ((int)g.size() > N) {
+        for (auto& c : g.front()) emu::land(c);
+        g.erase(g.begin());
+    }
+}
+
+// ldmatrix .x4: lane i gives the address of row i % 8 of matrix i / 8; lane l gets, of matrix j, row
+// l / 4, elements 2 (l % 4) and + 1 (transposed: column l / 4, rows 2 (l % 4) and + 1).
+inline void ldsm_x4_impl(u32 addr, u32* r, bool trans) {
+    emu::Warp& w = *emu::self.warp;
+    const int l = emu::self.lane;
+    w.slot[l][0] = addr;
+    emu::warpSync();
+    auto half = [&](int lane, int element) {
+        uint16_t h;
+        std::memcpy(&h, emu::sharedBase() + (int32_t)(u32)w.slot[lane][0] + 2 * element, 2);
+        return (u32)h;
+    };
+    for (int j = 0; j < 4; ++j) {
+        if (!trans) r[j] = half(8 * j + l / 4, 2 * (l % 4)) | half(8 * j + l / 4, 2 * (l % 4) + 1) << 16;
+        else r[j] = half(8 * j + 2 * (l % 4), l / 4) | half(8 * j + 2 * (l % 4) + 1, l / 4) << 16;
+    }
+    emu::warpSync();
+}
+inline void ldsm_x4(u32 addr, u32& r0, u32& r1, u32& r2, u32& r3) {
+    u32 r[4];
+    ldsm_x4_impl(addr, r, false);
+    r0 = r[0]; r1 = r[1]; r2 = r[2]; r3 = r[3];
+}
+inline void ldsm_x4_t(u32 addr, u32& r0, u32& r1, u32& r2, u32& r3) {
+    u32 r[4];
+    ldsm_x4_impl(addr, r, true);
+    r0 = r[0]; r1 = r[1]; r2 = r[2]; r3 = r[3];
+}
+
+// mma.m16n8k16.row.col: lane (g = l / 4, t = l % 4) holds A[g][2t..], A[g+8][2t..], A[g][2t+8..],
+// A[g+8][2t+8..]; B[2t..][g], B[2t+8..][g] (k × n); C and D [g][2t..], [g+8][2t..].
+template <bool F16> inline void mma_impl(float* c, const u32* a, const u32* b) {
+    emu::Warp& w = *emu::self.warp;
+    const int l = emu::self.lane;
+    for (int i = 0; i < 4; ++i) w.slot[l][i] = a[i];
+    for (int i = 0; i < 2; ++i) w.slot[l][4 + i] = b[i];
+    emu::warpSync();
+    auto elem = [](uint64_t reg, int hi) {
+        uint16_t h = (uint16_t)(reg >> (16 * hi));
+        return F16 ? emu::f16ToFloat(h) : emu::bf16ToFloat(h);
+    };
+    float A[16][16], B[16][8];
+    for (int lane = 0; lane < 32; ++lane) {
+        const int g = lane / 4, t = lane % 4;
+        for (int hi = 0; hi < 2; ++hi) {
+            A[g][2 * t + hi] = elem(w.slot[lane][0], hi);
+            A[g + 8][2 * t + hi] = elem(w.slot[lane][1], hi);
+            A[g][2 * t + 8 + hi] = elem(w.slot[lane][2], hi);
+            A[g + 8][2 * t + 8 + hi] = elem(w.slot[lane][3], hi);
+            B[2 * t + hi][g] = elem(w.slot[lane][4], hi);
+            B[2 * t + 8 + hi][g] = elem(w.slot[lane][5], hi);
+        }
+    }
+    emu::warpSync();
+    const int g = l / 4, t = l % 4;
+    for (int i = 0; i < 4; ++i) {
+        int row = g + 8 * (i / 2), col = 2 * t + i % 2;
+        double s = 0;
+        for (int k = 0; k < 16; ++k) s += (double)A[row][k] * B[k][col];
+        c[i] = (float)(s + c[i]);
+    }
+}
+inline void mma_bf16(float* c, u32 a0, u32 a1, u32 a2, u32 a3, u32 b0, u32 b1) {
+    u32 a[4] = {a0, a1, a2, a3}, b[2] = {b0, b1};
+    mma_impl<false>(c, a, b);
+}
+inline void mma_f16(float* c, u32 a0, u32 a1, u32 a2, u32 a3, u32 b0, u32 b1) {
+    u32 a[4] = {a0, a1, a2, a3}, b[2] = {b0, b1};
+    mma_impl<true>(c, a, b);
+}
+
+// movmatrix.trans: the 8×8 matrix whose row l / 4 holds elements 2 (l % 4), + 1 in lane l, transposed.
+inline u32 dec_trans(u32 x) {
+    emu::Warp& w = *emu::self.warp;
+    const int l = emu::self.lane;
+    w.slot[l][0] = x;
+    emu::warpSync();
+    auto at = [&](int row, int col) { return (u32)(uint16_t)(w.slot[row * 4 + col / 2][0] >> (16 * (col % 2))); };
+    u32 r = at(2 * (l % 4), l / 4) | at(2 * (l % 4) + 1, l / 4) << 16;
+    emu::warpSync();
+    return r;
+}
+
+inline u32 pack_bf16(float lo, float hi) { return emu::floatToBF16(lo) | (u32)emu::floatToBF16(hi) << 16; }
+inline u32 pack_f16(float lo, float hi) { return emu::floatToF16(lo) | (u32)emu::floatToF16(hi) << 16; }
+inline float ex2(float x) { return std::exp2(x); }
+inline uint4 gemv_load_stream(const uint4* p) { return *p; }
+inline uint4 gemv_load_cached(const uint4* p) { return *p; }
+inline uint4 moev_load_stream(const uint4* p) { return *p; }
+inline uint4 moev_load_cached(const uint4* p) { return *p; }
+
+namespace emu {
+// Runs `kernel` (a call of one kernel with its arguments) over the grid, a block at a time.
+inline void launch(dim3 grid, dim3 block, const std::function<void()>& kernel) {
+    gridDim = grid;
+    blockDim = block;
+    const int threads = (int)(block.x * block.y * block.z);
+    for (unsigned z = 0; z < grid.z; ++z)
+        for (unsigned y = 0; y < grid.y; ++y)
+            for (unsigned x = 0; x < grid.x; ++x) {
+                blockIdx = {x, y, z};
+                std::memset(dynamicSmem, 0xff, sizeof dynamicSmem);
+                Block b;
+                b.bar = std::make_unique<std::barrier<>>(threads);
+                b.warps.resize((threads + 31) / 32);
+                for (size_t wi = 0; wi < b.warps.size(); ++wi)
+                    b.warps[wi].bar = std::make_unique<std::barrier<>>(std::min(32, threads - 32 * (int)wi));
+                std::vector<std::thread> pool;
+                pool.reserve(threads);
+                for (int t = 0; t < threads; ++t)
+                    pool.emplace_back([&, t] {
+                        threadIdx = {t % block.x, t / block.x % block.y, t / (block.x * block.y)};
+                        self = ThreadState{};
+                        self.block = &b;
+                        self.warp = &b.warps[t / 32];
+                        self.lane = t % 32;
+                        self.rng.seed(seed * 7919u + (x + grid.x * (y + grid.y * z)) * 1031u + t);
+                        kernel();
+                        self.warp->bar->arrive_and_drop();
+                        self.block->bar->arrive_and_drop();
+                    });
+                for (auto& th : pool) th.join();
+            }
+}
+}  // namespace emu
