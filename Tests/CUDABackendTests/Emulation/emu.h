@@ -57,6 +57,10 @@ inline float4 make_float4(float x, float y, float z, float w) { return {x, y, z,
 template <class A, class B> inline auto min(A a, B b) { return a < b ? a : b; }
 template <class A, class B> inline auto max(A a, B b) { return a > b ? a : b; }
 
+// Thread and block coordinates. A block runs at a time, so all but threadIdx are plain globals.
+inline thread_local dim3 threadIdx;
+inline dim3 blockIdx, blockDim, gridDim;
+
 namespace emu {
 constexpr int kSlots = 12;
 
@@ -88,6 +92,13 @@ struct ThreadState {
 inline thread_local ThreadState self;
 alignas(128) inline unsigned char dynamicSmem[256 * 1024];
 inline uint32_t seed = 1;
+
+// A fault the GPU would raise (misaligned shared or global address): report it and stop.
+[[noreturn]] inline void fault(const char* what, const void* p) {
+    std::fprintf(stderr, "emu: %s at %p (block %u,%u,%u, thread %u)\n", what, p, blockIdx.x, blockIdx.y, blockIdx.z,
+                 threadIdx.x);
+    std::abort();
+}
 
 inline void land(const Copy& c) {
     if (c.valid) std::memcpy(c.dst, c.src, 16);
@@ -130,10 +141,6 @@ inline uint16_t floatToF16(float f) { return (uint16_t)bits((_Float16)f); }
 
 inline unsigned char* sharedBase() { return dynamicSmem; }
 }  // namespace emu
-
-// Thread and block coordinates. A block runs at a time, so all but threadIdx are plain globals.
-inline thread_local dim3 threadIdx;
-inline dim3 blockIdx, blockDim, gridDim;
 
 // ---- CUDA intrinsics ----
 inline void __syncthreads() { emu::self.block->bar->arrive_and_wait(); }
@@ -222,6 +229,8 @@ inline void pdl_wait(bool = false) {}
 
 inline void cp_async16(u32 dst, const void* src, bool valid) {
     emu::Copy c{emu::sharedBase() + (int32_t)dst, src, valid};
+    if ((uintptr_t)c.dst % 16) emu::fault("cp.async to a shared address not 16-byte aligned", c.dst);
+    if (valid && (uintptr_t)src % 16) emu::fault("cp.async from a global address not 16-byte aligned", src);
     if (emu::self.rng() & 1) emu::land(c);  // landed at once, or at the wait that needs it
     else emu::self.open.push_back(c);
 }
@@ -242,6 +251,7 @@ template <int N> inline void cp_async_wait() {
 inline void ldsm_x4_impl(u32 addr, u32* r, bool trans) {
     emu::Warp& w = *emu::self.warp;
     const int l = emu::self.lane;
+    if (addr % 16) emu::fault("ldmatrix row address not 16-byte aligned", emu::sharedBase() + (int32_t)addr);
     w.slot[l][0] = addr;
     emu::warpSync();
     auto half = [&](int lane, int element) {
