@@ -2,12 +2,12 @@ import CUDABackend
 import Foundation
 import Testing
 
-/// The kernels run on the CPU under `Emulation/emu.h` (one OS thread per CUDA thread, warp-level
-/// PTX emulated), against references in double (`Emulation/harness.cpp`), built with
-/// AddressSanitizer so that a read or write past a buffer fails as compute-sanitizer would. CI has
-/// no GPU: this is what checks a kernel's indexing (fragments, tiles, pipeline stages, tails) before
-/// a GPU sees it. The GEMV and prefill-attention checks cover kernels that have passed gpu-check on
-/// an H100, so they vouch for the emulator itself.
+/// The kernels run on the CPU under `Emulation/emu.h` (a fiber per CUDA thread, warp-level PTX
+/// emulated), against references in double (`Emulation/harness.cpp`), built with AddressSanitizer
+/// so that a read or write past a buffer fails as compute-sanitizer would. CI has no GPU: this is
+/// what checks a kernel's indexing (fragments, tiles, pipeline stages, tails) before a GPU sees it.
+/// The GEMV and attention checks cover kernels that have passed gpu-check on an H100, so they vouch
+/// for the emulator itself.
 struct KernelEmulationTests {
     @Test func kernelsMatchTheirReferencesUnderEmulation() throws {
         let emulation = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appending(path: "Emulation")
@@ -27,9 +27,10 @@ struct KernelEmulationTests {
         let result = try KernelEmulation.run(work.appending(path: "harness").path, [], environment: ["ASAN_OPTIONS": "detect_leaks=0"])
         let checks = result.output.split(separator: "\n").filter { $0.hasSuffix(" ok") || $0.hasSuffix(" FAIL") }
         #expect(result.status == 0, "\(result.output)")
-        // 3 GEMVs; 2 prefill head dims and the MoE tensor-core route under two draws of cp.async
-        // landing times each; the MoE float route.
-        #expect(checks.count == 10, "\(result.output)")
+        // 3 GEMVs, 3 SIMT decode attentions, the MoE float tiles and grouped GEMVs; and under two
+        // draws of cp.async landing times each, 3 prefill and 4 tensor-core decode attentions and
+        // the MoE tensor-core tiles.
+        #expect(checks.count == 24, "\(result.output)")
         #expect(checks.allSatisfy { $0.hasSuffix(" ok") }, "\(result.output)")
     }
 

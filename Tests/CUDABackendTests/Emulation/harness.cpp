@@ -1,11 +1,12 @@
 // Runs Osprey's kernels under the CPU emulator (emu.h) against references computed in double, and
 // prints one line a check: "<name> max|Δ|=… bound=… ok|FAIL". Exit status 1 if any check fails.
-// Built and run by KernelEmulationTests.swift, with kernels.cpp (the kernel sources, PTX cut out).
+// Built (with AddressSanitizer) and run by KernelEmulationTests.swift, with kernels.cpp: the kernel
+// sources with their inline PTX cut out. `harness gemv|decode|prefill|moe` runs one group.
 //
 // The shapes are small but reach every edge the kernels handle: partial tiles of rows and columns,
-// partial k steps, k longer than the cp.async pipeline, several tiles per expert, cached prefixes.
-// The GEMV and the prefill attention have passed gpu-check on an H100, so they vouch for the
-// emulator's ldmatrix / mma / cp.async semantics; the checks after them use the same semantics.
+// partial k steps, more tiles than pipeline stages, empty key splits, cached prefixes, E4M3 caches.
+// The GEMV and the attention kernels have passed gpu-check on an H100, so they vouch for the
+// emulator's ldmatrix / mma / movmatrix / cp.async semantics, which the newer kernels rely on too.
 #include "emu.h"
 #include "kernels.cpp"
 
@@ -33,7 +34,8 @@ void report(const std::string& name, const vector<float>& got, const vector<doub
     size_t at = 0;
     for (size_t i = 0; i < want.size(); ++i) {
         double d = std::fabs(got[i] - want[i]);
-        if (!(d <= worst)) { worst = d; at = i; }  // NaN counts as worst
+        if (std::isnan(d)) d = INFINITY;  // a NaN output fails whatever the bound
+        if (d > worst) { worst = d; at = i; }
     }
     bool ok = worst <= bound;
     if (!ok) failed = true;
@@ -70,61 +72,135 @@ void checkGemv(int n, int m, int k, int ksplit, bool withBias) {
            out, want, 1e-5 * k);
 }
 
-// ---- Prefill attention (tensor cores) over a paged cache with a cached prefix ----
-template <int D>
-void checkPrefill(void (*kernel)(const bf16*, const bf16*, const bf16*, const int*, const int*, const int*, bf16*, int,
-                                 int, int, int, int, float, const int*)) {
-    const int heads = 4, kvHeads = 2, blockSize = 16;
-    const vector<int> newTokens = {70, 20}, contexts = {107, 20};  // sequence 0 has 37 cached tokens
-    const int seqs = 2, maxBlocks = (107 + blockSize - 1) / blockSize, physicalBlocks = seqs * maxBlocks + 3;
-    vector<int> queryStart = {0, 70, 90}, table(seqs * maxBlocks, 0), perm(physicalBlocks);
-    for (int i = 0; i < physicalBlocks; ++i) perm[i] = i;
-    std::shuffle(perm.begin(), perm.end(), rng);
-    for (int i = 0; i < seqs * maxBlocks; ++i) table[i] = perm[i];
-    const int tokens = 90, kvDim = kvHeads * D;
+// ---- Attention over a paged cache ----
+// A cache of random K and V (|x| ≤ 1) in blocks of 16 tokens, each sequence's blocks scattered, in
+// bf16 or E4M3 (every E4M3 value is exact in bf16 and f16, so the reference reads the same numbers).
+template <typename KV> struct PagedCache {
+    static constexpr int blockSize = 16;
+    int kvHeads, D, maxBlocks;
+    vector<int> table;
+    vector<KV> k, v;
+
+    PagedCache(const vector<int>& contexts, int kvHeads, int D) : kvHeads(kvHeads), D(D) {
+        maxBlocks = 1;
+        for (int c : contexts) maxBlocks = std::max(maxBlocks, (c + blockSize - 1) / blockSize);
+        const int seqs = (int)contexts.size(), physical = seqs * maxBlocks + 3;
+        vector<int> perm(physical);
+        for (int i = 0; i < physical; ++i) perm[i] = i;
+        std::shuffle(perm.begin(), perm.end(), rng);
+        table.assign(perm.begin(), perm.begin() + seqs * maxBlocks);
+        k.resize((size_t)physical * blockSize * kvHeads * D);
+        v.resize(k.size());
+        for (auto* cache : {&k, &v})
+            for (auto& x : *cache) x = encode(uniform(-1, 1));
+    }
+    static KV encode(float f) {
+        if constexpr (sizeof(KV) == 1) return emu::floatToE4M3(f);
+        else return toBF16(f);
+    }
+    static double decode(KV x) {
+        if constexpr (sizeof(KV) == 1) return emu::e4m3ToFloat(x);
+        else return fromBF16(x);
+    }
+    size_t at(int seq, int key, int kvh) const {
+        long slot = (long)table[seq * maxBlocks + key / blockSize] * blockSize + key % blockSize;
+        return ((size_t)slot * kvHeads + kvh) * D;
+    }
+};
+
+// softmax(q · Kᵀ · scale) · V over keys 0 ... last of sequence `seq`, for query row q (D values).
+template <typename KV>
+void referenceAttention(const PagedCache<KV>& cache, int seq, int last, int kvh, const bf16_t* q, double scale,
+                        double* out) {
+    const int D = cache.D;
+    vector<double> p(last + 1);
+    double mx = -INFINITY, sum = 0;
+    for (int j = 0; j <= last; ++j) {
+        double d = 0;
+        for (int e = 0; e < D; ++e) d += (double)fromBF16(q[e]) * cache.decode(cache.k[cache.at(seq, j, kvh) + e]);
+        mx = std::max(mx, p[j] = d * scale);
+    }
+    for (auto& x : p) sum += (x = std::exp(x - mx));
+    for (int e = 0; e < D; ++e) {
+        double o = 0;
+        for (int j = 0; j <= last; ++j) o += p[j] * cache.decode(cache.v[cache.at(seq, j, kvh) + e]);
+        out[e] = o / sum;
+    }
+}
+
+vector<float> widen(const vector<bf16_t>& x) {
+    vector<float> r(x.size());
+    for (size_t i = 0; i < x.size(); ++i) r[i] = fromBF16(x[i]);
+    return r;
+}
+
+// Prefill on tensor cores: query tiles of 64 rows, causal over the new tokens, full over a cached prefix.
+template <int D, typename KV>
+void checkPrefill(const char* name, void (*kernel)(const bf16*, const KV*, const KV*, const int*, const int*, const int*,
+                                                   bf16*, int, int, int, int, int, float, const int*)) {
+    const int heads = 4, kvHeads = 2;
+    // Sequence 0 has 230 cached tokens: its last tiles see 5 key tiles of 64, more than the stages.
+    const vector<int> newTokens = {70, 20}, contexts = {300, 20};
+    const vector<int> queryStart = {0, 70, 90};
+    PagedCache<KV> cache(contexts, kvHeads, D);
+    const int tokens = 90;
     auto q = randomBF16((size_t)tokens * heads * D, 1.f);
-    auto kc = randomBF16((size_t)physicalBlocks * blockSize * kvDim, 1.f), vc = randomBF16(kc.size(), 1.f);
     vector<int> tiles;
-    for (int s = 0; s < seqs; ++s)
+    for (int s = 0; s < 2; ++s)
         for (int t = 0; t * 64 < newTokens[s]; ++t) { tiles.push_back(s); tiles.push_back(t); }
     const float scale = 1.f / std::sqrt((float)D);
     vector<bf16_t> out((size_t)tokens * heads * D, 0xffff);
     emu::launch({(unsigned)heads, (unsigned)tiles.size() / 2, 1}, {128, 1, 1}, [&] {
-        kernel(q.data(), kc.data(), vc.data(), queryStart.data(), contexts.data(), table.data(), out.data(), heads,
-               kvHeads, D, blockSize, maxBlocks, scale, tiles.data());
+        kernel(q.data(), cache.k.data(), cache.v.data(), queryStart.data(), contexts.data(), cache.table.data(), out.data(),
+               heads, kvHeads, D, cache.blockSize, cache.maxBlocks, scale, tiles.data());
     });
     vector<double> want(out.size());
-    for (int s = 0; s < seqs; ++s)
-        for (int i = 0; i < newTokens[s]; ++i) {
-            int token = queryStart[s] + i, pos = contexts[s] - newTokens[s] + i;
+    for (int s = 0; s < 2; ++s)
+        for (int i = 0; i < newTokens[s]; ++i)
             for (int h = 0; h < heads; ++h) {
-                int kvh = h / (heads / kvHeads);
-                vector<double> p(pos + 1);
-                double mx = -INFINITY, sum = 0;
-                for (int j = 0; j <= pos; ++j) {
-                    long slot = (long)table[s * maxBlocks + j / blockSize] * blockSize + j % blockSize;
-                    double d = 0;
-                    for (int e = 0; e < D; ++e)
-                        d += (double)fromBF16(q[((size_t)token * heads + h) * D + e]) * fromBF16(kc[slot * kvDim + kvh * D + e]);
-                    p[j] = d * scale;
-                    mx = std::max(mx, p[j]);
-                }
-                for (auto& v : p) sum += (v = std::exp(v - mx));
-                for (int e = 0; e < D; ++e) {
-                    double o = 0;
-                    for (int j = 0; j <= pos; ++j) {
-                        long slot = (long)table[s * maxBlocks + j / blockSize] * blockSize + j % blockSize;
-                        o += p[j] * fromBF16(vc[slot * kvDim + kvh * D + e]);
-                    }
-                    want[((size_t)token * heads + h) * D + e] = o / sum;
-                }
+                size_t row = ((size_t)(queryStart[s] + i) * heads + h) * D;
+                referenceAttention(cache, s, contexts[s] - newTokens[s] + i, h / (heads / kvHeads), &q[row], scale, &want[row]);
             }
-        }
-    vector<float> got(out.size());
-    for (size_t i = 0; i < out.size(); ++i) got[i] = fromBF16(out[i]);
     // P is rounded to bf16 (2^-9 relative) before P·V and the output to bf16: with |V| ≤ 1 the error
     // stays below 1e-2; a wrong fragment, tile or stage is off by the size of the outputs (~0.1-1).
-    report("prefill attention d=" + std::to_string(D) + ", seed " + std::to_string(emu::seed), got, want, 1e-2);
+    report(std::string(name) + ", seed " + std::to_string(emu::seed), widen(out), want, 1e-2);
+}
+
+// Decode (one new token a sequence), the keys split `splits` ways and merged by attention_combine.
+// Contexts 1, 75 and 700 with chunks of at least 64 keys leave some splits empty, and give each warp
+// of the longest more 16-key tiles than its pipeline has stages.
+template <int D, typename KV>
+void checkDecode(const char* name, int splits, int group, int blockThreads,
+                 void (*kernel)(const bf16*, const KV*, const KV*, const int*, const int*, const int*, bf16*, float*,
+                                float*, float*, int, int, int, int, int, int, int, float, const int*),
+                 bool perQueryHead = false) {
+    const int kvHeads = 2, heads = kvHeads * group, minChunk = 64;
+    const vector<int> contexts = {1, 75, 700}, queryStart = {0, 1, 2, 3};
+    const int rows = (int)contexts.size();
+    PagedCache<KV> cache(contexts, kvHeads, D);
+    auto q = randomBF16((size_t)rows * heads * D, 1.f);
+    const float scale = 1.f / std::sqrt((float)D);
+    vector<bf16_t> out((size_t)rows * heads * D, 0xffff);
+    vector<float> parts((size_t)rows * heads * splits * D, NAN), maxes((size_t)rows * heads * splits, NAN),
+        sums(maxes.size(), NAN);
+    emu::launch({(unsigned)(perQueryHead ? heads : kvHeads), (unsigned)rows, (unsigned)splits}, {(unsigned)blockThreads, 1, 1}, [&] {
+        kernel(q.data(), cache.k.data(), cache.v.data(), queryStart.data(), contexts.data(), cache.table.data(), out.data(),
+               parts.data(), maxes.data(), sums.data(), rows, heads, kvHeads, D, cache.blockSize, cache.maxBlocks, minChunk,
+               scale, nullptr);
+    });
+    if (splits > 1)
+        emu::launch({(unsigned)rows, (unsigned)heads, 1}, {(unsigned)std::min(D, 1024), 1, 1}, [&] {
+            attention_combine(parts.data(), maxes.data(), sums.data(), out.data(), heads, D, splits, nullptr);
+        });
+    vector<double> want(out.size());
+    for (int s = 0; s < rows; ++s)
+        for (int h = 0; h < heads; ++h) {
+            size_t row = ((size_t)s * heads + h) * D;
+            referenceAttention(cache, s, contexts[s] - 1, h / group, &q[row], scale, &want[row]);
+        }
+    // As prefill; with the E4M3 cache q·scale and P are rounded to f16 (2^-11), finer than bf16.
+    report(std::string(name) + ", " + std::to_string(splits) + " split(s), seed " + std::to_string(emu::seed), widen(out),
+           want, 1e-2);
 }
 
 // ---- Mixture of experts: align + grouped gate/up + grouped down + combine ----
@@ -151,9 +227,20 @@ vector<float> runMoE(bool mma, const vector<bf16_t>& x, const vector<bf16_t>& ga
     emu::launch({(unsigned)n, 1, 1}, {(unsigned)std::min(1024, (H + 31) / 32 * 32), 1, 1}, [&] {
         moe_combine(y.data(), ids.data(), out.data(), H, k, E);
     });
-    vector<float> r(out.size());
-    for (size_t i = 0; i < out.size(); ++i) r[i] = fromBF16(out[i]);
-    return r;
+    return widen(out);
+}
+
+// Decode's route: grouped GEMVs over the (token, slot) pairs, no align (4 warps a block, MOEV_WARPS).
+vector<float> runMoEGemv(const vector<bf16_t>& x, const vector<bf16_t>& gateUp, const vector<bf16_t>& down,
+                         const vector<int>& ids, const vector<float>& weights, int n, int H, int I, int k, int E) {
+    vector<bf16_t> h((size_t)n * k * I, 0xffff), out((size_t)n * H, 0xffff);
+    emu::launch({(unsigned)(I + 3) / 4, (unsigned)(n * k), 1}, {128, 1, 1}, [&] {
+        moe_gate_up_gemv(x.data(), gateUp.data(), ids.data(), h.data(), H, I, k, E);
+    });
+    emu::launch({(unsigned)(H + 3) / 4, (unsigned)n, 1}, {128, 1, 1}, [&] {
+        moe_down_gemv(h.data(), down.data(), ids.data(), weights.data(), out.data(), H, I, k, E);
+    });
+    return widen(out);
 }
 
 void checkMoE(bool withFloatTiles) {
@@ -199,8 +286,12 @@ void checkMoE(bool withFloatTiles) {
     // boundary of h than the double reference, one element of h moves by 2^-8 of itself. 1% of the
     // largest output leaves room for that and none for a misplaced tile or fragment.
     const double bound = 0.01 * maxAbs(want);
-    if (withFloatTiles)
+    if (withFloatTiles) {
         report("moe float tiles (16 rows)", runMoE(false, x, gateUp, down, ids, weights, n, H, I, k, E), want, bound);
+        const int few = 4;  // the first 4 tokens, as a decode step would bring them
+        report("moe grouped GEMVs (4 tokens)", runMoEGemv(x, gateUp, down, ids, weights, few, H, I, k, E),
+               vector<double>(want.begin(), want.begin() + few * H), bound);
+    }
     report("moe tensor-core tiles (64 rows), seed " + std::to_string(emu::seed), runMoE(true, x, gateUp, down, ids, weights, n, H, I, k, E), want, bound);
 }
 }  // namespace
@@ -212,12 +303,26 @@ int main(int argc, char** argv) {
         checkGemv(3, 40, 520, 1, true);
         checkGemv(8, 33, 264, 2, true);
     }
+    if (only.empty() || only == "decode") {
+        // The SIMT kernels: one warp a query head of the group, and one block a query head.
+        checkDecode<128, bf16>("decode attention gqa d=128 group 4", 3, 4, 128, attention_decode_gqa);
+        checkDecode<80, fp8>("decode attention gqa d=80 E4M3 cache", 1, 2, 64, attention_decode_gqa_f8);
+        checkDecode<128, bf16>("decode attention per head d=128", 3, 1, 128, attention_paged, true);
+    }
     // The kernels with cp.async pipelines run under two draws of when each copy lands.
     for (uint32_t seed : {1u, 2u}) {
         emu::seed = seed;
         if (only.empty() || only == "prefill") {
-            checkPrefill<64>(attention_prefill_d64);
-            checkPrefill<128>(attention_prefill_d128);
+            checkPrefill<64, bf16>("prefill attention d=64", attention_prefill_d64);
+            checkPrefill<128, bf16>("prefill attention d=128", attention_prefill_d128);
+            checkPrefill<128, fp8>("prefill attention d=128 E4M3 cache", attention_prefill_d128_f8);
+        }
+        if (only.empty() || only == "decode") {
+            // attention_decode_mma: 4 warps; group 4 (Qwen3-8B's), and 8 = the mma's column count.
+            checkDecode<128, bf16>("decode attention mma d=128 group 4", 3, 4, 128, attention_decode_mma_d128);
+            checkDecode<64, bf16>("decode attention mma d=64 group 8", 1, 8, 128, attention_decode_mma_d64);
+            checkDecode<128, fp8>("decode attention mma d=128 E4M3 cache", 3, 4, 128, attention_decode_mma_d128_f8);
+            checkDecode<96, fp8>("decode attention mma d=96 E4M3 cache", 2, 2, 128, attention_decode_mma_d96_f8);
         }
         if (only.empty() || only == "moe") checkMoE(seed == 1);
     }
