@@ -203,6 +203,111 @@ void checkDecode(const char* name, int splits, int group, int blockThreads,
            want, 1e-2);
 }
 
+// Decode with the q/k/v split fused into the attention (attention_decode_mma_qkv_d<D>) against the
+// split (split_qkv: q/k RMSNorm, neox rotary, k and v stored at the token's slot) followed by the
+// plain decode attention: outputs and caches equal bit for bit, as gpu-check requires on the GPU.
+// The split's q is also held to a double reference: within one bf16 rounding.
+template <int D, typename KV>
+void checkFusedDecode(const char* name,
+                      void (*split)(const bf16*, bf16*, bf16*, bf16*, const float*, const float*, const int*, const float*,
+                                    const float*, int, int, int, int, int, int, int, float, KV*, KV*, const int*),
+                      void (*attention)(const bf16*, const KV*, const KV*, const int*, const int*, const int*, bf16*, float*,
+                                        float*, float*, int, int, int, int, int, int, int, float, const int*),
+                      void (*fused)(const bf16*, KV*, KV*, const int*, const int*, const int*, bf16*, float*, float*,
+                                    float*, int, int, int, int, int, int, int, float, const float*, const float*,
+                                    const int*, const float*, const float*, int, int, int, float, const int*)) {
+    const int kvHeads = 2, group = 4, heads = kvHeads * group, all = heads + 2 * kvHeads, splits = 3, minChunk = 64;
+    const int maxPos = 1024, half = D / 2, neox = 1;
+    const float eps = 1e-6f, scale = 1.f / std::sqrt((float)D);
+    const vector<int> contexts = {1, 75, 700}, queryStart = {0, 1, 2, 3};
+    const int rows = (int)contexts.size();
+    PagedCache<KV> cache(contexts, kvHeads, D);
+    auto qkv = randomBF16((size_t)rows * all * D, 2.f);
+    vector<float> qw(D), kw(D), cosT((size_t)maxPos * half), sinT(cosT.size());
+    for (auto* w : {&qw, &kw})
+        for (auto& x : *w) x = uniform(0.8f, 1.2f);
+    for (int p = 0; p < maxPos; ++p)
+        for (int i = 0; i < half; ++i) {
+            double angle = p * std::pow(10000.0, -2.0 * i / D);
+            cosT[(size_t)p * half + i] = (float)std::cos(angle);
+            sinT[(size_t)p * half + i] = (float)std::sin(angle);
+        }
+    vector<int> positions(rows), slots(rows);
+    for (int s = 0; s < rows; ++s) {
+        positions[s] = contexts[s] - 1;
+        slots[s] = (int)(cache.at(s, contexts[s] - 1, 0) / ((size_t)kvHeads * D));
+    }
+    const vector<KV> k0 = cache.k, v0 = cache.v;
+    auto decodeOut = [&](const std::function<void(float*, float*, float*, bf16_t*)>& run) {
+        vector<bf16_t> out((size_t)rows * heads * D, 0xffff);
+        vector<float> parts((size_t)rows * heads * splits * D, NAN), maxes((size_t)rows * heads * splits, NAN),
+            sums(maxes.size(), NAN);
+        run(parts.data(), maxes.data(), sums.data(), out.data());
+        emu::launch({(unsigned)rows, (unsigned)heads, 1}, {(unsigned)D, 1, 1}, [&] {
+            attention_combine(parts.data(), maxes.data(), sums.data(), out.data(), heads, D, splits, nullptr);
+        });
+        return widen(out);
+    };
+
+    // The split, then the attention.
+    vector<bf16_t> q((size_t)rows * heads * D), k((size_t)rows * kvHeads * D), v(k.size());
+    emu::launch({(unsigned)rows, (unsigned)(all + 3) / 4, 1}, {128, 1, 1}, [&] {
+        split(qkv.data(), q.data(), k.data(), v.data(), qw.data(), kw.data(), positions.data(), cosT.data(), sinT.data(),
+              rows, heads, kvHeads, D, D, maxPos, neox, eps, cache.k.data(), cache.v.data(), slots.data());
+    });
+    auto unfused = decodeOut([&](float* parts, float* maxes, float* sums, bf16_t* out) {
+        emu::launch({(unsigned)kvHeads, (unsigned)rows, (unsigned)splits}, {128, 1, 1}, [&] {
+            attention(q.data(), cache.k.data(), cache.v.data(), queryStart.data(), contexts.data(), cache.table.data(), out,
+                      parts, maxes, sums, rows, heads, kvHeads, D, cache.blockSize, cache.maxBlocks, minChunk, scale, nullptr);
+        });
+    });
+    const vector<KV> kSplit = cache.k, vSplit = cache.v;
+
+    // The fused kernel on the cache as it was before the split.
+    cache.k = k0;
+    cache.v = v0;
+    auto fusedOut = decodeOut([&](float* parts, float* maxes, float* sums, bf16_t* out) {
+        emu::launch({(unsigned)kvHeads, (unsigned)rows, (unsigned)splits}, {128, 1, 1}, [&] {
+            fused(qkv.data(), cache.k.data(), cache.v.data(), queryStart.data(), contexts.data(), cache.table.data(), out,
+                  parts, maxes, sums, rows, heads, kvHeads, D, cache.blockSize, cache.maxBlocks, minChunk, scale, qw.data(),
+                  kw.data(), positions.data(), cosT.data(), sinT.data(), D, maxPos, neox, eps, slots.data());
+        });
+    });
+    const std::string title = std::string(name) + ", seed " + std::to_string(emu::seed);
+    report(title + ": fused output = split + attention", fusedOut, vector<double>(unfused.begin(), unfused.end()), 0);
+    auto asDoubles = [](const vector<KV>& c) {
+        vector<double> r(c.size());
+        for (size_t i = 0; i < c.size(); ++i) r[i] = PagedCache<KV>::decode(c[i]);
+        return r;
+    };
+    vector<float> kFused(cache.k.size()), vFused(cache.v.size());
+    for (size_t i = 0; i < kFused.size(); ++i) kFused[i] = (float)PagedCache<KV>::decode(cache.k[i]);
+    for (size_t i = 0; i < vFused.size(); ++i) vFused[i] = (float)PagedCache<KV>::decode(cache.v[i]);
+    report(title + ": fused K cache = split's", kFused, asDoubles(kSplit), 0);
+    report(title + ": fused V cache = split's", vFused, asDoubles(vSplit), 0);
+
+    // q against RMSNorm by qw, then the neox rotation at the token's position, in double.
+    vector<double> want(q.size());
+    for (int t = 0; t < rows; ++t)
+        for (int h = 0; h < heads; ++h) {
+            const bf16_t* x = &qkv[((size_t)t * all + h) * D];
+            double ss = 0;
+            for (int i = 0; i < D; ++i) ss += (double)fromBF16(x[i]) * fromBF16(x[i]);
+            double r = 1 / std::sqrt(ss / D + eps);
+            vector<double> y(D);
+            for (int i = 0; i < D; ++i) y[i] = fromBF16(x[i]) * r * qw[i];
+            for (int i = 0; i < half; ++i) {
+                double c = cosT[(size_t)positions[t] * half + i], sn = sinT[(size_t)positions[t] * half + i];
+                want[((size_t)t * heads + h) * D + i] = y[i] * c - y[i + half] * sn;
+                want[((size_t)t * heads + h) * D + i + half] = y[i + half] * c + y[i] * sn;
+            }
+        }
+    // The kernel rounds its f32 result to bf16 once; f32 against double can move that rounding by
+    // one step: one bf16 step (2^-7 relative) of the largest value. A wrong pairing, position or
+    // weight is off by the size of q.
+    report(title + ": split q = RMSNorm + rotary", widen(q), want, maxAbs(want) / 128);
+}
+
 // ---- Mixture of experts: align + grouped gate/up + grouped down + combine ----
 
 vector<float> runMoE(bool mma, const vector<bf16_t>& x, const vector<bf16_t>& gateUp, const vector<bf16_t>& down,
@@ -323,6 +428,10 @@ int main(int argc, char** argv) {
             checkDecode<64, bf16>("decode attention mma d=64 group 8", 1, 8, 128, attention_decode_mma_d64);
             checkDecode<128, fp8>("decode attention mma d=128 E4M3 cache", 3, 4, 128, attention_decode_mma_d128_f8);
             checkDecode<96, fp8>("decode attention mma d=96 E4M3 cache", 2, 2, 128, attention_decode_mma_d96_f8);
+            checkFusedDecode<128, bf16>("fused q/k/v decode d=128", split_qkv_1x2_bf16, attention_decode_mma_d128,
+                                        attention_decode_mma_qkv_d128);
+            checkFusedDecode<128, fp8>("fused q/k/v decode d=128 E4M3 cache", split_qkv_1x2_f8,
+                                       attention_decode_mma_d128_f8, attention_decode_mma_qkv_d128_f8);
         }
         if (only.empty() || only == "moe") checkMoE(seed == 1);
     }
