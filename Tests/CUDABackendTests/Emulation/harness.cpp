@@ -308,6 +308,92 @@ void checkFusedDecode(const char* name,
     report(title + ": split q = RMSNorm + rotary", widen(q), want, maxAbs(want) / 128);
 }
 
+// Prefill's split takes four tokens a warp (split_qkv_4x<K>) where decode takes one: the same bits.
+void checkSplitTokens() {
+    const int n = 300, heads = 8, kvHeads = 2, all = heads + 2 * kvHeads, D = 128, maxPos = 512;
+    auto qkv = randomBF16((size_t)n * all * D, 2.f);
+    vector<float> qw(D), kw(D), cosT((size_t)maxPos * D / 2), sinT(cosT.size());
+    for (auto* w : {&qw, &kw, &cosT, &sinT})
+        for (auto& x : *w) x = uniform(-1, 1);
+    vector<int> positions(n), slots(n);
+    for (int t = 0; t < n; ++t) { positions[t] = t % 700 - 50; slots[t] = t % 13 == 0 ? -1 : 2 * t; }  // clamped, skipped
+    auto run = [&](auto kernel, int tokensPerWarp) {
+        vector<bf16_t> q((size_t)n * heads * D, 0xffff), k((size_t)n * kvHeads * D, 0xffff), v(k.size(), 0xffff);
+        vector<bf16_t> kc((size_t)2 * n * kvHeads * D, 0), vc(kc.size(), 0);
+        emu::launch({(unsigned)((n + tokensPerWarp - 1) / tokensPerWarp), (unsigned)(all + 3) / 4, 1}, {128, 1, 1}, [&] {
+            kernel(qkv.data(), q.data(), k.data(), v.data(), qw.data(), kw.data(), positions.data(), cosT.data(),
+                   sinT.data(), n, heads, kvHeads, D, 64, maxPos, 0, 1e-6f, kc.data(), vc.data(), slots.data());
+        });
+        vector<bf16_t> all(q);
+        for (auto* part : {&k, &v, &kc, &vc}) all.insert(all.end(), part->begin(), part->end());
+        return widen(all);
+    };
+    auto one = run(split_qkv_1x2_bf16, 1), four = run(split_qkv_4x2_bf16, 4);
+    report("split q/k/v four tokens a warp = one (partial rotary, interleaved pairs)", four,
+           vector<double>(one.begin(), one.end()), 0);
+}
+
+// The router: scores, correction bias, grouped top-k, weights (Backend.selectExperts), in double.
+void checkRouter(const char* name, int E, int k, bool sigmoid, int groups, int topGroups, bool normalize, float scale) {
+    const int n = 37;
+    vector<float> logits((size_t)n * E), bias(E);
+    for (auto& x : logits) x = uniform(-4, 4);
+    for (auto& x : bias) x = uniform(-0.2f, 0.2f);
+    vector<int> ids((size_t)n * k, -7);
+    vector<float> weights((size_t)n * k, NAN);
+    emu::launch({(unsigned)n, 1, 1}, {128, 1, 1}, [&] {
+        moe_select_f32(logits.data(), sigmoid ? bias.data() : nullptr, ids.data(), weights.data(), E, k, sigmoid, groups,
+                       topGroups, normalize, scale);
+    });
+    int wrongIds = 0;
+    vector<double> want((size_t)n * k);
+    vector<float> got((size_t)n * k);
+    for (int t = 0; t < n; ++t) {
+        const float* l = &logits[(size_t)t * E];
+        vector<double> score(E), choice(E);
+        double mx = *std::max_element(l, l + E), sum = 0;
+        for (int e = 0; e < E; ++e) sum += (score[e] = sigmoid ? 1 / (1 + std::exp(-(double)l[e])) : std::exp(l[e] - mx));
+        for (int e = 0; e < E; ++e) {
+            if (!sigmoid) score[e] /= sum;
+            choice[e] = score[e] + (sigmoid ? bias[e] : 0);
+        }
+        vector<bool> eligible(E, true);
+        if (groups > 1) {
+            const int per = E / groups;
+            vector<std::pair<double, int>> ranked;
+            for (int g = 0; g < groups; ++g) {
+                vector<double> c(choice.begin() + g * per, choice.begin() + (g + 1) * per);
+                std::sort(c.rbegin(), c.rend());
+                ranked.push_back({-(c[0] + c[1]), g});  // best first, the lower group on ties
+            }
+            std::sort(ranked.begin(), ranked.end());
+            vector<bool> keep(groups, false);
+            for (int j = 0; j < topGroups; ++j) keep[ranked[j].second] = true;
+            for (int e = 0; e < E; ++e) eligible[e] = keep[e / per];
+        }
+        double total = 0;
+        vector<int> chosen;
+        for (int j = 0; j < k; ++j) {
+            int best = -1;
+            for (int e = 0; e < E; ++e)
+                if (eligible[e] && (best < 0 || choice[e] > choice[best])) best = e;
+            eligible[best] = false;
+            chosen.push_back(best);
+            total += score[best];
+        }
+        for (int j = 0; j < k; ++j) {
+            if (ids[(size_t)t * k + j] != chosen[j]) ++wrongIds;
+            want[(size_t)t * k + j] = (normalize ? score[chosen[j]] / total : score[chosen[j]]) * scale;
+            got[(size_t)t * k + j] = weights[(size_t)t * k + j];
+        }
+    }
+    // Random logits leave no near-ties, so the ids must be the reference's exactly.
+    std::printf("%s: %d of %d expert ids differ from the reference %s\n", name, wrongIds, n * k, wrongIds ? "FAIL" : "ok");
+    if (wrongIds) failed = true;
+    // f32 softmax / sigmoid and sums against double: a few f32 roundings of values ≤ scale.
+    report(std::string(name) + " weights", got, want, 1e-5 * scale);
+}
+
 // ---- Mixture of experts: align + grouped gate/up + grouped down + combine ----
 
 vector<float> runMoE(bool mma, const vector<bf16_t>& x, const vector<bf16_t>& gateUp, const vector<bf16_t>& down,
@@ -408,6 +494,13 @@ int main(int argc, char** argv) {
         checkGemv(3, 40, 520, 1, true);
         checkGemv(8, 33, 264, 2, true);
     }
+    if (only.empty() || only == "router") {
+        checkRouter("router softmax top-8 of 128, normalized (Qwen3-MoE)", 128, 8, false, 1, 1, true, 1.f);
+        checkRouter("router sigmoid + bias, top-4 of 8 groups, top-6 of 64, scaled (DeepSeek-V3 style)", 64, 6, true, 8,
+                    4, true, 2.5f);
+        checkRouter("router softmax top-2 of 8, not normalized (Mixtral style)", 8, 2, false, 1, 1, false, 1.f);
+    }
+    if (only.empty() || only == "split") checkSplitTokens();
     if (only.empty() || only == "decode") {
         // The SIMT kernels: one warp a query head of the group, and one block a query head.
         checkDecode<128, bf16>("decode attention gqa d=128 group 4", 3, 4, 128, attention_decode_gqa);
