@@ -27,11 +27,11 @@ struct KernelEmulationTests {
         let result = try KernelEmulation.run(work.appending(path: "harness").path, [], environment: ["ASAN_OPTIONS": "detect_leaks=0"])
         let checks = result.output.split(separator: "\n").filter { $0.hasSuffix(" ok") || $0.hasSuffix(" FAIL") }
         #expect(result.status == 0, "\(result.output)")
-        // 3 GEMVs, 3 routers (ids and weights), the split four tokens a warp, 3 SIMT decode
-        // attentions, the MoE float tiles and grouped GEMVs; and under two draws of cp.async landing
-        // times each, 3 prefill and 4 tensor-core decode attentions, the fused q/k/v decode for both
-        // cache types (4 lines each) and the MoE tensor-core tiles.
-        #expect(checks.count == 47, "\(result.output)")
+        // 3 GEMVs, 3 routers (ids and weights), the split four tokens a warp, the greedy argmax,
+        // 3 SIMT decode attentions, the MoE float tiles and grouped GEMVs; and under two draws of
+        // cp.async landing times each, 3 prefill and 4 tensor-core decode attentions, the fused
+        // q/k/v decode for both cache types (4 lines each) and the MoE tensor-core tiles.
+        #expect(checks.count == 48, "\(result.output)")
         #expect(checks.allSatisfy { $0.hasSuffix(" ok") }, "\(result.output)")
     }
 

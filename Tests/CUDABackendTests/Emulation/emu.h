@@ -112,7 +112,7 @@ inline std::vector<Fiber*> runnable;
 inline std::mt19937 order;  // which runnable fiber goes next: a new interleaving each phase
 inline ThreadState& me() { return current->state; }
 
-inline unsigned char dynamicSmem[256 * 1024];
+alignas(128) inline unsigned char dynamicSmem[256 * 1024];  // the dynamic shared memory of the running block
 inline uint32_t seed = 1;
 
 // A fault the GPU would raise (misaligned shared or global address): report it and stop.

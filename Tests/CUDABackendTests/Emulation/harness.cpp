@@ -394,6 +394,39 @@ void checkRouter(const char* name, int E, int k, bool sigmoid, int groups, int t
     report(std::string(name) + " weights", got, want, 1e-5 * scale);
 }
 
+// Greedy tokens: each row's maximum and its first index (torch.argmax), through the sliced pass
+// and the merge, as the sampler launches them. Rows hold planted equal maxima in different slices
+// and in one thread's four loads, and a row of -inf but one finite logit.
+void checkArgmax() {
+    const int vocab = 50021, n = 4;
+    const int splits = std::max(1, std::min((264 + n - 1) / n, (vocab + 1023) / 1024));
+    vector<float> logits((size_t)n * vocab);
+    for (auto& x : logits) x = uniform(-10, 10);
+    const vector<vector<int>> planted = {{777, 40000}, {12, 12 + 256, 12 + 512}, {vocab - 1}, {31337}};
+    for (int r = 0; r < n; ++r)
+        for (int i : planted[r]) logits[(size_t)r * vocab + i] = 11.5f;
+    for (int i = 0; i < vocab; ++i)
+        if (i != 31337) logits[(size_t)3 * vocab + i] = -INFINITY;
+    vector<SampleSpec> specs(n);
+    for (int r = 0; r < n; ++r) specs[r] = SampleSpec{};
+    specs[0].row = 2; specs[1].row = 0; specs[2].row = 1; specs[3].row = 3;  // samples read rows out of order
+    vector<float> pv((size_t)n * splits), maxv(n);
+    vector<int> pi((size_t)n * splits), out((size_t)n * OUT_STRIDE, -1);
+    emu::launch({(unsigned)splits, (unsigned)n, 1}, {256, 1, 1}, [&] {
+        row_argmax_partial(logits.data(), specs.data(), pv.data(), pi.data(), vocab);
+    });
+    emu::launch({(unsigned)n, 1, 1}, {32, 1, 1}, [&] { row_argmax_final(pv.data(), pi.data(), splits, maxv.data(), out.data()); });
+    vector<float> got;
+    vector<double> want;
+    for (int r = 0; r < n; ++r) {
+        got.push_back((float)out[(size_t)r * OUT_STRIDE]);
+        want.push_back(planted[specs[r].row][0]);
+        got.push_back(maxv[r]);
+        want.push_back(11.5);
+    }
+    report("greedy argmax (first of equal maxima) over " + std::to_string(splits) + " slices", got, want, 0);
+}
+
 // ---- Mixture of experts: align + grouped gate/up + grouped down + combine ----
 
 vector<float> runMoE(bool mma, const vector<bf16_t>& x, const vector<bf16_t>& gateUp, const vector<bf16_t>& down,
@@ -501,6 +534,7 @@ int main(int argc, char** argv) {
         checkRouter("router softmax top-2 of 8, not normalized (Mixtral style)", 8, 2, false, 1, 1, false, 1.f);
     }
     if (only.empty() || only == "split") checkSplitTokens();
+    if (only.empty() || only == "argmax") checkArgmax();
     if (only.empty() || only == "decode") {
         // The SIMT kernels: one warp a query head of the group, and one block a query head.
         checkDecode<128, bf16>("decode attention gqa d=128 group 4", 3, 4, 128, attention_decode_gqa);
