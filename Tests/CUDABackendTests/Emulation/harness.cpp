@@ -471,15 +471,16 @@ void checkMoE(bool withFloatTiles) {
     // hidden 200: 7 k steps of 32 for gate/up (the last one 8 wide) and a partial 64-column block
     // for down; 96 per expert: 3 k steps for down and a partial block for gate/up. Expert 0 takes 75
     // of the 100 tokens (two 64-row tiles, the second partial), and a few slots are empty (-1).
-    const int n = 100, H = 200, I = 96, k = 2, E = 8;
+    // Expert 8 gets no rows at all (an expert without tiles).
+    const int n = 100, H = 200, I = 96, k = 2, E = 9, used = 8;
     auto x = randomBF16((size_t)n * H, 1.f);
     auto gateUp = randomBF16((size_t)E * 2 * I * H, 0.1f), down = randomBF16((size_t)E * H * I, 0.1f);
     vector<int> ids(n * k);
     vector<float> weights(n * k);
     for (int t = 0; t < n; ++t) {
-        int first = t < 75 ? 0 : 1 + (int)(rng() % (E - 1));
-        int second = 1 + (int)(rng() % (E - 1));
-        if (second == first) second = (second % (E - 1)) + 1;
+        int first = t < 75 ? 0 : 1 + (int)(rng() % (used - 1));
+        int second = 1 + (int)(rng() % (used - 1));
+        if (second == first) second = (second % (used - 1)) + 1;
         ids[t * k] = first;
         ids[t * k + 1] = t % 17 == 5 ? -1 : second;
         weights[t * k] = uniform(0.2f, 0.8f);
