@@ -128,8 +128,12 @@ enum KernelEmulation {
         process.standardOutput = pipe
         process.standardError = pipe
         try process.run()
+        // A kernel stuck in a loop would hang the suite: stop it after 15 minutes (the run takes ~1).
+        let watchdog = DispatchWorkItem { if process.isRunning { process.terminate() } }
+        DispatchQueue.global().asyncAfter(deadline: .now() + 900, execute: watchdog)
         let data = pipe.fileHandleForReading.readDataToEndOfFile()
         process.waitUntilExit()
+        watchdog.cancel()
         return (process.terminationStatus, String(decoding: data, as: UTF8.self))
     }
 }
