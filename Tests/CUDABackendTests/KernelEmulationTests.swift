@@ -24,15 +24,20 @@ struct KernelEmulationTests {
                                                        emulation.appending(path: "harness.cpp").path, "-o", work.appending(path: "harness").path])
         try #require(build.status == 0, "the kernels do not compile under emu.h (a function with inline PTX needs an emulation there):\n\(build.output)")
 
-        let result = try KernelEmulation.run(work.appending(path: "harness").path, [], environment: ["ASAN_OPTIONS": "detect_leaks=0"])
-        let checks = result.output.split(separator: "\n").filter { $0.hasSuffix(" ok") || $0.hasSuffix(" FAIL") }
-        #expect(result.status == 0, "\(result.output)")
+        // Two processes (the harness is single-threaded), with about the same work each.
+        let harness = work.appending(path: "harness").path, asan = ["ASAN_OPTIONS": "detect_leaks=0"]
+        let first = try KernelEmulation.start(harness, ["prefill", "moe"], environment: asan)
+        let second = try KernelEmulation.start(harness, ["gemv", "router", "split", "argmax", "decode"], environment: asan)
+        let results = [KernelEmulation.finish(first), KernelEmulation.finish(second)]
+        let output = results.map(\.output).joined(separator: "\n")
+        let checks = output.split(separator: "\n").filter { $0.hasSuffix(" ok") || $0.hasSuffix(" FAIL") }
+        #expect(results.allSatisfy { $0.status == 0 }, "\(output)")
         // 3 GEMVs, 3 routers (ids and weights), the split four tokens a warp, the greedy argmax,
         // 3 SIMT decode attentions, the MoE float tiles and grouped GEMVs; and under two draws of
         // cp.async landing times each, 3 prefill and 4 tensor-core decode attentions, the fused
         // q/k/v decode for both cache types (4 lines each) and the MoE tensor-core tiles.
-        #expect(checks.count == 48, "\(result.output)")
-        #expect(checks.allSatisfy { $0.hasSuffix(" ok") }, "\(result.output)")
+        #expect(checks.count == 48, "\(output)")
+        #expect(checks.allSatisfy { $0.hasSuffix(" ok") }, "\(output)")
     }
 
     /// The rewrite cuts a function with inline PTX whole, template line included, and leaves kernels alone.
@@ -120,6 +125,11 @@ enum KernelEmulation {
     }
 
     static func run(_ executable: String, _ arguments: [String], environment: [String: String] = [:]) throws -> (status: Int32, output: String) {
+        finish(try start(executable, arguments, environment: environment))
+    }
+
+    /// Starts `executable` with its output (and errors) in a pipe.
+    static func start(_ executable: String, _ arguments: [String], environment: [String: String] = [:]) throws -> (Process, Pipe) {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: executable)
         process.arguments = arguments
@@ -128,7 +138,12 @@ enum KernelEmulation {
         process.standardOutput = pipe
         process.standardError = pipe
         try process.run()
-        // A kernel stuck in a loop would hang the suite: stop it after 15 minutes (the run takes ~1).
+        return (process, pipe)
+    }
+
+    /// Its exit status and output once it ends; one stuck in a loop is stopped after 15 minutes (a run takes ~1).
+    static func finish(_ started: (Process, Pipe)) -> (status: Int32, output: String) {
+        let (process, pipe) = started
         let watchdog = DispatchWorkItem { if process.isRunning { process.terminate() } }
         DispatchQueue.global().asyncAfter(deadline: .now() + 900, execute: watchdog)
         let data = pipe.fileHandleForReading.readDataToEndOfFile()

@@ -1,7 +1,7 @@
 // Runs Osprey's kernels under the CPU emulator (emu.h) against references computed in double, and
 // prints one line a check: "<name> max|Δ|=… bound=… ok|FAIL". Exit status 1 if any check fails.
 // Built (with AddressSanitizer) and run by KernelEmulationTests.swift, with kernels.cpp: the kernel
-// sources with their inline PTX cut out. `harness gemv|decode|prefill|moe` runs one group.
+// sources with their inline PTX cut out. `harness <group>...` runs only those groups (see main).
 //
 // The shapes are small but reach every edge the kernels handle: partial tiles of rows and columns,
 // partial k steps, more tiles than pipeline stages, empty key splits, cached prefixes, E4M3 caches.
@@ -522,21 +522,23 @@ void checkMoE(bool withFloatTiles) {
 }  // namespace
 
 int main(int argc, char** argv) {
-    const std::string only = argc > 1 ? argv[1] : "";
-    if (only.empty() || only == "gemv") {
+    // The groups named on the command line (all without any), each run once.
+    const vector<std::string> groups(argv + 1, argv + argc);
+    auto runs = [&](const char* group) { return groups.empty() || std::find(groups.begin(), groups.end(), group) != groups.end(); };
+    if (runs("gemv")) {
         checkGemv(1, 40, 520, 2, false);
         checkGemv(3, 40, 520, 1, true);
         checkGemv(8, 33, 264, 2, true);
     }
-    if (only.empty() || only == "router") {
+    if (runs("router")) {
         checkRouter("router softmax top-8 of 128, normalized (Qwen3-MoE)", 128, 8, false, 1, 1, true, 1.f);
         checkRouter("router sigmoid + bias, top-4 of 8 groups, top-6 of 64, scaled (DeepSeek-V3 style)", 64, 6, true, 8,
                     4, true, 2.5f);
         checkRouter("router softmax top-2 of 8, not normalized (Mixtral style)", 8, 2, false, 1, 1, false, 1.f);
     }
-    if (only.empty() || only == "split") checkSplitTokens();
-    if (only.empty() || only == "argmax") checkArgmax();
-    if (only.empty() || only == "decode") {
+    if (runs("split")) checkSplitTokens();
+    if (runs("argmax")) checkArgmax();
+    if (runs("decode")) {
         // The SIMT kernels: one warp a query head of the group, and one block a query head.
         checkDecode<128, bf16>("decode attention gqa d=128 group 4", 3, 4, 128, attention_decode_gqa);
         checkDecode<80, fp8>("decode attention gqa d=80 E4M3 cache", 1, 2, 64, attention_decode_gqa_f8);
@@ -545,12 +547,12 @@ int main(int argc, char** argv) {
     // The kernels with cp.async pipelines run under two draws of when each copy lands.
     for (uint32_t seed : {1u, 2u}) {
         emu::seed = seed;
-        if (only.empty() || only == "prefill") {
+        if (runs("prefill")) {
             checkPrefill<64, bf16>("prefill attention d=64", attention_prefill_d64);
             checkPrefill<128, bf16>("prefill attention d=128", attention_prefill_d128);
             checkPrefill<128, fp8>("prefill attention d=128 E4M3 cache", attention_prefill_d128_f8);
         }
-        if (only.empty() || only == "decode") {
+        if (runs("decode")) {
             // attention_decode_mma: 4 warps; group 4 (Qwen3-8B's), and 8 = the mma's column count.
             checkDecode<128, bf16>("decode attention mma d=128 group 4", 3, 4, 128, attention_decode_mma_d128);
             checkDecode<64, bf16>("decode attention mma d=64 group 8", 1, 8, 128, attention_decode_mma_d64);
@@ -561,7 +563,7 @@ int main(int argc, char** argv) {
             checkFusedDecode<128, fp8>("fused q/k/v decode d=128 E4M3 cache", split_qkv_1x2_f8,
                                        attention_decode_mma_d128_f8, attention_decode_mma_qkv_d128_f8);
         }
-        if (only.empty() || only == "moe") checkMoE(seed == 1);
+        if (runs("moe")) checkMoE(seed == 1);
     }
     return failed ? 1 : 0;
 }
