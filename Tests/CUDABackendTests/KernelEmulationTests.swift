@@ -27,16 +27,17 @@ struct KernelEmulationTests {
         // Two processes (the harness is single-threaded), with about the same work each.
         let harness = work.appending(path: "harness").path, asan = ["ASAN_OPTIONS": "detect_leaks=0"]
         let first = try KernelEmulation.start(harness, ["prefill", "moe"], environment: asan)
-        let second = try KernelEmulation.start(harness, ["gemv", "router", "split", "argmax", "decode"], environment: asan)
+        let second = try KernelEmulation.start(harness, ["gemv", "elementwise", "router", "split", "argmax", "decode"], environment: asan)
         let results = [KernelEmulation.finish(first), KernelEmulation.finish(second)]
         let output = results.map(\.output).joined(separator: "\n")
         let checks = output.split(separator: "\n").filter { $0.hasSuffix(" ok") || $0.hasSuffix(" FAIL") }
         #expect(results.allSatisfy { $0.status == 0 }, "\(output)")
-        // 3 GEMVs, 3 routers (ids and weights), the split four tokens a warp, the greedy argmax,
+        // 3 GEMVs, 8 norm / residual / SiLU lines, 3 routers (ids and weights), the split four tokens
+        // a warp, the greedy argmax,
         // 3 SIMT decode attentions, the MoE float tiles and grouped GEMVs; and under two draws of
         // cp.async landing times each, 3 prefill and 4 tensor-core decode attentions, the fused
         // q/k/v decode for both cache types (4 lines each) and the MoE tensor-core tiles.
-        #expect(checks.count == 48, "\(output)")
+        #expect(checks.count == 56, "\(output)")
         #expect(checks.allSatisfy { $0.hasSuffix(" ok") }, "\(output)")
     }
 

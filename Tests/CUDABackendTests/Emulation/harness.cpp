@@ -308,6 +308,54 @@ void checkFusedDecode(const char* name,
     report(title + ": split q = RMSNorm + rotary", widen(q), want, maxAbs(want) / 128);
 }
 
+// RMSNorm, the residual add fused with it, and SiLU × up: 8-wide vectors (hidden 2048) and the
+// scalar fallback (an odd width), against double with the kernels' bf16 roundings. A result is
+// rounded once from f32, which f32 against double can move by one bf16 step (2^-7 relative) at most.
+void checkElementwise() {
+    const float eps = 1e-6f;
+    for (int d : {2048, 202}) {
+        const int rows = 5, threads = d % 8 == 0 ? 256 : 128;
+        auto x = randomBF16((size_t)rows * d, 3.f), residual = randomBF16(x.size(), 3.f);
+        vector<float> w(d);
+        for (auto& v : w) v = uniform(0.5f, 1.5f);
+        vector<bf16_t> out(x.size(), 0xffff), out2(x.size(), 0xffff), summed(residual);
+        emu::launch({(unsigned)rows, 1, 1}, {(unsigned)threads, 1, 1}, [&] { rmsnorm_bf16(x.data(), w.data(), out.data(), d, eps); });
+        emu::launch({(unsigned)rows, 1, 1}, {(unsigned)threads, 1, 1}, [&] {
+            add_rmsnorm_bf16(x.data(), summed.data(), w.data(), out2.data(), d, eps);
+        });
+        vector<double> norm(x.size()), sum(x.size()), norm2(x.size());
+        auto rms = [&](const vector<double>& v, int r, vector<double>& o) {
+            double ss = 0;
+            for (int i = 0; i < d; ++i) ss += v[(size_t)r * d + i] * v[(size_t)r * d + i];
+            for (int i = 0; i < d; ++i) o[(size_t)r * d + i] = v[(size_t)r * d + i] / std::sqrt(ss / d + eps) * w[i];
+        };
+        vector<double> xd(x.size());
+        for (size_t i = 0; i < x.size(); ++i) {
+            xd[i] = fromBF16(x[i]);
+            sum[i] = fromBF16(toBF16(fromBF16(residual[i]) + fromBF16(x[i])));  // the residual is kept in bf16
+        }
+        for (int r = 0; r < rows; ++r) { rms(xd, r, norm); rms(sum, r, norm2); }
+        const std::string at = " (width " + std::to_string(d) + ")";
+        report("rmsnorm" + at, widen(out), norm, maxAbs(norm) / 128);
+        report("residual add" + at, widen(summed), sum, 0);
+        report("rmsnorm of the sum" + at, widen(out2), norm2, maxAbs(norm2) / 128);
+    }
+    for (int inter : {768, 100}) {
+        const int rows = 7, vec = inter % 8 == 0;
+        auto x = randomBF16((size_t)rows * 2 * inter, 4.f);
+        vector<bf16_t> out((size_t)rows * inter, 0xffff);
+        const long items = vec ? (long)rows * inter / 8 : (long)rows * inter;
+        emu::launch({(unsigned)((items + 255) / 256), 1, 1}, {256, 1, 1}, [&] { silu_mul_bf16(x.data(), out.data(), inter, items, vec); });
+        vector<double> want(out.size());
+        for (int r = 0; r < rows; ++r)
+            for (int c = 0; c < inter; ++c) {
+                double g = fromBF16(x[(size_t)r * 2 * inter + c]), u = fromBF16(x[(size_t)r * 2 * inter + inter + c]);
+                want[(size_t)r * inter + c] = g / (1 + std::exp(-g)) * u;
+            }
+        report("silu × up (width " + std::to_string(inter) + ")", widen(out), want, maxAbs(want) / 128);
+    }
+}
+
 // Prefill's split takes four tokens a warp (split_qkv_4x<K>) where decode takes one: the same bits.
 void checkSplitTokens() {
     const int n = 300, heads = 8, kvHeads = 2, all = heads + 2 * kvHeads, D = 128, maxPos = 512;
@@ -536,6 +584,7 @@ int main(int argc, char** argv) {
                     4, true, 2.5f);
         checkRouter("router softmax top-2 of 8, not normalized (Mixtral style)", 8, 2, false, 1, 1, false, 1.f);
     }
+    if (runs("elementwise")) checkElementwise();
     if (runs("split")) checkSplitTokens();
     if (runs("argmax")) checkArgmax();
     if (runs("decode")) {
