@@ -20,7 +20,7 @@ struct KernelEmulationTests {
         try source.write(to: work.appending(path: "kernels.cpp"), atomically: true, encoding: .utf8)
 
         let compiler = try #require(KernelEmulation.cxx(), "no C++ compiler (clang++ ships with Swift)")
-        let build = try KernelEmulation.run(compiler, ["-std=c++20", "-O1", "-g1", "-fsanitize=address", "-pthread", "-w", "-I", work.path, "-I", emulation.path,
+        let build = try KernelEmulation.run(compiler, ["-std=c++20", "-O1", "-g1", "-fsanitize=address", "-w", "-I", work.path, "-I", emulation.path,
                                                        emulation.appending(path: "harness.cpp").path, "-o", work.appending(path: "harness").path])
         try #require(build.status == 0, "the kernels do not compile under emu.h (a function with inline PTX needs an emulation there):\n\(build.output)")
 

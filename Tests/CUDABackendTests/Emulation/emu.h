@@ -28,7 +28,6 @@
 #include <cstdlib>
 #include <cstring>
 #include <functional>
-#include <memory>
 #include <random>
 #include <sys/mman.h>
 #include <ucontext.h>
@@ -44,6 +43,10 @@
 #define __shared__ static
 
 typedef unsigned int u32;
+
+// The sources' bf16 conversions (common.cu, after this header), which the emulated PTX reuses.
+inline float bf2f(unsigned short x);
+inline unsigned short f2bf(float f);
 
 struct dim3 {
     unsigned x = 1, y = 1, z = 1;
@@ -63,7 +66,7 @@ template <class A, class B> inline auto max(A a, B b) { return a > b ? a : b; }
 inline dim3 threadIdx, blockIdx, blockDim, gridDim;
 
 namespace emu {
-constexpr int kSlots = 12;
+constexpr int kSlots = 6;  // the most a collective publishes: mma's four A and two B registers
 
 struct Fiber;
 
@@ -169,14 +172,7 @@ template <class T, class Src> inline T exchange(T v, Src src) {
     return r;
 }
 
-inline float bf16ToFloat(uint16_t b) { return value<float>((uint64_t)b << 16); }
 inline float f16ToFloat(uint16_t b) { return (float)value<_Float16>(b); }
-inline uint16_t floatToBF16(float f) {
-    uint32_t u = (uint32_t)bits(f);
-    if ((u & 0x7fffffffu) > 0x7f800000u) return 0x7fc0;
-    u += 0x7fffu + ((u >> 16) & 1u);
-    return (uint16_t)(u >> 16);
-}
 inline uint16_t floatToF16(float f) { return (uint16_t)bits((_Float16)f); }
 
 // OCP E4M3: bias 7, no infinities, 0x7f / 0xff NaN, largest finite 448.
@@ -346,7 +342,7 @@ template <bool F16> inline void mma_impl(float* c, const u32* a, const u32* b) {
     emu::warpSync();
     auto elem = [](uint64_t reg, int hi) {
         uint16_t h = (uint16_t)(reg >> (16 * hi));
-        return F16 ? emu::f16ToFloat(h) : emu::bf16ToFloat(h);
+        return F16 ? emu::f16ToFloat(h) : bf2f(h);
     };
     float A[16][16], B[16][8];
     for (int lane = 0; lane < 32; ++lane) {
@@ -401,10 +397,10 @@ inline float f16_hi(u32 h2) { return emu::f16ToFloat(h2 >> 16); }
 inline void e4m3x4_to_bf16(u32 w, u32& lo, u32& hi) {
     float f[4];
     for (int i = 0; i < 4; ++i) f[i] = emu::e4m3ToFloat((w >> (8 * i)) & 0xff);
-    lo = emu::floatToBF16(f[0]) | (u32)emu::floatToBF16(f[1]) << 16;
-    hi = emu::floatToBF16(f[2]) | (u32)emu::floatToBF16(f[3]) << 16;
+    lo = f2bf(f[0]) | (u32)f2bf(f[1]) << 16;
+    hi = f2bf(f[2]) | (u32)f2bf(f[3]) << 16;
 }
-inline u32 pack_bf16(float lo, float hi) { return emu::floatToBF16(lo) | (u32)emu::floatToBF16(hi) << 16; }
+inline u32 pack_bf16(float lo, float hi) { return f2bf(lo) | (u32)f2bf(hi) << 16; }
 inline u32 pack_f16(float lo, float hi) { return emu::floatToF16(lo) | (u32)emu::floatToF16(hi) << 16; }
 inline float ex2(float x) { return std::exp2(x); }
 inline uint4 gemv_load_stream(const uint4* p) { return *p; }

@@ -14,15 +14,12 @@
 
 namespace {
 using std::vector;
-typedef unsigned short bf16_t;
 
 std::mt19937 rng(12345);
 float uniform(float lo, float hi) { return std::uniform_real_distribution<float>(lo, hi)(rng); }
-bf16_t toBF16(float f) { return emu::floatToBF16(f); }
-float fromBF16(bf16_t b) { return emu::bf16ToFloat(b); }
-vector<bf16_t> randomBF16(size_t n, float scale) {
-    vector<bf16_t> v(n);
-    for (auto& x : v) x = toBF16(uniform(-scale, scale));
+vector<bf16> randomBF16(size_t n, float scale) {
+    vector<bf16> v(n);
+    for (auto& x : v) x = f2bf(uniform(-scale, scale));
     return v;
 }
 
@@ -59,7 +56,7 @@ void checkGemv(int n, int m, int k, int ksplit, bool withBias) {
     for (int r = 0; r < n; ++r)
         for (int c = 0; c < m; ++c) {
             double s = 0;
-            for (int i = 0; i < k; ++i) s += (double)fromBF16(x[(size_t)r * k + i]) * fromBF16(w[(size_t)c * k + i]);
+            for (int i = 0; i < k; ++i) s += (double)bf2f(x[(size_t)r * k + i]) * bf2f(w[(size_t)c * k + i]);
             want[(size_t)r * m + c] = s + (withBias ? bias[c] : 0);
         }
     const int warps = 4, tiles = (m + 15) / 16, grid = (tiles + warps / ksplit - 1) / (warps / ksplit);
@@ -96,11 +93,11 @@ template <typename KV> struct PagedCache {
     }
     static KV encode(float f) {
         if constexpr (sizeof(KV) == 1) return emu::floatToE4M3(f);
-        else return toBF16(f);
+        else return f2bf(f);
     }
     static double decode(KV x) {
         if constexpr (sizeof(KV) == 1) return emu::e4m3ToFloat(x);
-        else return fromBF16(x);
+        else return bf2f(x);
     }
     size_t at(int seq, int key, int kvh) const {
         long slot = (long)table[seq * maxBlocks + key / blockSize] * blockSize + key % blockSize;
@@ -110,14 +107,14 @@ template <typename KV> struct PagedCache {
 
 // softmax(q · Kᵀ · scale) · V over keys 0 ... last of sequence `seq`, for query row q (D values).
 template <typename KV>
-void referenceAttention(const PagedCache<KV>& cache, int seq, int last, int kvh, const bf16_t* q, double scale,
+void referenceAttention(const PagedCache<KV>& cache, int seq, int last, int kvh, const bf16* q, double scale,
                         double* out) {
     const int D = cache.D;
     vector<double> p(last + 1);
     double mx = -INFINITY, sum = 0;
     for (int j = 0; j <= last; ++j) {
         double d = 0;
-        for (int e = 0; e < D; ++e) d += (double)fromBF16(q[e]) * cache.decode(cache.k[cache.at(seq, j, kvh) + e]);
+        for (int e = 0; e < D; ++e) d += (double)bf2f(q[e]) * cache.decode(cache.k[cache.at(seq, j, kvh) + e]);
         mx = std::max(mx, p[j] = d * scale);
     }
     for (auto& x : p) sum += (x = std::exp(x - mx));
@@ -128,9 +125,9 @@ void referenceAttention(const PagedCache<KV>& cache, int seq, int last, int kvh,
     }
 }
 
-vector<float> widen(const vector<bf16_t>& x) {
+vector<float> widen(const vector<bf16>& x) {
     vector<float> r(x.size());
-    for (size_t i = 0; i < x.size(); ++i) r[i] = fromBF16(x[i]);
+    for (size_t i = 0; i < x.size(); ++i) r[i] = bf2f(x[i]);
     return r;
 }
 
@@ -149,7 +146,7 @@ void checkPrefill(const char* name, void (*kernel)(const bf16*, const KV*, const
     for (int s = 0; s < 2; ++s)
         for (int t = 0; t * 64 < newTokens[s]; ++t) { tiles.push_back(s); tiles.push_back(t); }
     const float scale = 1.f / std::sqrt((float)D);
-    vector<bf16_t> out((size_t)tokens * heads * D, 0xffff);
+    vector<bf16> out((size_t)tokens * heads * D, 0xffff);
     emu::launch({(unsigned)heads, (unsigned)tiles.size() / 2, 1}, {128, 1, 1}, [&] {
         kernel(q.data(), cache.k.data(), cache.v.data(), queryStart.data(), contexts.data(), cache.table.data(), out.data(),
                heads, kvHeads, D, cache.blockSize, cache.maxBlocks, scale, tiles.data());
@@ -180,7 +177,7 @@ void checkDecode(const char* name, int splits, int group, int blockThreads,
     PagedCache<KV> cache(contexts, kvHeads, D);
     auto q = randomBF16((size_t)rows * heads * D, 1.f);
     const float scale = 1.f / std::sqrt((float)D);
-    vector<bf16_t> out((size_t)rows * heads * D, 0xffff);
+    vector<bf16> out((size_t)rows * heads * D, 0xffff);
     vector<float> parts((size_t)rows * heads * splits * D, NAN), maxes((size_t)rows * heads * splits, NAN),
         sums(maxes.size(), NAN);
     emu::launch({(unsigned)(perQueryHead ? heads : kvHeads), (unsigned)rows, (unsigned)splits}, {(unsigned)blockThreads, 1, 1}, [&] {
@@ -238,8 +235,8 @@ void checkFusedDecode(const char* name,
         slots[s] = (int)(cache.at(s, contexts[s] - 1, 0) / ((size_t)kvHeads * D));
     }
     const vector<KV> k0 = cache.k, v0 = cache.v;
-    auto decodeOut = [&](const std::function<void(float*, float*, float*, bf16_t*)>& run) {
-        vector<bf16_t> out((size_t)rows * heads * D, 0xffff);
+    auto decodeOut = [&](const std::function<void(float*, float*, float*, bf16*)>& run) {
+        vector<bf16> out((size_t)rows * heads * D, 0xffff);
         vector<float> parts((size_t)rows * heads * splits * D, NAN), maxes((size_t)rows * heads * splits, NAN),
             sums(maxes.size(), NAN);
         run(parts.data(), maxes.data(), sums.data(), out.data());
@@ -250,12 +247,12 @@ void checkFusedDecode(const char* name,
     };
 
     // The split, then the attention.
-    vector<bf16_t> q((size_t)rows * heads * D), k((size_t)rows * kvHeads * D), v(k.size());
+    vector<bf16> q((size_t)rows * heads * D), k((size_t)rows * kvHeads * D), v(k.size());
     emu::launch({(unsigned)rows, (unsigned)(all + 3) / 4, 1}, {128, 1, 1}, [&] {
         split(qkv.data(), q.data(), k.data(), v.data(), qw.data(), kw.data(), positions.data(), cosT.data(), sinT.data(),
               rows, heads, kvHeads, D, D, maxPos, neox, eps, cache.k.data(), cache.v.data(), slots.data());
     });
-    auto unfused = decodeOut([&](float* parts, float* maxes, float* sums, bf16_t* out) {
+    auto unfused = decodeOut([&](float* parts, float* maxes, float* sums, bf16* out) {
         emu::launch({(unsigned)kvHeads, (unsigned)rows, (unsigned)splits}, {128, 1, 1}, [&] {
             attention(q.data(), cache.k.data(), cache.v.data(), queryStart.data(), contexts.data(), cache.table.data(), out,
                       parts, maxes, sums, rows, heads, kvHeads, D, cache.blockSize, cache.maxBlocks, minChunk, scale, nullptr);
@@ -266,7 +263,7 @@ void checkFusedDecode(const char* name,
     // The fused kernel on the cache as it was before the split.
     cache.k = k0;
     cache.v = v0;
-    auto fusedOut = decodeOut([&](float* parts, float* maxes, float* sums, bf16_t* out) {
+    auto fusedOut = decodeOut([&](float* parts, float* maxes, float* sums, bf16* out) {
         emu::launch({(unsigned)kvHeads, (unsigned)rows, (unsigned)splits}, {128, 1, 1}, [&] {
             fused(qkv.data(), cache.k.data(), cache.v.data(), queryStart.data(), contexts.data(), cache.table.data(), out,
                   parts, maxes, sums, rows, heads, kvHeads, D, cache.blockSize, cache.maxBlocks, minChunk, scale, qw.data(),
@@ -275,27 +272,28 @@ void checkFusedDecode(const char* name,
     });
     const std::string title = std::string(name) + ", seed " + std::to_string(emu::seed);
     report(title + ": fused output = split + attention", fusedOut, vector<double>(unfused.begin(), unfused.end()), 0);
-    auto asDoubles = [](const vector<KV>& c) {
+    auto values = [](const vector<KV>& c) {
         vector<double> r(c.size());
         for (size_t i = 0; i < c.size(); ++i) r[i] = PagedCache<KV>::decode(c[i]);
         return r;
     };
-    vector<float> kFused(cache.k.size()), vFused(cache.v.size());
-    for (size_t i = 0; i < kFused.size(); ++i) kFused[i] = (float)PagedCache<KV>::decode(cache.k[i]);
-    for (size_t i = 0; i < vFused.size(); ++i) vFused[i] = (float)PagedCache<KV>::decode(cache.v[i]);
-    report(title + ": fused K cache = split's", kFused, asDoubles(kSplit), 0);
-    report(title + ": fused V cache = split's", vFused, asDoubles(vSplit), 0);
+    auto asFloats = [&](const vector<KV>& c) {
+        auto d = values(c);
+        return vector<float>(d.begin(), d.end());
+    };
+    report(title + ": fused K cache = split's", asFloats(cache.k), values(kSplit), 0);
+    report(title + ": fused V cache = split's", asFloats(cache.v), values(vSplit), 0);
 
     // q against RMSNorm by qw, then the neox rotation at the token's position, in double.
     vector<double> want(q.size());
     for (int t = 0; t < rows; ++t)
         for (int h = 0; h < heads; ++h) {
-            const bf16_t* x = &qkv[((size_t)t * all + h) * D];
+            const bf16* x = &qkv[((size_t)t * all + h) * D];
             double ss = 0;
-            for (int i = 0; i < D; ++i) ss += (double)fromBF16(x[i]) * fromBF16(x[i]);
+            for (int i = 0; i < D; ++i) ss += (double)bf2f(x[i]) * bf2f(x[i]);
             double r = 1 / std::sqrt(ss / D + eps);
             vector<double> y(D);
-            for (int i = 0; i < D; ++i) y[i] = fromBF16(x[i]) * r * qw[i];
+            for (int i = 0; i < D; ++i) y[i] = bf2f(x[i]) * r * qw[i];
             for (int i = 0; i < half; ++i) {
                 double c = cosT[(size_t)positions[t] * half + i], sn = sinT[(size_t)positions[t] * half + i];
                 want[((size_t)t * heads + h) * D + i] = y[i] * c - y[i + half] * sn;
@@ -318,7 +316,7 @@ void checkElementwise() {
         auto x = randomBF16((size_t)rows * d, 3.f), residual = randomBF16(x.size(), 3.f);
         vector<float> w(d);
         for (auto& v : w) v = uniform(0.5f, 1.5f);
-        vector<bf16_t> out(x.size(), 0xffff), out2(x.size(), 0xffff), summed(residual);
+        vector<bf16> out(x.size(), 0xffff), out2(x.size(), 0xffff), summed(residual);
         emu::launch({(unsigned)rows, 1, 1}, {(unsigned)threads, 1, 1}, [&] { rmsnorm_bf16(x.data(), w.data(), out.data(), d, eps); });
         emu::launch({(unsigned)rows, 1, 1}, {(unsigned)threads, 1, 1}, [&] {
             add_rmsnorm_bf16(x.data(), summed.data(), w.data(), out2.data(), d, eps);
@@ -331,8 +329,8 @@ void checkElementwise() {
         };
         vector<double> xd(x.size());
         for (size_t i = 0; i < x.size(); ++i) {
-            xd[i] = fromBF16(x[i]);
-            sum[i] = fromBF16(toBF16(fromBF16(residual[i]) + fromBF16(x[i])));  // the residual is kept in bf16
+            xd[i] = bf2f(x[i]);
+            sum[i] = bf2f(f2bf(bf2f(residual[i]) + bf2f(x[i])));  // the residual is kept in bf16
         }
         for (int r = 0; r < rows; ++r) { rms(xd, r, norm); rms(sum, r, norm2); }
         const std::string at = " (width " + std::to_string(d) + ")";
@@ -343,13 +341,13 @@ void checkElementwise() {
     for (int inter : {768, 100}) {
         const int rows = 7, vec = inter % 8 == 0;
         auto x = randomBF16((size_t)rows * 2 * inter, 4.f);
-        vector<bf16_t> out((size_t)rows * inter, 0xffff);
+        vector<bf16> out((size_t)rows * inter, 0xffff);
         const long items = vec ? (long)rows * inter / 8 : (long)rows * inter;
         emu::launch({(unsigned)((items + 255) / 256), 1, 1}, {256, 1, 1}, [&] { silu_mul_bf16(x.data(), out.data(), inter, items, vec); });
         vector<double> want(out.size());
         for (int r = 0; r < rows; ++r)
             for (int c = 0; c < inter; ++c) {
-                double g = fromBF16(x[(size_t)r * 2 * inter + c]), u = fromBF16(x[(size_t)r * 2 * inter + inter + c]);
+                double g = bf2f(x[(size_t)r * 2 * inter + c]), u = bf2f(x[(size_t)r * 2 * inter + inter + c]);
                 want[(size_t)r * inter + c] = g / (1 + std::exp(-g)) * u;
             }
         report("silu × up (width " + std::to_string(inter) + ")", widen(out), want, maxAbs(want) / 128);
@@ -366,13 +364,13 @@ void checkSplitTokens() {
     vector<int> positions(n), slots(n);
     for (int t = 0; t < n; ++t) { positions[t] = t % 700 - 50; slots[t] = t % 13 == 0 ? -1 : 2 * t; }  // clamped, skipped
     auto run = [&](auto kernel, int tokensPerWarp) {
-        vector<bf16_t> q((size_t)n * heads * D, 0xffff), k((size_t)n * kvHeads * D, 0xffff), v(k.size(), 0xffff);
-        vector<bf16_t> kc((size_t)2 * n * kvHeads * D, 0), vc(kc.size(), 0);
+        vector<bf16> q((size_t)n * heads * D, 0xffff), k((size_t)n * kvHeads * D, 0xffff), v(k.size(), 0xffff);
+        vector<bf16> kc((size_t)2 * n * kvHeads * D, 0), vc(kc.size(), 0);
         emu::launch({(unsigned)((n + tokensPerWarp - 1) / tokensPerWarp), (unsigned)(all + 3) / 4, 1}, {128, 1, 1}, [&] {
             kernel(qkv.data(), q.data(), k.data(), v.data(), qw.data(), kw.data(), positions.data(), cosT.data(),
                    sinT.data(), n, heads, kvHeads, D, 64, maxPos, 0, 1e-6f, kc.data(), vc.data(), slots.data());
         });
-        vector<bf16_t> all(q);
+        vector<bf16> all(q);
         for (auto* part : {&k, &v, &kc, &vc}) all.insert(all.end(), part->begin(), part->end());
         return widen(all);
     };
@@ -477,7 +475,7 @@ void checkArgmax() {
 
 // ---- Mixture of experts: align + grouped gate/up + grouped down + combine ----
 
-vector<float> runMoE(bool mma, const vector<bf16_t>& x, const vector<bf16_t>& gateUp, const vector<bf16_t>& down,
+vector<float> runMoE(bool mma, const vector<bf16>& x, const vector<bf16>& gateUp, const vector<bf16>& down,
                      const vector<int>& ids, const vector<float>& weights, int n, int H, int I, int k, int E) {
     const int pairs = n * k, tileRows = mma ? 64 : 16, maxTiles = (pairs + tileRows - 1) / tileRows + E;
     vector<int> sorted(pairs, -1), offsets(E + 1), tileExpert(maxTiles), tileStart(maxTiles), tileCount(1);
@@ -485,7 +483,7 @@ vector<float> runMoE(bool mma, const vector<bf16_t>& x, const vector<bf16_t>& ga
         moe_align(ids.data(), pairs, E, sorted.data(), offsets.data(), tileExpert.data(), tileStart.data(),
                   tileCount.data(), tileRows);
     });
-    vector<bf16_t> h((size_t)pairs * I, 0xffff);
+    vector<bf16> h((size_t)pairs * I, 0xffff);
     vector<float> y((size_t)pairs * H, NAN);
     emu::launch({(unsigned)maxTiles, (unsigned)(I + 63) / 64, 1}, {mma ? 128u : 256u, 1, 1}, [&] {
         (mma ? moe_gate_up_mma : moe_gate_up)(x.data(), gateUp.data(), sorted.data(), offsets.data(), tileExpert.data(),
@@ -495,7 +493,7 @@ vector<float> runMoE(bool mma, const vector<bf16_t>& x, const vector<bf16_t>& ga
         (mma ? moe_down_mma : moe_down)(h.data(), down.data(), weights.data(), sorted.data(), offsets.data(),
                                         tileExpert.data(), tileStart.data(), tileCount.data(), y.data(), H, I);
     });
-    vector<bf16_t> out((size_t)n * H, 0xffff);
+    vector<bf16> out((size_t)n * H, 0xffff);
     emu::launch({(unsigned)n, 1, 1}, {(unsigned)std::min(1024, (H + 31) / 32 * 32), 1, 1}, [&] {
         moe_combine(y.data(), ids.data(), out.data(), H, k, E);
     });
@@ -503,9 +501,9 @@ vector<float> runMoE(bool mma, const vector<bf16_t>& x, const vector<bf16_t>& ga
 }
 
 // Decode's route: grouped GEMVs over the (token, slot) pairs, no align (4 warps a block, MOEV_WARPS).
-vector<float> runMoEGemv(const vector<bf16_t>& x, const vector<bf16_t>& gateUp, const vector<bf16_t>& down,
+vector<float> runMoEGemv(const vector<bf16>& x, const vector<bf16>& gateUp, const vector<bf16>& down,
                          const vector<int>& ids, const vector<float>& weights, int n, int H, int I, int k, int E) {
-    vector<bf16_t> h((size_t)n * k * I, 0xffff), out((size_t)n * H, 0xffff);
+    vector<bf16> h((size_t)n * k * I, 0xffff), out((size_t)n * H, 0xffff);
     emu::launch({(unsigned)(I + 3) / 4, (unsigned)(n * k), 1}, {128, 1, 1}, [&] {
         moe_gate_up_gemv(x.data(), gateUp.data(), ids.data(), h.data(), H, I, k, E);
     });
@@ -543,15 +541,15 @@ void checkMoE(bool withFloatTiles) {
             for (int c = 0; c < I; ++c) {
                 double g = 0, u = 0;
                 for (int i = 0; i < H; ++i) {
-                    double xv = fromBF16(x[(size_t)t * H + i]);
-                    g += xv * fromBF16(gateUp[((size_t)e * 2 * I + c) * H + i]);
-                    u += xv * fromBF16(gateUp[((size_t)e * 2 * I + I + c) * H + i]);
+                    double xv = bf2f(x[(size_t)t * H + i]);
+                    g += xv * bf2f(gateUp[((size_t)e * 2 * I + c) * H + i]);
+                    u += xv * bf2f(gateUp[((size_t)e * 2 * I + I + c) * H + i]);
                 }
-                hrow[c] = fromBF16(toBF16((float)(g / (1 + std::exp(-g)) * u)));  // h is stored as bf16
+                hrow[c] = bf2f(f2bf((float)(g / (1 + std::exp(-g)) * u)));  // h is stored as bf16
             }
             for (int c = 0; c < H; ++c) {
                 double s = 0;
-                for (int i = 0; i < I; ++i) s += hrow[i] * fromBF16(down[((size_t)e * H + c) * I + i]);
+                for (int i = 0; i < I; ++i) s += hrow[i] * bf2f(down[((size_t)e * H + c) * I + i]);
                 want[(size_t)t * H + c] += weights[t * k + j] * s;
             }
         }
